@@ -1,0 +1,51 @@
+//! `tradeflow run FILE`: run a scenario file.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use tradeflow::gravity::GeMode;
+use tradeflow::scenario::Scenario;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The scenario file (TOML).
+    file: PathBuf,
+    /// Results folder [default: plots/<scenario name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Override the scenario's `ge_mode`.
+    #[arg(long, value_enum)]
+    ge_mode: Option<CliGeMode>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// The full-GE conventions, as the command line spells them.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CliGeMode {
+    /// The complete endowment GE (default).
+    Complete,
+    /// gegravity 0.3's one-step convention.
+    Gegravity,
+}
+
+impl From<CliGeMode> for GeMode {
+    fn from(m: CliGeMode) -> Self {
+        match m {
+            CliGeMode::Complete => GeMode::Complete,
+            CliGeMode::Gegravity => GeMode::Gegravity,
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let mut scenario = Scenario::from_file(&args.file)?;
+    if let Some(mode) = args.ge_mode {
+        scenario.ge_mode = mode.into();
+    }
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("plots").join(&scenario.name));
+    super::solve_and_write(&scenario, &out, args.quiet)
+}

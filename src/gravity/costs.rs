@@ -1,0 +1,83 @@
+//! Trade costs as the gravity equations use them, `T_ij = t_ij^(1-sigma)`, built either from
+//! cost variables and coefficients or backed out of observed flows.
+
+use std::collections::BTreeMap;
+
+use thiserror::Error;
+
+use crate::world::{GravityData, Matrix};
+
+/// A problem building trade costs.
+#[derive(Debug, Error)]
+pub enum CostError {
+    #[error("coefficient `{name}` names no cost variable in the data (variables: {available})")]
+    UnknownVariable { name: String, available: String },
+    #[error("coefficient `{name}` must be a finite number, got {value}")]
+    NonFinite { name: String, value: f64 },
+    #[error("domestic sales of {code} are zero: costs backed out of flows need a positive domestic flow for every economy")]
+    NoDomesticFlow { code: String },
+}
+
+/// The name of the coefficient that multiplies 1 when the data have no such column.
+pub const CONSTANT: &str = "constant";
+
+/// `t_ij^(1-sigma) = exp(sum_k b_k z_ijk)` (Yotov et al. 2016, eq. 1-5 with estimated
+/// coefficients). A coefficient named `constant` that is not a column of the data multiplies
+/// 1. A coefficient that names no variable is an error.
+pub fn costs_from_coefficients(
+    data: &GravityData,
+    coefficients: &BTreeMap<String, f64>,
+) -> Result<Matrix, CostError> {
+    let n = data.economies.len();
+    let mut log_t = Matrix::zeros(n, n);
+    for (name, &beta) in coefficients {
+        if !beta.is_finite() {
+            return Err(CostError::NonFinite {
+                name: name.clone(),
+                value: beta,
+            });
+        }
+        match data.variables.get(name) {
+            Some(z) => log_t.zip_apply(z, |acc, z| *acc += beta * z),
+            None if name == CONSTANT => log_t.add_scalar_mut(beta),
+            None => {
+                return Err(CostError::UnknownVariable {
+                    name: name.clone(),
+                    available: available(data),
+                })
+            }
+        }
+    }
+    Ok(log_t.map(f64::exp))
+}
+
+/// Costs backed out of observed flows so that the baseline reproduces them exactly:
+/// `t_ij^(1-sigma) = X_ij Y / (Y_i E_j)` with `Y_i` and `E_j` the row and column sums of the
+/// flows. With these costs every resistance power equals 1 and the modeled flows are the
+/// observed ones (substitute into the resistance equations). Zero flows give zero terms,
+/// i.e. prohibitive costs, and stay zero in every counterfactual.
+pub fn costs_from_flows(data: &GravityData) -> Result<Matrix, CostError> {
+    let x = &data.trade;
+    let n = x.nrows();
+    for i in 0..n {
+        if !(x[(i, i)] > 0.0) {
+            return Err(CostError::NoDomesticFlow {
+                code: data.economies.code(i).to_owned(),
+            });
+        }
+    }
+    let rows: Vec<f64> = (0..n).map(|i| x.row(i).sum()).collect();
+    let cols: Vec<f64> = (0..n).map(|j| x.column(j).sum()).collect();
+    let world: f64 = rows.iter().sum();
+    Ok(Matrix::from_fn(n, n, |i, j| {
+        x[(i, j)] * world / (rows[i] * cols[j])
+    }))
+}
+
+fn available(data: &GravityData) -> String {
+    if data.variables.is_empty() {
+        "none".to_owned()
+    } else {
+        data.variables.keys().cloned().collect::<Vec<_>>().join(", ")
+    }
+}

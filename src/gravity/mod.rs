@@ -1,0 +1,446 @@
+//! Structural gravity in general equilibrium (DESIGN layer 2).
+//!
+//! ```text
+//! X_ij = E_j (Y_i / Y) * t_ij^(1-sigma) / (Pi_i^(1-sigma) P_j^(1-sigma))
+//! Pi_i^(1-sigma) = sum_j t_ij^(1-sigma) (E_j / E) / P_j^(1-sigma)     (outward resistance)
+//! P_j^(1-sigma)  = sum_i t_ij^(1-sigma) (Y_i / Y) / Pi_i^(1-sigma)    (inward resistance)
+//! ```
+//! (Yotov, Piermartini, Monteiro and Larch 2016, *An Advanced Guide to Trade Policy
+//! Analysis*, eq. 1-2 to 1-4.) `Y` is world output and `E` world expenditure. Where the data
+//! balance (`E = Y`) this is the textbook system. Where they do not (the gegravity sample's
+//! `Y` and `E` columns are not the row and column sums of its flows, and their totals
+//! differ), tradeflow does as gegravity does: output shares are taken of world output and
+//! expenditure shares of world expenditure, so the resistance system always has a solution;
+//! modeled purchases then add up to each importer's `E_j`, and modeled sales to
+//! `Y_i * E / Y`. The reference importer's inward resistance is fixed at `P_ref = 1`.
+//!
+//! A [`GravityModel`] holds the inputs (costs as `t^(1-sigma)`, output, expenditure); its
+//! [`GravityModel::baseline`] solves the resistances; [`GravityModel::counterfactual`]
+//! solves the conditional GE (new costs, fixed output and expenditure) and then the full
+//! GE in one of two conventions, see [`GeMode`].
+
+mod costs;
+mod fixed_point;
+mod indicators;
+
+use nalgebra::DVector;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::world::{Economies, Matrix, Vector};
+
+pub use costs::{costs_from_coefficients, costs_from_flows, CostError, CONSTANT};
+pub use fixed_point::{solve_fixed_point, FixedPointMap, SolveReport, SolverOptions, StopReason};
+pub use indicators::{bilateral_results, country_results, BilateralResult, CountryResult};
+
+/// How the full general equilibrium is solved after the conditional step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GeMode {
+    /// The complete endowment GE (Yotov et al. 2016, ch. 2): factory-gate prices move output
+    /// `Y_i' = p_i Y_i` and expenditure (`E_i / Y_i` fixed), the resistances are solved
+    /// again with them, until prices, incomes and resistances are consistent.
+    #[default]
+    Complete,
+    /// gegravity 0.3's convention: the experiment resistances are the conditional ones
+    /// (output and expenditure stay at baseline inside the resistance equations) and each
+    /// factory-gate price is `Pi_i(baseline) / Pi_i(conditional)`: the first step of the
+    /// complete procedure.
+    Gegravity,
+}
+
+impl std::fmt::Display for GeMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GeMode::Complete => "complete",
+            GeMode::Gegravity => "gegravity",
+        })
+    }
+}
+
+/// Errors of the gravity core.
+#[derive(Debug, Error)]
+pub enum SolveError {
+    /// The inputs cannot form a gravity system.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// The solver stopped without meeting its tolerance.
+    #[error("the solver did not converge: {0}")]
+    NotConverged(SolveReport),
+}
+
+/// The validated inputs of a gravity system.
+#[derive(Debug, Clone)]
+pub struct GravityModel {
+    economies: Economies,
+    sigma: f64,
+    reference: usize,
+    costs: Matrix,
+    output: Vector,
+    expenditure: Vector,
+    options: SolverOptions,
+}
+
+/// One solved state of the world.
+#[derive(Debug, Clone)]
+pub struct Equilibrium {
+    /// Outward multilateral resistance `Pi_i` (level).
+    pub omr: Vector,
+    /// Inward multilateral resistance `P_j` (level), 1 for the reference importer.
+    pub imr: Vector,
+    /// Output `Y_i`.
+    pub output: Vector,
+    /// Expenditure `E_j`.
+    pub expenditure: Vector,
+    /// Factory-gate price relative to the baseline (1 in the baseline).
+    pub factory_gate_price: Vector,
+    /// Modeled bilateral flows `X_ij`.
+    pub trade: Matrix,
+}
+
+/// The solved counterfactual: the conditional step and the full GE.
+#[derive(Debug, Clone)]
+pub struct Counterfactual {
+    /// New costs, baseline output and expenditure.
+    pub conditional: Equilibrium,
+    /// The full GE in the chosen [`GeMode`].
+    pub experiment: Equilibrium,
+    /// The convention used for `experiment`.
+    pub mode: GeMode,
+    /// One report per solve, in order.
+    pub reports: Vec<SolveReport>,
+}
+
+/// Resistances as the powers the equations use: `a_i = Pi_i^(1-sigma)`,
+/// `b_j = P_j^(1-sigma)`.
+#[derive(Debug, Clone)]
+struct Powers {
+    a: Vector,
+    b: Vector,
+}
+
+impl GravityModel {
+    /// Checks the inputs once: `sigma > 1`, the reference importer exists, output and
+    /// expenditure positive and finite, costs non-negative and finite with positive domestic
+    /// costs `t_ii^(1-sigma)` (every economy can sell at home).
+    pub fn new(
+        economies: Economies,
+        sigma: f64,
+        reference: &str,
+        costs: Matrix,
+        output: Vector,
+        expenditure: Vector,
+    ) -> Result<Self, SolveError> {
+        let n = economies.len();
+        let bad = |m: String| Err(SolveError::InvalidInput(m));
+        if !(sigma > 1.0 && sigma.is_finite()) {
+            return bad(format!("sigma must be a number greater than 1, got {sigma}"));
+        }
+        let Some(reference) = economies.position(reference) else {
+            return bad(format!(
+                "reference importer `{reference}` is not one of the economies ({})",
+                economies.codes().join(", ")
+            ));
+        };
+        if costs.shape() != (n, n) || output.len() != n || expenditure.len() != n {
+            return bad(format!("inputs must all cover the same {n} economies"));
+        }
+        for i in 0..n {
+            let code = economies.code(i);
+            if !(output[i] > 0.0 && output[i].is_finite()) {
+                return bad(format!("output of {code} must be positive, got {}", output[i]));
+            }
+            if !(expenditure[i] > 0.0 && expenditure[i].is_finite()) {
+                return bad(format!(
+                    "expenditure of {code} must be positive, got {}",
+                    expenditure[i]
+                ));
+            }
+            if !(costs[(i, i)] > 0.0) {
+                return bad(format!(
+                    "domestic trade cost term t^(1-sigma) of {code} must be positive (its domestic sales cannot be zero)"
+                ));
+            }
+        }
+        check_costs(&economies, &costs)?;
+        Ok(GravityModel {
+            economies,
+            sigma,
+            reference,
+            costs,
+            output,
+            expenditure,
+            options: SolverOptions::default(),
+        })
+    }
+
+    /// Replaces the solver settings.
+    pub fn with_options(mut self, options: SolverOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The economies, in matrix order.
+    pub fn economies(&self) -> &Economies {
+        &self.economies
+    }
+
+    /// The elasticity of substitution.
+    pub fn sigma(&self) -> f64 {
+        self.sigma
+    }
+
+    /// Position of the reference importer.
+    pub fn reference(&self) -> usize {
+        self.reference
+    }
+
+    /// Baseline trade costs as `t_ij^(1-sigma)`.
+    pub fn costs(&self) -> &Matrix {
+        &self.costs
+    }
+
+    /// Baseline output.
+    pub fn output(&self) -> &Vector {
+        &self.output
+    }
+
+    /// Baseline expenditure.
+    pub fn expenditure(&self) -> &Vector {
+        &self.expenditure
+    }
+
+    /// Solves the baseline resistances and modeled flows.
+    pub fn baseline(&self) -> Result<(Equilibrium, SolveReport), SolveError> {
+        let (powers, report) = self.solve_resistances(
+            &self.costs,
+            &self.output,
+            &self.expenditure,
+            None,
+            "baseline resistances",
+        )?;
+        let n = self.economies.len();
+        let eq = self.equilibrium(
+            &self.costs,
+            &powers,
+            self.output.clone(),
+            self.expenditure.clone(),
+            Vector::from_element(n, 1.0),
+        );
+        Ok((eq, report))
+    }
+
+    /// Solves the counterfactual with trade costs `new_costs` (as `t^(1-sigma)`), given the
+    /// solved `baseline`.
+    pub fn counterfactual(
+        &self,
+        baseline: &Equilibrium,
+        new_costs: &Matrix,
+        mode: GeMode,
+    ) -> Result<Counterfactual, SolveError> {
+        if new_costs.shape() != self.costs.shape() {
+            return Err(SolveError::InvalidInput(
+                "counterfactual costs must cover the same economies as the baseline".into(),
+            ));
+        }
+        check_costs(&self.economies, new_costs)?;
+        let base = self.powers_of(baseline);
+        let (cond, cond_report) = self.solve_resistances(
+            new_costs,
+            &self.output,
+            &self.expenditure,
+            Some(&base.b),
+            "conditional resistances",
+        )?;
+        let n = self.economies.len();
+        let conditional = self.equilibrium(
+            new_costs,
+            &cond,
+            self.output.clone(),
+            self.expenditure.clone(),
+            Vector::from_element(n, 1.0),
+        );
+        let mut reports = vec![cond_report];
+        let experiment = match mode {
+            GeMode::Gegravity => {
+                // p_i = Pi_i(baseline) / Pi_i(conditional); output and expenditure move with
+                // p, resistances stay conditional.
+                let price = baseline.omr.component_div(&conditional.omr);
+                let output = self.output.component_mul(&price);
+                let expenditure = self.expenditure.component_mul(&price);
+                self.equilibrium(new_costs, &cond, output, expenditure, price)
+            }
+            GeMode::Complete => {
+                let (powers, price, report) = self.solve_complete(new_costs, &base, &cond)?;
+                reports.push(report);
+                let output = self.output.component_mul(&price);
+                let expenditure = self.expenditure.component_mul(&price);
+                self.equilibrium(new_costs, &powers, output, expenditure, price)
+            }
+        };
+        Ok(Counterfactual {
+            conditional,
+            experiment,
+            mode,
+            reports,
+        })
+    }
+
+    /// Solves the resistances for costs `t`, output `y` and expenditure `e` (levels).
+    ///
+    /// The unknowns are `ln P_j^(1-sigma)` for every importer but the reference, which is
+    /// pinned to 0 (`P_ref = 1`). One step computes `Pi_i^(1-sigma)` from `P`, then `P` from `Pi`: the
+    /// Gauss-Seidel form of the two resistance equations (equivalently, alternating matrix
+    /// scaling). Working in logs keeps every unknown at a similar scale whatever the data's
+    /// units, which is why no rescaling factor is needed.
+    fn solve_resistances(
+        &self,
+        t: &Matrix,
+        y: &Vector,
+        e: &Vector,
+        warm: Option<&Vector>,
+        stage: &str,
+    ) -> Result<(Powers, SolveReport), SolveError> {
+        let ys = y / y.sum();
+        let es = e / e.sum();
+        let r = self.reference;
+        let mut a = Vector::zeros(y.len());
+        let mut map = |x: &DVector<f64>, out: &mut DVector<f64>| {
+            let b = x.map(f64::exp);
+            omr_powers(t, &es, &b, &mut a);
+            imr_powers(t, &ys, &a, out);
+            out.apply(|v| *v = v.ln());
+            out[r] = 0.0;
+        };
+        let x0 = warm.map_or_else(|| Vector::zeros(y.len()), |b| b.map(f64::ln));
+        let (x, report) = solve_fixed_point(&mut map, x0, &self.options, stage);
+        if !report.converged() {
+            return Err(SolveError::NotConverged(report));
+        }
+        let b = x.map(f64::exp);
+        let mut a = Vector::zeros(y.len());
+        omr_powers(t, &es, &b, &mut a);
+        Ok((Powers { a, b }, report))
+    }
+
+    /// The complete endowment GE: unknowns `ln P_j^(1-sigma)` (reference pinned) and
+    /// `ln p_i`. One step sets `Y_i' = p_i Y_i`, `E_i' = p_i E_i`, takes one resistance step
+    /// with them, and updates prices from the market-clearing condition
+    /// `p_i^sigma = (Y' / Y) (Pi_i'^(1-sigma) / Pi_i^(1-sigma))`, which follows from
+    /// `Y_i = (beta_i p_i Pi_i)^(1-sigma) Y` with fixed preference weights `beta_i`
+    /// (Yotov et al. 2016, eq. 2-35 to 2-37). Prices are in units that keep `P_ref = 1`.
+    fn solve_complete(
+        &self,
+        t: &Matrix,
+        base: &Powers,
+        cond: &Powers,
+    ) -> Result<(Powers, Vector, SolveReport), SolveError> {
+        let n = self.economies.len();
+        let r = self.reference;
+        let sigma = self.sigma;
+        let world0 = self.output.sum();
+        let mut a = Vector::zeros(n);
+        let mut b = Vector::zeros(n);
+        let mut ys = Vector::zeros(n);
+        let mut es = Vector::zeros(n);
+        let mut map = |x: &DVector<f64>, out: &mut DVector<f64>| {
+            let p = x.rows(n, n).map(f64::exp);
+            ys.copy_from(&self.output.component_mul(&p));
+            es.copy_from(&self.expenditure.component_mul(&p));
+            let world = ys.sum();
+            ys /= world;
+            es /= es.sum();
+            b.copy_from(&x.rows(0, n).map(f64::exp));
+            omr_powers(t, &es, &b, &mut a);
+            imr_powers(t, &ys, &a, &mut b);
+            b[r] = base.b[r];
+            omr_powers(t, &es, &b, &mut a);
+            for k in 0..n {
+                out[k] = b[k].ln();
+                out[n + k] = ((world / world0).ln() + (a[k] / base.a[k]).ln()) / sigma;
+            }
+        };
+        let mut x0 = Vector::zeros(2 * n);
+        for k in 0..n {
+            x0[k] = cond.b[k].ln();
+            // Start from gegravity's first step, p_i = Pi_i / Pi_i' = (a_i' / a_i)^(1/(sigma-1)).
+            x0[n + k] = (cond.a[k] / base.a[k]).ln() / (sigma - 1.0);
+        }
+        let (x, report) = solve_fixed_point(&mut map, x0, &self.options, "complete GE");
+        if !report.converged() {
+            return Err(SolveError::NotConverged(report));
+        }
+        let price = x.rows(n, n).map(f64::exp);
+        let b = x.rows(0, n).map(f64::exp);
+        let es = self.expenditure.component_mul(&price);
+        let es = &es / es.sum();
+        let mut a = Vector::zeros(n);
+        omr_powers(t, &es, &b, &mut a);
+        Ok((Powers { a, b }, price, report))
+    }
+
+    /// Recovers the powers from the levels of a solved equilibrium.
+    fn powers_of(&self, eq: &Equilibrium) -> Powers {
+        let s = 1.0 - self.sigma;
+        Powers {
+            a: eq.omr.map(|v| v.powf(s)),
+            b: eq.imr.map(|v| v.powf(s)),
+        }
+    }
+
+    fn equilibrium(
+        &self,
+        t: &Matrix,
+        powers: &Powers,
+        output: Vector,
+        expenditure: Vector,
+        factory_gate_price: Vector,
+    ) -> Equilibrium {
+        let inv = 1.0 / (1.0 - self.sigma);
+        let trade = modeled_flows(t, &output, &expenditure, &powers.a, &powers.b);
+        Equilibrium {
+            omr: powers.a.map(|v| v.powf(inv)),
+            imr: powers.b.map(|v| v.powf(inv)),
+            output,
+            expenditure,
+            factory_gate_price,
+            trade,
+        }
+    }
+}
+
+fn check_costs(economies: &Economies, t: &Matrix) -> Result<(), SolveError> {
+    for ((i, j), v) in t.iter().enumerate().map(|(k, v)| ((k % t.nrows(), k / t.nrows()), v)) {
+        if !(v.is_finite() && *v >= 0.0) {
+            return Err(SolveError::InvalidInput(format!(
+                "trade cost term t^(1-sigma) for {}->{} must be finite and non-negative, got {v}",
+                economies.code(i),
+                economies.code(j)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `Pi_i^(1-sigma) = sum_j t_ij^(1-sigma) e_j / P_j^(1-sigma)` with `e_j = E_j / E`
+/// (Yotov et al. 2016, eq. 1-3).
+fn omr_powers(t: &Matrix, es: &Vector, b: &Vector, out: &mut Vector) {
+    let w = es.component_div(b);
+    t.mul_to(&w, out);
+}
+
+/// `P_j^(1-sigma) = sum_i t_ij^(1-sigma) y_i / Pi_i^(1-sigma)` with `y_i = Y_i / Y`
+/// (Yotov et al. 2016, eq. 1-4).
+fn imr_powers(t: &Matrix, ys: &Vector, a: &Vector, out: &mut Vector) {
+    let w = ys.component_div(a);
+    t.tr_mul_to(&w, out);
+}
+
+/// `X_ij = E_j (Y_i / Y) t_ij^(1-sigma) / (Pi_i^(1-sigma) P_j^(1-sigma))` (eq. 1-2), `Y` world
+/// output.
+fn modeled_flows(t: &Matrix, y: &Vector, e: &Vector, a: &Vector, b: &Vector) -> Matrix {
+    let world = y.sum();
+    Matrix::from_fn(t.nrows(), t.ncols(), |i, j| {
+        y[i] * e[j] / world * t[(i, j)] / (a[i] * b[j])
+    })
+}

@@ -1,0 +1,14 @@
+//! tradeflow: a trade-flow simulation engine.
+//!
+//! Data flow, top to bottom: a scenario file ([`scenario`]) is read into raw structs, then
+//! validated once into a [`scenario::Scenario`] that names economies, data, trade costs and
+//! shocks. [`world`] holds the data (economies and bilateral matrices, rows = exporters,
+//! columns = importers). [`gravity`] solves structural gravity in general equilibrium:
+//! baseline resistances, the conditional step and the full GE. [`output`] turns results
+//! into CSV and JSON bytes and writes a run folder in one piece.
+
+pub mod gravity;
+pub mod output;
+pub mod scenario;
+pub mod simulate;
+pub mod world;

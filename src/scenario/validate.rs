@@ -1,0 +1,506 @@
+//! Raw scenario -> [`Scenario`]: resolve codes and groups, load data, check ranges.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use super::raw::{CostMethod, RawData, RawScenario, RawShock, ShockKind};
+use super::{CostChange, DataSource, Problem, Scenario, ScenarioError, Shock};
+use crate::gravity::CONSTANT;
+use crate::world::{load_gegravity_csv, Economies, GravityData, Matrix};
+
+/// Collects problems with their key paths.
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.push(Problem {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Validates a raw scenario. `path` names the file in messages; `base_dir` anchors a
+/// relative data path.
+pub fn validate(
+    raw: RawScenario,
+    path: Option<&Path>,
+    base_dir: &Path,
+) -> Result<Scenario, ScenarioError> {
+    let display_path = path.map_or_else(|| "command line".into(), Path::to_path_buf);
+    let mut p = Problems::default();
+
+    if raw.name.is_empty()
+        || !raw
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        || raw.name.starts_with('.')
+    {
+        p.add(
+            "name",
+            format!(
+                "`{}` cannot name an output folder: use letters, digits, `_`, `-` and `.`",
+                raw.name
+            ),
+        );
+    }
+    if !(raw.sigma > 1.0 && raw.sigma.is_finite()) {
+        p.add("sigma", format!("must be greater than 1, got {}", raw.sigma));
+    }
+
+    // Data come first: codes are checked against them. A data file that cannot be read
+    // ends validation at once (nothing else can be checked without it).
+    let (data, data_source) = match load_data(&raw.data, &raw.economies, base_dir, &mut p)? {
+        Some(d) => d,
+        None => return Err(invalid(display_path, p)),
+    };
+    let economies = &data.economies;
+    if let Some(listed) = &raw.economies {
+        for (k, code) in listed.iter().enumerate() {
+            if economies.position(code).is_none() {
+                p.add(
+                    format!("economies[{k}]"),
+                    format!("`{code}` is not in the data (the data must hold every pair of the listed economies)"),
+                );
+            }
+        }
+        for code in economies.codes() {
+            if !listed.contains(code) {
+                p.add(
+                    "economies",
+                    format!("the data hold `{code}`, which the list leaves out"),
+                );
+            }
+        }
+    }
+    if economies.position(&raw.reference_importer).is_none() {
+        p.add(
+            "reference_importer",
+            format!(
+                "`{}` is not one of the economies ({})",
+                raw.reference_importer,
+                economies.codes().join(", ")
+            ),
+        );
+    }
+
+    let groups = resolve_groups(&raw.groups, economies, &mut p);
+
+    let coefficients = raw.costs.coefficients.clone();
+    for (name, beta) in &coefficients {
+        if !beta.is_finite() {
+            p.add(
+                format!("costs.coefficients.{name}"),
+                format!("must be a finite number, got {beta}"),
+            );
+        }
+        if name != CONSTANT && !data.variables.contains_key(name) {
+            p.add(
+                format!("costs.coefficients.{name}"),
+                format!(
+                    "unknown cost variable `{name}`: the data have {}",
+                    variable_list(&data)
+                ),
+            );
+        }
+    }
+    if raw.costs.method == CostMethod::Coefficients && coefficients.is_empty() {
+        p.add(
+            "costs.coefficients",
+            "method = \"coefficients\" needs at least one coefficient",
+        );
+    }
+
+    let shocks: Vec<Shock> = raw
+        .shocks
+        .iter()
+        .enumerate()
+        .filter_map(|(k, s)| resolve_shock(k, s, economies, &groups, &raw, &data, &mut p))
+        .collect();
+
+    if !p.0.is_empty() {
+        return Err(invalid(display_path, p));
+    }
+    Ok(Scenario {
+        name: raw.name,
+        description: raw.description,
+        source: path.map(Path::to_path_buf),
+        sigma: raw.sigma,
+        reference_importer: raw.reference_importer,
+        ge_mode: raw.ge_mode,
+        data_source,
+        economies: economies.codes().to_vec(),
+        groups: groups
+            .into_iter()
+            .map(|(g, members)| {
+                let codes = members.iter().map(|&i| economies.code(i).to_owned()).collect();
+                (g, codes)
+            })
+            .collect(),
+        cost_method: raw.costs.method,
+        coefficients,
+        shocks,
+        data,
+    })
+}
+
+fn invalid(path: std::path::PathBuf, p: Problems) -> ScenarioError {
+    ScenarioError::Invalid {
+        path,
+        problems: p.0,
+    }
+}
+
+fn variable_list(data: &GravityData) -> String {
+    if data.variables.is_empty() {
+        "no cost variables".to_owned()
+    } else {
+        data.variables.keys().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Loads file data or assembles inline flows. `Ok(None)` when problems were recorded.
+fn load_data(
+    raw: &RawData,
+    listed: &Option<Vec<String>>,
+    base_dir: &Path,
+    p: &mut Problems,
+) -> Result<Option<(GravityData, DataSource)>, ScenarioError> {
+    match (&raw.path, &raw.flows) {
+        (Some(_), Some(_)) => {
+            p.add("data", "give either `path` or `flows`, not both");
+            Ok(None)
+        }
+        (None, None) => {
+            p.add("data", "needs `path` (a gegravity-layout CSV) or inline `flows`");
+            Ok(None)
+        }
+        (Some(rel), None) => {
+            let path = base_dir.join(rel);
+            let year = raw.year.map(|y| y.to_string());
+            let data = load_gegravity_csv(&path, year.as_deref())?;
+            Ok(Some((
+                data,
+                DataSource::File {
+                    path,
+                    year: raw.year,
+                },
+            )))
+        }
+        (None, Some(flows)) => {
+            if raw.year.is_some() {
+                p.add("data.year", "`year` selects rows of a data file; inline flows have none");
+            }
+            let Some(listed) = listed else {
+                p.add("economies", "inline flows need the list of economies");
+                return Ok(None);
+            };
+            let economies = match Economies::new(listed.iter().cloned()) {
+                Ok(e) => e,
+                Err(dup) => {
+                    p.add("economies", format!("`{dup}` is listed twice"));
+                    return Ok(None);
+                }
+            };
+            Ok(inline_data(economies, flows, p).map(|d| (d, DataSource::Inline)))
+        }
+    }
+}
+
+fn inline_data(
+    economies: Economies,
+    flows: &[super::raw::RawFlow],
+    p: &mut Problems,
+) -> Option<GravityData> {
+    let n = economies.len();
+    let before = p.0.len();
+    let mut trade = Matrix::zeros(n, n);
+    let mut seen: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut vars: BTreeMap<String, Matrix> = BTreeMap::new();
+    for (k, f) in flows.iter().enumerate() {
+        let field = format!("data.flows[{k}]");
+        let i = economies.position(&f.exporter);
+        let j = economies.position(&f.importer);
+        for (code, pos, what) in [(&f.exporter, i, "exporter"), (&f.importer, j, "importer")] {
+            if pos.is_none() {
+                p.add(
+                    format!("{field}.{what}"),
+                    format!("country `{code}` is not defined in `economies`"),
+                );
+            }
+        }
+        if !(f.value.is_finite() && f.value >= 0.0) {
+            p.add(
+                format!("{field}.value"),
+                format!("a flow must be a finite, non-negative number, got {}", f.value),
+            );
+        }
+        let (Some(i), Some(j)) = (i, j) else { continue };
+        if let Some(first) = seen.insert((i, j), k) {
+            p.add(
+                field.clone(),
+                format!(
+                    "pair {}->{} is given twice (first in data.flows[{first}])",
+                    f.exporter, f.importer
+                ),
+            );
+        }
+        trade[(i, j)] = f.value;
+        for (name, v) in &f.variables {
+            if !v.is_finite() {
+                p.add(
+                    format!("{field}.variables.{name}"),
+                    format!("must be a finite number, got {v}"),
+                );
+            }
+            vars.entry(name.clone())
+                .or_insert_with(|| Matrix::from_element(n, n, f64::NAN))[(i, j)] = *v;
+        }
+    }
+    for i in 0..n {
+        for j in 0..n {
+            if !seen.contains_key(&(i, j)) {
+                p.add(
+                    "data.flows",
+                    format!(
+                        "no flow for {}->{}: inline data must give every pair, domestic sales included",
+                        economies.code(i),
+                        economies.code(j)
+                    ),
+                );
+            }
+        }
+    }
+    for (name, m) in &vars {
+        if let Some(k) = m.iter().position(|v| v.is_nan()) {
+            let (i, j) = (k % n, k / n);
+            p.add(
+                "data.flows",
+                format!(
+                    "cost variable `{name}` is missing for {}->{} (give it for every pair or none)",
+                    economies.code(i),
+                    economies.code(j)
+                ),
+            );
+        }
+    }
+    if p.0.len() > before {
+        return None;
+    }
+    let mut data = GravityData::from_flows(economies, trade);
+    data.variables = vars;
+    Some(data)
+}
+
+fn resolve_groups(
+    raw: &BTreeMap<String, Vec<String>>,
+    economies: &Economies,
+    p: &mut Problems,
+) -> BTreeMap<String, Vec<usize>> {
+    let mut out = BTreeMap::new();
+    for (name, members) in raw {
+        if economies.position(name).is_some() {
+            p.add(
+                format!("groups.{name}"),
+                "a group cannot have the same name as an economy",
+            );
+        }
+        let mut resolved = Vec::new();
+        for (k, code) in members.iter().enumerate() {
+            match economies.position(code) {
+                Some(i) => resolved.push(i),
+                None => p.add(
+                    format!("groups.{name}[{k}]"),
+                    format!("country `{code}` is not one of the economies"),
+                ),
+            }
+        }
+        out.insert(name.clone(), resolved);
+    }
+    out
+}
+
+/// Resolves a list of codes and group names to positions, recording unknown names.
+fn resolve_set(
+    names: &[String],
+    field: &str,
+    economies: &Economies,
+    groups: &BTreeMap<String, Vec<usize>>,
+    p: &mut Problems,
+) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (k, name) in names.iter().enumerate() {
+        if let Some(i) = economies.position(name) {
+            out.push(i);
+        } else if let Some(members) = groups.get(name) {
+            out.extend(members);
+        } else {
+            p.add(
+                format!("{field}[{k}]"),
+                format!("`{name}` is neither an economy nor a group in `[groups]`"),
+            );
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn resolve_shock(
+    k: usize,
+    s: &RawShock,
+    economies: &Economies,
+    groups: &BTreeMap<String, Vec<usize>>,
+    raw: &RawScenario,
+    data: &GravityData,
+    p: &mut Problems,
+) -> Option<Shock> {
+    let field = format!("shocks[{k}]");
+    let before = p.0.len();
+    // The numeric fields each kind takes; any other one given is an error, so a typo such
+    // as `factor` on a tariff does not pass silently.
+    let (kind_name, wanted): (&str, &[&str]) = match s.kind {
+        ShockKind::SetVariable => ("set_variable", &["variable", "value"]),
+        ShockKind::CostFactor => ("cost_factor", &["factor"]),
+        ShockKind::Tariff => ("tariff", &["percent"]),
+    };
+    let given = [
+        ("variable", s.variable.is_some()),
+        ("value", s.value.is_some()),
+        ("factor", s.factor.is_some()),
+        ("percent", s.percent.is_some()),
+    ];
+    for (name, present) in given {
+        if present && !wanted.contains(&name) {
+            p.add(
+                format!("{field}.{name}"),
+                format!(
+                    "does not apply to kind = \"{kind_name}\" (it takes {})",
+                    wanted.join(", ")
+                ),
+            );
+        }
+    }
+
+    let change = match s.kind {
+        ShockKind::SetVariable => {
+            let variable = s.variable.clone();
+            let value = s.value;
+            match &variable {
+                None => p.add(format!("{field}.variable"), "required for kind = \"set_variable\""),
+                Some(v) if !data.variables.contains_key(v) => p.add(
+                    format!("{field}.variable"),
+                    format!("unknown cost variable `{v}`: the data have {}", variable_list(data)),
+                ),
+                Some(v) if !raw.costs.coefficients.contains_key(v) => p.add(
+                    format!("{field}.variable"),
+                    format!("cost variable `{v}` has no coefficient in `[costs.coefficients]`, so changing it changes nothing"),
+                ),
+                Some(_) => {}
+            }
+            match value {
+                None => p.add(format!("{field}.value"), "required for kind = \"set_variable\""),
+                Some(v) if !v.is_finite() => {
+                    p.add(format!("{field}.value"), format!("must be finite, got {v}"))
+                }
+                Some(_) => {}
+            }
+            CostChange::SetVariable {
+                variable: variable.unwrap_or_default(),
+                value: value.unwrap_or(0.0),
+            }
+        }
+        ShockKind::CostFactor => {
+            match s.factor {
+                None => p.add(format!("{field}.factor"), "required for kind = \"cost_factor\""),
+                Some(f) if !(f > 0.0 && f.is_finite()) => p.add(
+                    format!("{field}.factor"),
+                    format!("must be a positive number, got {f}"),
+                ),
+                Some(_) => {}
+            }
+            CostChange::Factor {
+                factor: s.factor.unwrap_or(1.0),
+            }
+        }
+        ShockKind::Tariff => {
+            match s.percent {
+                None => p.add(format!("{field}.percent"), "required for kind = \"tariff\""),
+                Some(t) if !(t > -100.0 && t.is_finite()) => p.add(
+                    format!("{field}.percent"),
+                    format!("must be a finite number above -100, got {t}"),
+                ),
+                Some(_) => {}
+            }
+            CostChange::Factor {
+                factor: 1.0 + s.percent.unwrap_or(0.0) / 100.0,
+            }
+        }
+    };
+
+    let pairs: Vec<(usize, usize)> = match (&s.pairs, &s.exporters, &s.importers) {
+        (Some(pairs), None, None) => {
+            let mut out = Vec::new();
+            for (m, [e, i]) in pairs.iter().enumerate() {
+                let ie = economies.position(e);
+                let ii = economies.position(i);
+                for (code, pos, side) in [(e, ie, 0), (i, ii, 1)] {
+                    if pos.is_none() {
+                        p.add(
+                            format!("{field}.pairs[{m}][{side}]"),
+                            format!("country `{code}` is not one of the economies"),
+                        );
+                    }
+                }
+                if let (Some(a), Some(b)) = (ie, ii) {
+                    out.push((a, b));
+                }
+            }
+            out
+        }
+        (None, Some(ex), Some(im)) => {
+            let ex = resolve_set(ex, &format!("{field}.exporters"), economies, groups, p);
+            let im = resolve_set(im, &format!("{field}.importers"), economies, groups, p);
+            ex.iter()
+                .flat_map(|&a| im.iter().filter(move |&&b| b != a).map(move |&b| (a, b)))
+                .collect()
+        }
+        _ => {
+            p.add(
+                field.clone(),
+                "give either `pairs` or both `exporters` and `importers`",
+            );
+            Vec::new()
+        }
+    };
+    if pairs.is_empty() && p.0.len() == before {
+        p.add(field.clone(), "applies to no pair of distinct economies");
+    }
+    if p.0.len() > before {
+        if let Some(label) = &s.label {
+            for problem in &mut p.0[before..] {
+                problem.message.push_str(&format!(" [shock \"{label}\"]"));
+            }
+        }
+        return None;
+    }
+    let label = s.label.clone().unwrap_or_else(|| match &change {
+        CostChange::SetVariable { variable, value } => format!("set {variable} = {value}"),
+        CostChange::Factor { factor } => match s.kind {
+            ShockKind::Tariff => format!("tariff equivalent {}%", s.percent.unwrap_or(0.0)),
+            _ => format!("cost factor {factor}"),
+        },
+    });
+    let pair_codes = pairs
+        .iter()
+        .map(|&(a, b)| [economies.code(a).to_owned(), economies.code(b).to_owned()])
+        .collect();
+    Some(Shock {
+        label,
+        change,
+        pairs,
+        pair_codes,
+    })
+}

@@ -1,0 +1,133 @@
+//! Runs a validated scenario: baseline costs, the baseline equilibrium, the shocked costs
+//! and the counterfactual, then the country and bilateral results.
+
+use thiserror::Error;
+
+use crate::gravity::{
+    bilateral_results, costs_from_coefficients, costs_from_flows, country_results,
+    BilateralResult, CostError, Counterfactual, CountryResult, Equilibrium, GravityModel,
+    SolveError, SolveReport,
+};
+use crate::scenario::{CostChange, CostMethod, Scenario};
+use crate::world::Matrix;
+
+/// Why a run failed after the scenario was valid.
+#[derive(Debug, Error)]
+pub enum RunError {
+    #[error("trade costs: {0}")]
+    Cost(#[from] CostError),
+    #[error(transparent)]
+    Solve(#[from] SolveError),
+    #[error("the result holds a value that is not a finite number ({0}); nothing was written")]
+    NonFinite(String),
+}
+
+/// Everything a run produces.
+#[derive(Debug, Clone)]
+pub struct RunResults {
+    pub baseline: Equilibrium,
+    pub counterfactual: Counterfactual,
+    /// Baseline solve first, then the counterfactual's.
+    pub reports: Vec<SolveReport>,
+    pub countries: Vec<CountryResult>,
+    pub bilateral: Vec<BilateralResult>,
+}
+
+/// Baseline trade costs `t^(1-sigma)` of a scenario.
+pub fn baseline_costs(s: &Scenario) -> Result<Matrix, CostError> {
+    match s.cost_method {
+        CostMethod::Coefficients => costs_from_coefficients(&s.data, &s.coefficients),
+        CostMethod::Observed => costs_from_flows(&s.data),
+    }
+}
+
+/// Applies the scenario's shocks, in order, to baseline costs `t^(1-sigma)`.
+///
+/// Setting variable `k` to `v` multiplies `t^(1-sigma)` by `exp(b_k (v - z_k))`, with `z_k`
+/// the value the earlier shocks left; a factor `f` on `t` multiplies `t^(1-sigma)` by
+/// `f^(1-sigma)`.
+pub fn counterfactual_costs(s: &Scenario, base: &Matrix) -> Matrix {
+    let mut t = base.clone();
+    let mut vars = s.data.variables.clone();
+    for shock in &s.shocks {
+        match &shock.change {
+            CostChange::SetVariable { variable, value } => {
+                let beta = s.coefficients[variable];
+                let z = vars
+                    .get_mut(variable)
+                    .expect("validation checked that the variable exists");
+                for &(i, j) in &shock.pairs {
+                    t[(i, j)] *= (beta * (value - z[(i, j)])).exp();
+                    z[(i, j)] = *value;
+                }
+            }
+            CostChange::Factor { factor } => {
+                let m = factor.powf(1.0 - s.sigma);
+                for &(i, j) in &shock.pairs {
+                    t[(i, j)] *= m;
+                }
+            }
+        }
+    }
+    t
+}
+
+/// Solves the baseline and the counterfactual of a scenario.
+pub fn run(s: &Scenario) -> Result<RunResults, RunError> {
+    let t0 = baseline_costs(s)?;
+    let t1 = counterfactual_costs(s, &t0);
+    let model = GravityModel::new(
+        s.data.economies.clone(),
+        s.sigma,
+        &s.reference_importer,
+        t0,
+        s.data.output.clone(),
+        s.data.expenditure.clone(),
+    )?;
+    let (baseline, report) = model.baseline()?;
+    let counterfactual = model.counterfactual(&baseline, &t1, s.ge_mode)?;
+    let mut reports = vec![report];
+    reports.extend(counterfactual.reports.iter().cloned());
+    let countries = country_results(model.economies(), &baseline, &counterfactual.experiment);
+    let bilateral = bilateral_results(model.economies(), &baseline, &counterfactual.experiment);
+    check_finite(&countries, &bilateral)?;
+    Ok(RunResults {
+        baseline,
+        counterfactual,
+        reports,
+        countries,
+        bilateral,
+    })
+}
+
+fn check_finite(countries: &[CountryResult], bilateral: &[BilateralResult]) -> Result<(), RunError> {
+    for c in countries {
+        let values = [
+            c.factory_gate_price_change_pct,
+            c.output_change_pct,
+            c.expenditure_change_pct,
+            c.imr_baseline,
+            c.imr_experiment,
+            c.omr_baseline,
+            c.omr_experiment,
+            c.real_gdp_change_pct,
+            c.welfare_change_pct,
+            c.terms_of_trade_change_pct,
+            c.foreign_exports_change_pct,
+            c.foreign_imports_change_pct,
+            c.intranational_trade_change_pct,
+        ];
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(RunError::NonFinite(format!("country {}", c.country)));
+        }
+    }
+    for b in bilateral {
+        if ![b.baseline_trade, b.experiment_trade, b.trade_change_pct]
+            .iter()
+            .all(|v| v.is_finite())
+        {
+            return Err(RunError::NonFinite(format!("flow {}->{}", b.exporter, b.importer)));
+        }
+    }
+    Ok(())
+}
