@@ -83,7 +83,8 @@ pub fn run(s: &Scenario) -> Result<RunResults, RunError> {
         t0,
         s.data.output.clone(),
         s.data.expenditure.clone(),
-    )?;
+    )?
+    .with_options(s.solver);
     let (baseline, report) = model.baseline()?;
     let counterfactual = model.counterfactual(&baseline, &t1, s.ge_mode)?;
     let mut reports = vec![report];

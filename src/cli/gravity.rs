@@ -152,6 +152,7 @@ pub fn run(args: Args) -> Result<()> {
             coefficients,
         },
         shocks,
+        solver: Default::default(),
     };
     let scenario = tradeflow::scenario::validate(raw, None, Path::new("."))
         .map_err(|e| name_flags(e, &args.coefficients))?;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::gravity::{SolveReport, SolverOptions};
+use crate::gravity::SolveReport;
 use crate::scenario::Scenario;
 use crate::simulate::RunResults;
 
@@ -31,7 +31,6 @@ pub enum OutputError {
 struct RunRecord<'a> {
     tradeflow_version: &'static str,
     scenario: &'a Scenario,
-    solver_options: SolverOptions,
     solver_reports: &'a [SolveReport],
     files: [&'static str; 2],
 }
@@ -44,7 +43,6 @@ pub fn run_files(
     let record = RunRecord {
         tradeflow_version: env!("CARGO_PKG_VERSION"),
         scenario,
-        solver_options: SolverOptions::default(),
         solver_reports: &results.reports,
         files: ["countries.csv", "bilateral.csv"],
     };

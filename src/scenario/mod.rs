@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::gravity::GeMode;
+use crate::gravity::{GeMode, SolverOptions};
 use crate::world::{DataError, GravityData};
 
 pub use raw::{CostMethod, RawScenario, ShockKind};
@@ -120,6 +120,7 @@ pub struct Scenario {
     pub cost_method: CostMethod,
     pub coefficients: BTreeMap<String, f64>,
     pub shocks: Vec<Shock>,
+    pub solver: SolverOptions,
     /// The data, loaded and checked.
     #[serde(skip)]
     pub data: GravityData,

@@ -28,6 +28,18 @@ pub struct RawScenario {
     pub costs: RawCosts,
     #[serde(default)]
     pub shocks: Vec<RawShock>,
+    /// Solver settings; the defaults need no tuning.
+    #[serde(default)]
+    pub solver: RawSolver,
+}
+
+/// `[solver]`: optional overrides of the fixed-point solver's settings.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSolver {
+    pub tolerance: Option<f64>,
+    pub max_iterations: Option<usize>,
+    pub memory: Option<usize>,
 }
 
 /// `[data]`: a file in the gegravity layout, or flows written inline.

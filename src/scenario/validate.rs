@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::raw::{CostMethod, RawData, RawScenario, RawShock, ShockKind};
 use super::{CostChange, DataSource, Problem, Scenario, ScenarioError, Shock};
-use crate::gravity::CONSTANT;
+use crate::gravity::{SolverOptions, CONSTANT};
 use crate::world::{load_gegravity_csv, Economies, GravityData, Matrix};
 
 /// Collects problems with their key paths.
@@ -120,6 +120,22 @@ pub fn validate(
         .filter_map(|(k, s)| resolve_shock(k, s, economies, &groups, &raw, &data, &mut p))
         .collect();
 
+    let defaults = SolverOptions::default();
+    let solver = SolverOptions {
+        tolerance: raw.solver.tolerance.unwrap_or(defaults.tolerance),
+        max_iterations: raw.solver.max_iterations.unwrap_or(defaults.max_iterations),
+        memory: raw.solver.memory.unwrap_or(defaults.memory),
+    };
+    if !(solver.tolerance > 0.0 && solver.tolerance < 1.0) {
+        p.add(
+            "solver.tolerance",
+            format!("must be between 0 and 1, got {}", solver.tolerance),
+        );
+    }
+    if solver.max_iterations == 0 {
+        p.add("solver.max_iterations", "must be at least 1");
+    }
+
     if !p.0.is_empty() {
         return Err(invalid(display_path, p));
     }
@@ -142,6 +158,7 @@ pub fn validate(
         cost_method: raw.costs.method,
         coefficients,
         shocks,
+        solver,
         data,
     })
 }

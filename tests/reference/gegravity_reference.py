@@ -29,6 +29,9 @@ With --time N the script additionally reports the mean wall time of N runs of
 (a) the whole model pipeline (BaselineData + OneSectorGE + build_baseline + define_experiment +
 simulate; CSV reading excluded) and (b) simulate() alone.
 With --no-write the fixtures are not (re)written (useful with --time).
+With --tight the solver tolerances are 1e-13 instead of gegravity's default 1e-8 and the fixtures go to
+tests/data/gegravity/tight (see GEGRAVITY_NOTES.md section 11 for why both exist).
+tests/reference/check_notes.py re-derives all fixture columns from GEGRAVITY_NOTES.md with plain numpy.
 
 Floats are written with repr(), i.e. the shortest string that round-trips to the same IEEE-754
 double (at most 17 significant digits).
@@ -462,6 +465,11 @@ def write_readme(out_dir, versions, data_sha, solver_rows, data_arg, tight):
                      "gegravity does not report them). gegravity computes no conditional trade flows.")
         lines.append("- `economy.csv`: world totals (sum of Y, sum of E, experiment sum of output, its percent change).")
         lines.append("- `solver_diagnostics.csv`: the scipy solver diagnostics of the three solves.\n")
+        lines.append("Accuracy: these default-tolerance fixtures carry gegravity's own solver error (~1e-8 relative in "
+                     "the baseline OMRs), so an exact implementation matches their level columns to ~1e-8 but small "
+                     "percent-change columns only to ~3e-4 relative (< 1e-6 percentage points absolute). For 1e-6 "
+                     "relative comparisons of every column use `tight/` (matched to <= 3.1e-8). Details: section 11 "
+                     "of `tests/reference/GEGRAVITY_NOTES.md`.\n")
         lines.append("Mapping of `countries.csv` columns to gegravity's own result labels (`export_results`):\n")
         lines.append("| countries.csv | gegravity label |")
         lines.append("|---|---|")
