@@ -17,7 +17,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SolverOptions {
     /// Stop when the largest change of any unknown in one step (in logs, so a relative
-    /// change) is below this.
+    /// change) is below this times `max(1, largest |unknown|)`.
     pub tolerance: f64,
     /// Give up after this many evaluations of the map.
     pub max_iterations: usize,
@@ -28,7 +28,7 @@ pub struct SolverOptions {
 impl Default for SolverOptions {
     fn default() -> Self {
         SolverOptions {
-            tolerance: 1e-13,
+            tolerance: 1e-12,
             max_iterations: 5_000,
             memory: 6,
         }
@@ -41,6 +41,10 @@ impl Default for SolverOptions {
 pub enum StopReason {
     /// The largest step fell below the tolerance.
     Converged,
+    /// The step stopped shrinking below [`PRECISION_LIMIT`]: rounding in the sums now moves
+    /// the unknowns as much as the iteration does, so the fixed point is found as closely
+    /// as floating point allows. Counts as converged.
+    PrecisionLimit,
     /// The iteration limit was reached first.
     MaxIterations,
     /// The map produced a value that is not a finite number.
@@ -63,7 +67,10 @@ pub struct SolveReport {
 impl SolveReport {
     /// True when the solve met its tolerance.
     pub fn converged(&self) -> bool {
-        self.stop_reason == StopReason::Converged
+        matches!(
+            self.stop_reason,
+            StopReason::Converged | StopReason::PrecisionLimit
+        )
     }
 }
 
@@ -71,6 +78,7 @@ impl std::fmt::Display for SolveReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let why = match self.stop_reason {
             StopReason::Converged => "converged",
+            StopReason::PrecisionLimit => "converged to floating-point precision",
             StopReason::MaxIterations => "stopped at the iteration limit",
             StopReason::NonFinite => "stopped on a non-finite value",
         };
@@ -92,6 +100,14 @@ impl<F: FnMut(&DVector<f64>, &mut DVector<f64>)> FixedPointMap for F {
         self(x, out)
     }
 }
+
+/// Below this step size a solve that has stopped improving is at the limit of floating-point
+/// precision rather than stuck (about the square root of machine epsilon, far below any
+/// accuracy a trade model can claim).
+pub const PRECISION_LIMIT: f64 = 1e-9;
+
+/// Iterations without a new best step after which a solve below [`PRECISION_LIMIT`] stops.
+const STALL_ITERATIONS: usize = 50;
 
 fn max_abs_diff(a: &DVector<f64>, b: &DVector<f64>) -> f64 {
     a.iter()
@@ -117,6 +133,7 @@ pub fn solve_fixed_point<M: FixedPointMap>(
     let mut g_hist: Vec<DVector<f64>> = Vec::with_capacity(m + 1);
     let mut residual = f64::INFINITY;
     let mut best_residual = f64::INFINITY;
+    let mut since_best = 0usize;
     let report = |iterations, residual, stop_reason| SolveReport {
         stage: stage.to_owned(),
         iterations,
@@ -138,8 +155,18 @@ pub fn solve_fixed_point<M: FixedPointMap>(
             return (x, report(it, step, StopReason::NonFinite));
         }
         residual = step;
-        if residual <= options.tolerance {
+        let scale = gx.amax().max(1.0);
+        if residual <= options.tolerance * scale {
             return (gx, report(it, residual, StopReason::Converged));
+        }
+        if residual < best_residual {
+            best_residual = residual;
+            since_best = 0;
+        } else {
+            since_best += 1;
+            if since_best >= STALL_ITERATIONS && best_residual <= PRECISION_LIMIT * scale {
+                return (gx, report(it, residual, StopReason::PrecisionLimit));
+            }
         }
         if m == 0 {
             std::mem::swap(&mut x, &mut gx);
@@ -150,7 +177,6 @@ pub fn solve_fixed_point<M: FixedPointMap>(
             f_hist.clear();
             g_hist.clear();
         }
-        best_residual = best_residual.min(residual);
         f_hist.push(&gx - &x);
         g_hist.push(gx.clone());
         if f_hist.len() > m + 1 {

@@ -6,12 +6,14 @@
 //! diagonal holds domestic sales. Indices are positions in [`Economies`].
 
 mod gegravity_csv;
+mod synthetic;
 
 use std::collections::{BTreeMap, HashMap};
 
 use nalgebra::{DMatrix, DVector};
 
 pub use gegravity_csv::{load_gegravity_csv, DataError};
+pub use synthetic::synthetic_economy;
 
 /// A dense bilateral matrix: rows are exporters, columns importers.
 pub type Matrix = DMatrix<f64>;
