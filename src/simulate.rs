@@ -4,9 +4,8 @@
 use thiserror::Error;
 
 use crate::gravity::{
-    bilateral_results, costs_from_coefficients, costs_from_flows, country_results,
-    BilateralResult, CostError, Counterfactual, CountryResult, Equilibrium, GravityModel,
-    SolveError, SolveReport,
+    bilateral_results, costs_from_coefficients, costs_from_flows, country_results, BilateralResult,
+    CostError, Counterfactual, CountryResult, Equilibrium, GravityModel, SolveError, SolveReport,
 };
 use crate::scenario::{CostChange, CostMethod, Scenario};
 use crate::world::Matrix;
@@ -101,7 +100,10 @@ pub fn run(s: &Scenario) -> Result<RunResults, RunError> {
     })
 }
 
-fn check_finite(countries: &[CountryResult], bilateral: &[BilateralResult]) -> Result<(), RunError> {
+fn check_finite(
+    countries: &[CountryResult],
+    bilateral: &[BilateralResult],
+) -> Result<(), RunError> {
     for c in countries {
         let values = [
             c.factory_gate_price_change_pct,
@@ -127,7 +129,10 @@ fn check_finite(countries: &[CountryResult], bilateral: &[BilateralResult]) -> R
             .iter()
             .all(|v| v.is_finite())
         {
-            return Err(RunError::NonFinite(format!("flow {}->{}", b.exporter, b.importer)));
+            return Err(RunError::NonFinite(format!(
+                "flow {}->{}",
+                b.exporter, b.importer
+            )));
         }
     }
     Ok(())

@@ -55,9 +55,10 @@ impl Checker {
     fn note(&mut self, what: &'static str, who: &str, d: f64, tol: f64, ours: f64, theirs: f64) {
         let w = self.worst.entry(what).or_insert(0.0);
         *w = w.max(d);
-        if !(d <= tol) {
-            self.failures
-                .push(format!("{what} {who}: tradeflow {ours}, gegravity {theirs}"));
+        if d.is_nan() || d > tol {
+            self.failures.push(format!(
+                "{what} {who}: tradeflow {ours}, gegravity {theirs}"
+            ));
         }
     }
 
@@ -101,19 +102,54 @@ fn check_countries(s: &Scenario, r: &RunResults, path: &std::path::Path) {
     for row in &rows {
         let code = row["country"].as_str();
         let i = position(s, code);
-        c.level("baseline IMR P_j", code, base.imr[i], num(row, "baseline_imr"));
-        c.level("baseline OMR Pi_i", code, base.omr[i], num(row, "baseline_omr"));
-        c.level("conditional IMR", code, cond.imr[i], num(row, "conditional_imr"));
-        c.level("conditional OMR", code, cond.omr[i], num(row, "conditional_omr"));
-        c.level("experiment IMR", code, exp.imr[i], num(row, "experiment_imr"));
-        c.level("experiment OMR", code, exp.omr[i], num(row, "experiment_omr"));
+        c.level(
+            "baseline IMR P_j",
+            code,
+            base.imr[i],
+            num(row, "baseline_imr"),
+        );
+        c.level(
+            "baseline OMR Pi_i",
+            code,
+            base.omr[i],
+            num(row, "baseline_omr"),
+        );
+        c.level(
+            "conditional IMR",
+            code,
+            cond.imr[i],
+            num(row, "conditional_imr"),
+        );
+        c.level(
+            "conditional OMR",
+            code,
+            cond.omr[i],
+            num(row, "conditional_omr"),
+        );
+        c.level(
+            "experiment IMR",
+            code,
+            exp.imr[i],
+            num(row, "experiment_imr"),
+        );
+        c.level(
+            "experiment OMR",
+            code,
+            exp.omr[i],
+            num(row, "experiment_omr"),
+        );
         c.level(
             "factory-gate price",
             code,
             exp.factory_gate_price[i],
             num(row, "experiment_factory_gate_price"),
         );
-        c.level("experiment output", code, exp.output[i], num(row, "experiment_output"));
+        c.level(
+            "experiment output",
+            code,
+            exp.output[i],
+            num(row, "experiment_output"),
+        );
         c.level(
             "experiment expenditure",
             code,
@@ -127,7 +163,12 @@ fn check_countries(s: &Scenario, r: &RunResults, path: &std::path::Path) {
             ours.factory_gate_price_change_pct,
             num(row, "factory_gate_price_change_pct"),
         );
-        c.pct("output_change_pct", code, ours.output_change_pct, num(row, "output_change_pct"));
+        c.pct(
+            "output_change_pct",
+            code,
+            ours.output_change_pct,
+            num(row, "output_change_pct"),
+        );
         c.pct(
             "expenditure_change_pct",
             code,
@@ -171,8 +212,18 @@ fn check_countries(s: &Scenario, r: &RunResults, path: &std::path::Path) {
             ours.intranational_trade_change_pct,
             num(row, "intranational_trade_change_pct"),
         );
-        c.level("imr_baseline column", code, ours.imr_baseline, num(row, "baseline_imr"));
-        c.level("omr_experiment column", code, ours.omr_experiment, num(row, "experiment_omr"));
+        c.level(
+            "imr_baseline column",
+            code,
+            ours.imr_baseline,
+            num(row, "baseline_imr"),
+        );
+        c.level(
+            "omr_experiment column",
+            code,
+            ours.omr_experiment,
+            num(row, "experiment_omr"),
+        );
     }
     c.finish();
 }
@@ -196,9 +247,24 @@ fn check_bilateral(s: &Scenario, r: &RunResults, path: &std::path::Path) {
         let who = format!("{e}->{m}");
         let ours = &r.bilateral[i * s.data.economies.len() + j];
         assert_eq!((ours.exporter.as_str(), ours.importer.as_str()), (e, m));
-        c.level("baseline modeled trade", &who, ours.baseline_trade, num(row, "baseline_modeled_trade"));
-        c.level("experiment trade", &who, ours.experiment_trade, num(row, "experiment_trade"));
-        c.pct("trade_change_pct", &who, ours.trade_change_pct, num(row, "trade_change_pct"));
+        c.level(
+            "baseline modeled trade",
+            &who,
+            ours.baseline_trade,
+            num(row, "baseline_modeled_trade"),
+        );
+        c.level(
+            "experiment trade",
+            &who,
+            ours.experiment_trade,
+            num(row, "experiment_trade"),
+        );
+        c.pct(
+            "trade_change_pct",
+            &who,
+            ours.trade_change_pct,
+            num(row, "trade_change_pct"),
+        );
     }
     c.finish();
 }

@@ -47,8 +47,14 @@ fn symmetric_two_country_closed_form() {
         let res = tradeflow::gravity::country_results(m.economies(), &base, &cf.experiment);
         for r in &res {
             assert!(close(r.imr_experiment, 1.0, 1e-12), "{mode}: {r:?}");
-            assert!(close(r.factory_gate_price_change_pct, expected, 1e-10), "{mode}: {r:?}");
-            assert!(close(r.welfare_change_pct, expected, 1e-10), "{mode}: {r:?} vs {expected}");
+            assert!(
+                close(r.factory_gate_price_change_pct, expected, 1e-10),
+                "{mode}: {r:?}"
+            );
+            assert!(
+                close(r.welfare_change_pct, expected, 1e-10),
+                "{mode}: {r:?} vs {expected}"
+            );
         }
     }
 }
@@ -56,8 +62,15 @@ fn symmetric_two_country_closed_form() {
 #[test]
 fn zero_shock_reproduces_the_baseline() {
     let (data, t) = synthetic_economy(25, 3);
-    let m = GravityModel::new(data.economies, 6.0, "C004", t.clone(), data.output, data.expenditure)
-        .unwrap();
+    let m = GravityModel::new(
+        data.economies,
+        6.0,
+        "C004",
+        t.clone(),
+        data.output,
+        data.expenditure,
+    )
+    .unwrap();
     let (base, _) = m.baseline().unwrap();
     for mode in [GeMode::Complete, GeMode::Gegravity] {
         let cf = m.counterfactual(&base, &t, mode).unwrap();
@@ -161,23 +174,25 @@ proptest! {
         }
     }
 
-    /// Cutting every international trade cost raises every economy's welfare (it lowers
-    /// every domestic share); raising them all lowers it.
+    /// Two economies of any sizes with any asymmetric costs: cutting both international
+    /// costs by the same factor raises both welfares, raising them lowers both. (With more
+    /// economies a uniform change can help an economy through its terms of trade, which
+    /// the model rightly shows, so the sign is a theorem only here; the ACR test above
+    /// covers the general case.)
     #[test]
-    fn welfare_sign_follows_a_world_wide_cost_change((t, y, sigma) in economy(), cut in 0.5f64..0.95) {
-        let n = t.nrows();
-        let m = model(t.clone(), y.clone(), y.clone(), sigma);
+    fn welfare_sign_follows_a_two_country_cost_change(
+        t12 in -6.0f64..0.0, t21 in -6.0f64..0.0, y1 in 0.0f64..6.0, y2 in 0.0f64..6.0,
+        sigma in 1.5f64..10.0, cut in 0.5f64..0.95,
+    ) {
+        let t = DMatrix::from_row_slice(2, 2, &[1.0, t12.exp(), t21.exp(), 1.0]);
+        let y = DVector::from_vec(vec![y1.exp(), y2.exp()]);
+        let m = model(t.clone(), y.clone(), y, sigma);
         let (base, _) = m.baseline().unwrap();
         for (factor, gain) in [(cut, true), (1.0 / cut, false)] {
-            let t1 = DMatrix::from_fn(n, n, |i, j| if i == j { t[(i, j)] } else { t[(i, j)] * factor.powf(1.0 - sigma) });
+            let t1 = DMatrix::from_fn(2, 2, |i, j| if i == j { t[(i, j)] } else { t[(i, j)] * factor.powf(1.0 - sigma) });
             let cf = m.counterfactual(&base, &t1, GeMode::Complete).unwrap();
             let res = tradeflow::gravity::country_results(m.economies(), &base, &cf.experiment);
-            for (j, r) in res.iter().enumerate() {
-                // An economy that barely trades (import share below 1e-6) moves by less
-                // than the solver's precision.
-                if 1.0 - base.trade[(j, j)] / base.expenditure[j] < 1e-6 {
-                    continue;
-                }
+            for r in &res {
                 prop_assert!(if gain { r.welfare_change_pct > 0.0 } else { r.welfare_change_pct < 0.0 },
                     "{}: {} for factor {}", r.country, r.welfare_change_pct, factor);
             }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
-use tradeflow::scenario::ScenarioError;
 use tradeflow::scenario::raw::{CostMethod, RawCosts, RawData, RawScenario, RawShock, ShockKind};
+use tradeflow::scenario::ScenarioError;
 
 use super::run::CliGeMode;
 
@@ -51,7 +51,10 @@ struct CoefficientRow {
     variable: String,
     beta: f64,
     #[serde(default)]
-    #[expect(dead_code, reason = "read so the column is accepted; Monte Carlo will use it")]
+    #[expect(
+        dead_code,
+        reason = "read so the column is accepted; Monte Carlo will use it"
+    )]
     stderr: Option<f64>,
 }
 
@@ -103,7 +106,10 @@ pub fn run(args: Args) -> Result<()> {
                 row.variable
             );
         }
-        if coefficients.insert(row.variable.clone(), row.beta).is_some() {
+        if coefficients
+            .insert(row.variable.clone(), row.beta)
+            .is_some()
+        {
             bail!(
                 "{}, line {line}: coefficient `{}` is given twice",
                 args.coefficients.display(),

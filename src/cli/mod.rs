@@ -51,8 +51,10 @@ fn solve_and_write(
     quiet: bool,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
-    let results = tradeflow::simulate::run(scenario)
-        .with_context(|| format!("scenario `{}`", scenario.name))?;
+    let results = tradeflow::simulate::run(scenario).with_context(|| match &scenario.source {
+        Some(path) => format!("{}: scenario `{}`", path.display(), scenario.name),
+        None => format!("scenario `{}`", scenario.name),
+    })?;
     let files = tradeflow::output::run_files(scenario, &results)?;
     tradeflow::output::write_run_folder(out, &files)?;
     if !quiet {
@@ -72,8 +74,15 @@ fn solve_and_write(
 /// The economies whose welfare moves most, largest first.
 fn print_summary(results: &tradeflow::simulate::RunResults) {
     let mut rows: Vec<_> = results.countries.iter().collect();
-    rows.sort_by(|a, b| b.welfare_change_pct.abs().total_cmp(&a.welfare_change_pct.abs()));
-    println!("{:<8} {:>12} {:>14} {:>16}", "country", "welfare %", "real GDP %", "factory price %");
+    rows.sort_by(|a, b| {
+        b.welfare_change_pct
+            .abs()
+            .total_cmp(&a.welfare_change_pct.abs())
+    });
+    println!(
+        "{:<8} {:>12} {:>14} {:>16}",
+        "country", "welfare %", "real GDP %", "factory price %"
+    );
     for r in rows.iter().take(8) {
         println!(
             "{:<8} {:>12.4} {:>14.4} {:>16.4}",

@@ -60,7 +60,7 @@ pub fn costs_from_flows(data: &GravityData) -> Result<Matrix, CostError> {
     let x = &data.trade;
     let n = x.nrows();
     for i in 0..n {
-        if !(x[(i, i)] > 0.0) {
+        if x[(i, i)].is_nan() || x[(i, i)] <= 0.0 {
             return Err(CostError::NoDomesticFlow {
                 code: data.economies.code(i).to_owned(),
             });
@@ -78,6 +78,10 @@ fn available(data: &GravityData) -> String {
     if data.variables.is_empty() {
         "none".to_owned()
     } else {
-        data.variables.keys().cloned().collect::<Vec<_>>().join(", ")
+        data.variables
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }

@@ -64,8 +64,7 @@ pub fn country_results(
 ) -> Vec<CountryResult> {
     let n = economies.len();
     let foreign_exports = |eq: &Equilibrium, i: usize| eq.trade.row(i).sum() - eq.trade[(i, i)];
-    let foreign_imports =
-        |eq: &Equilibrium, j: usize| eq.trade.column(j).sum() - eq.trade[(j, j)];
+    let foreign_imports = |eq: &Equilibrium, j: usize| eq.trade.column(j).sum() - eq.trade[(j, j)];
     (0..n)
         .map(|i| CountryResult {
             country: economies.code(i).to_owned(),

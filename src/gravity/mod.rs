@@ -19,6 +19,7 @@
 //! solves the conditional GE (new costs, fixed output and expenditure) and then the full
 //! GE in one of two conventions, see [`GeMode`].
 
+mod balance;
 mod costs;
 mod fixed_point;
 mod indicators;
@@ -134,7 +135,9 @@ impl GravityModel {
         let n = economies.len();
         let bad = |m: String| Err(SolveError::InvalidInput(m));
         if !(sigma > 1.0 && sigma.is_finite()) {
-            return bad(format!("sigma must be a number greater than 1, got {sigma}"));
+            return bad(format!(
+                "sigma must be a number greater than 1, got {sigma}"
+            ));
         }
         let Some(reference) = economies.position(reference) else {
             return bad(format!(
@@ -148,7 +151,10 @@ impl GravityModel {
         for i in 0..n {
             let code = economies.code(i);
             if !(output[i] > 0.0 && output[i].is_finite()) {
-                return bad(format!("output of {code} must be positive, got {}", output[i]));
+                return bad(format!(
+                    "output of {code} must be positive, got {}",
+                    output[i]
+                ));
             }
             if !(expenditure[i] > 0.0 && expenditure[i].is_finite()) {
                 return bad(format!(
@@ -156,7 +162,7 @@ impl GravityModel {
                     expenditure[i]
                 ));
             }
-            if !(costs[(i, i)] > 0.0) {
+            if costs[(i, i)].is_nan() || costs[(i, i)] <= 0.0 {
                 return bad(format!(
                     "domestic trade cost term t^(1-sigma) of {code} must be positive (its domestic sales cannot be zero)"
                 ));
@@ -287,12 +293,6 @@ impl GravityModel {
     }
 
     /// Solves the resistances for costs `t`, output `y` and expenditure `e` (levels).
-    ///
-    /// The unknowns are `ln P_j^(1-sigma)` for every importer but the reference, which is
-    /// pinned to 0 (`P_ref = 1`). One step computes `Pi_i^(1-sigma)` from `P`, then `P` from `Pi`: the
-    /// Gauss-Seidel form of the two resistance equations (equivalently, alternating matrix
-    /// scaling). Working in logs keeps every unknown at a similar scale whatever the data's
-    /// units, which is why no rescaling factor is needed.
     fn solve_resistances(
         &self,
         t: &Matrix,
@@ -303,24 +303,12 @@ impl GravityModel {
     ) -> Result<(Powers, SolveReport), SolveError> {
         let ys = y / y.sum();
         let es = e / e.sum();
-        let r = self.reference;
-        let mut a = Vector::zeros(y.len());
-        let mut map = |x: &DVector<f64>, out: &mut DVector<f64>| {
-            let b = x.map(f64::exp);
-            omr_powers(t, &es, &b, &mut a);
-            imr_powers(t, &ys, &a, out);
-            out.apply(|v| *v = v.ln());
-            out[r] = 0.0;
-        };
-        let x0 = warm.map_or_else(|| Vector::zeros(y.len()), |b| b.map(f64::ln));
-        let (x, report) = solve_fixed_point(&mut map, x0, &self.options, stage);
-        if !report.converged() {
-            return Err(SolveError::NotConverged(report));
+        let (powers, report) = resistances(t, &ys, &es, self.reference, warm, &self.options, stage);
+        if report.converged() {
+            Ok((powers, report))
+        } else {
+            Err(SolveError::NotConverged(report))
         }
-        let b = x.map(f64::exp);
-        let mut a = Vector::zeros(y.len());
-        omr_powers(t, &es, &b, &mut a);
-        Ok((Powers { a, b }, report))
     }
 
     /// The complete endowment GE: unknowns `ln P_j^(1-sigma)` (reference pinned) and
@@ -329,6 +317,9 @@ impl GravityModel {
     /// `p_i^sigma = (Y' / Y) (Pi_i'^(1-sigma) / Pi_i^(1-sigma))`, which follows from
     /// `Y_i = (beta_i p_i Pi_i)^(1-sigma) Y` with fixed preference weights `beta_i`
     /// (Yotov et al. 2016, eq. 2-35 to 2-37). Prices are in units that keep `P_ref = 1`.
+    ///
+    /// If that joint iteration stalls, the robust path iterates on prices alone and solves
+    /// the resistances fully (with their Newton fallback) for each price vector.
     fn solve_complete(
         &self,
         t: &Matrix,
@@ -339,25 +330,30 @@ impl GravityModel {
         let r = self.reference;
         let sigma = self.sigma;
         let world0 = self.output.sum();
+        // Shares and world output at prices p.
+        let shares = |p: &Vector| {
+            let y = self.output.component_mul(p);
+            let e = self.expenditure.component_mul(p);
+            let world = y.sum();
+            (y / world, &e / e.sum(), world)
+        };
+        // p_i = [(Y'/Y) (a_i' / a_i)]^(1/sigma), in logs.
+        let price_update = |world: f64, a: &Vector, k: usize| {
+            ((world / world0).ln() + (a[k] / base.a[k]).ln()) / sigma
+        };
         let mut a = Vector::zeros(n);
         let mut b = Vector::zeros(n);
-        let mut ys = Vector::zeros(n);
-        let mut es = Vector::zeros(n);
-        let mut map = |x: &DVector<f64>, out: &mut DVector<f64>| {
+        let mut joint = |x: &DVector<f64>, out: &mut DVector<f64>| {
             let p = x.rows(n, n).map(f64::exp);
-            ys.copy_from(&self.output.component_mul(&p));
-            es.copy_from(&self.expenditure.component_mul(&p));
-            let world = ys.sum();
-            ys /= world;
-            es /= es.sum();
+            let (ys, es, world) = shares(&p);
             b.copy_from(&x.rows(0, n).map(f64::exp));
             omr_powers(t, &es, &b, &mut a);
             imr_powers(t, &ys, &a, &mut b);
-            b[r] = base.b[r];
+            b /= b[r] / base.b[r];
             omr_powers(t, &es, &b, &mut a);
             for k in 0..n {
                 out[k] = b[k].ln();
-                out[n + k] = ((world / world0).ln() + (a[k] / base.a[k]).ln()) / sigma;
+                out[n + k] = price_update(world, &a, k);
             }
         };
         let mut x0 = Vector::zeros(2 * n);
@@ -366,17 +362,59 @@ impl GravityModel {
             // Start from gegravity's first step, p_i = Pi_i / Pi_i' = (a_i' / a_i)^(1/(sigma-1)).
             x0[n + k] = (cond.a[k] / base.a[k]).ln() / (sigma - 1.0);
         }
-        let (x, report) = solve_fixed_point(&mut map, x0, &self.options, "complete GE");
-        if !report.converged() {
+        let (x, report) = solve_fixed_point(&mut joint, x0, &self.options, "complete GE");
+        let (price, report) = if report.stop_reason == StopReason::Converged {
+            (x.rows(n, n).map(f64::exp), report)
+        } else if report.stop_reason == StopReason::MaxIterations {
             return Err(SolveError::NotConverged(report));
+        } else {
+            // Robust path: a fixed point on log prices alone, each step solving the
+            // resistances in full from the last solution.
+            let mut warm = x.rows(0, n).map(f64::exp);
+            let mut inner_steps = 0usize;
+            let mut newton_steps = 0usize;
+            let mut prices = |lp: &DVector<f64>, out: &mut DVector<f64>| {
+                let (ys, es, world) = shares(&lp.map(f64::exp));
+                let (pw, rep) = resistances(t, &ys, &es, r, Some(&warm), &self.options, "");
+                inner_steps += rep.iterations;
+                newton_steps += rep.newton_steps;
+                if !rep.converged() {
+                    out.fill(f64::NAN);
+                    return;
+                }
+                warm.copy_from(&pw.b);
+                for k in 0..n {
+                    out[k] = price_update(world, &pw.a, k);
+                }
+            };
+            let (lp, outer) =
+                solve_fixed_point(&mut prices, x.rows(n, n).into_owned(), &self.options, "");
+            let rep = SolveReport {
+                iterations: report.iterations + inner_steps,
+                newton_steps,
+                residual: outer.residual,
+                stop_reason: outer.stop_reason,
+                ..report
+            };
+            if !rep.converged() {
+                return Err(SolveError::NotConverged(rep));
+            }
+            (lp.map(f64::exp), rep)
+        };
+        let (ys, es, _) = shares(&price);
+        let (powers, inner) = resistances(
+            t,
+            &ys,
+            &es,
+            r,
+            Some(&x.rows(0, n).map(f64::exp)),
+            &self.options,
+            "complete GE",
+        );
+        if !inner.converged() {
+            return Err(SolveError::NotConverged(inner));
         }
-        let price = x.rows(n, n).map(f64::exp);
-        let b = x.rows(0, n).map(f64::exp);
-        let es = self.expenditure.component_mul(&price);
-        let es = &es / es.sum();
-        let mut a = Vector::zeros(n);
-        omr_powers(t, &es, &b, &mut a);
-        Ok((Powers { a, b }, price, report))
+        Ok((powers, price, report))
     }
 
     /// Recovers the powers from the levels of a solved equilibrium.
@@ -409,8 +447,71 @@ impl GravityModel {
     }
 }
 
+/// Steps of the fast fixed point before the Newton fallback takes over.
+const FIXED_POINT_BUDGET: usize = 300;
+
+/// Solves the resistance equations for output shares `ys` and expenditure shares `es`.
+///
+/// The unknowns are `ln P_j^(1-sigma)`, normalised so that the reference's is 0
+/// (`P_ref = 1`). One step computes `Pi_i^(1-sigma)` from `P`, then `P` from
+/// `Pi`: the Gauss-Seidel form of the two resistance equations (equivalently, alternating
+/// matrix scaling), accelerated by Anderson mixing. Working in logs keeps every unknown at
+/// a similar scale whatever the data's units, which is why no rescaling factor is needed.
+/// A solve that stalls goes on with Newton's method on the convex potential
+/// ([`balance`]), which converges for every economy that has an equilibrium.
+fn resistances(
+    t: &Matrix,
+    ys: &Vector,
+    es: &Vector,
+    r: usize,
+    warm: Option<&Vector>,
+    options: &SolverOptions,
+    stage: &str,
+) -> (Powers, SolveReport) {
+    let n = ys.len();
+    let mut a = Vector::zeros(n);
+    let mut map = |x: &DVector<f64>, out: &mut DVector<f64>| {
+        let b = x.map(f64::exp);
+        omr_powers(t, es, &b, &mut a);
+        imr_powers(t, ys, &a, out);
+        // Normalise (P_ref = 1) rather than pin: the reference's own market-clearing error
+        // then shows in every step, so a converged solve clears its market too, however
+        // small its share (a pinned reference would carry the others' errors scaled up by
+        // one over its share).
+        let norm = out[r].ln();
+        out.apply(|v| *v = v.ln() - norm);
+    };
+    let x0 = warm.map_or_else(|| Vector::zeros(n), |b| b.map(f64::ln));
+    let fast = SolverOptions {
+        max_iterations: options.max_iterations.min(FIXED_POINT_BUDGET),
+        ..*options
+    };
+    let (x, mut report) = solve_fixed_point(&mut map, x0, &fast, stage);
+    let mut b = x.map(f64::exp);
+    let out_of_budget = report.stop_reason == StopReason::MaxIterations
+        && options.max_iterations <= FIXED_POINT_BUDGET;
+    // Anything short of meeting the tolerance, a precision-limited stop included, goes on
+    // with Newton: it measures the adding-up error directly and polishes in a step or two.
+    if report.stop_reason != StopReason::Converged && !out_of_budget {
+        let rest = SolverOptions {
+            max_iterations: options.max_iterations - report.iterations,
+            ..*options
+        };
+        let (b1, steps, residual, reason) = balance::newton_resistances(t, ys, es, r, &b, &rest);
+        b = b1;
+        report = balance::combine(report, steps, residual, reason);
+    }
+    let mut a = Vector::zeros(n);
+    omr_powers(t, es, &b, &mut a);
+    (Powers { a, b }, report)
+}
+
 fn check_costs(economies: &Economies, t: &Matrix) -> Result<(), SolveError> {
-    for ((i, j), v) in t.iter().enumerate().map(|(k, v)| ((k % t.nrows(), k / t.nrows()), v)) {
+    for ((i, j), v) in t
+        .iter()
+        .enumerate()
+        .map(|(k, v)| ((k % t.nrows(), k / t.nrows()), v))
+    {
         if !(v.is_finite() && *v >= 0.0) {
             return Err(SolveError::InvalidInput(format!(
                 "trade cost term t^(1-sigma) for {}->{} must be finite and non-negative, got {v}",

@@ -47,8 +47,14 @@ pub fn run_files(
         files: ["countries.csv", "bilateral.csv"],
     };
     Ok(vec![
-        ("countries.csv", csv_bytes(&results.countries, "country results")?),
-        ("bilateral.csv", csv_bytes(&results.bilateral, "bilateral results")?),
+        (
+            "countries.csv",
+            csv_bytes(&results.countries, "country results")?,
+        ),
+        (
+            "bilateral.csv",
+            csv_bytes(&results.bilateral, "bilateral results")?,
+        ),
         ("run.json", json_bytes(&record, "run record")?),
     ])
 }
@@ -140,8 +146,18 @@ mod tests {
 
     #[test]
     fn csv_has_header_and_round_trip_numbers() {
-        let bytes = csv_bytes(&[Row { a: "x", b: 0.1 + 0.2 }], "rows").unwrap();
-        assert_eq!(String::from_utf8(bytes).unwrap(), "a,b\nx,0.30000000000000004\n");
+        let bytes = csv_bytes(
+            &[Row {
+                a: "x",
+                b: 0.1 + 0.2,
+            }],
+            "rows",
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            "a,b\nx,0.30000000000000004\n"
+        );
     }
 
     #[test]

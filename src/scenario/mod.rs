@@ -140,7 +140,11 @@ impl Scenario {
 
     /// Parses and validates scenario text; `path` names it in messages and `base_dir`
     /// anchors relative data paths.
-    pub fn from_toml_str(text: &str, path: &Path, base_dir: &Path) -> Result<Scenario, ScenarioError> {
+    pub fn from_toml_str(
+        text: &str,
+        path: &Path,
+        base_dir: &Path,
+    ) -> Result<Scenario, ScenarioError> {
         let raw = parse_toml(text, path)?;
         validate(raw, Some(path), base_dir)
     }
@@ -171,6 +175,9 @@ pub fn parse_toml(text: &str, path: &Path) -> Result<RawScenario, ScenarioError>
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.len(), |k| before.len() - k - 1) + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |k| before.len() - k - 1)
+        + 1;
     (line, col)
 }

@@ -47,7 +47,10 @@ pub fn validate(
         );
     }
     if !(raw.sigma > 1.0 && raw.sigma.is_finite()) {
-        p.add("sigma", format!("must be greater than 1, got {}", raw.sigma));
+        p.add(
+            "sigma",
+            format!("must be greater than 1, got {}", raw.sigma),
+        );
     }
 
     // Data come first: codes are checked against them. A data file that cannot be read
@@ -151,7 +154,10 @@ pub fn validate(
         groups: groups
             .into_iter()
             .map(|(g, members)| {
-                let codes = members.iter().map(|&i| economies.code(i).to_owned()).collect();
+                let codes = members
+                    .iter()
+                    .map(|&i| economies.code(i).to_owned())
+                    .collect();
                 (g, codes)
             })
             .collect(),
@@ -174,7 +180,11 @@ fn variable_list(data: &GravityData) -> String {
     if data.variables.is_empty() {
         "no cost variables".to_owned()
     } else {
-        data.variables.keys().cloned().collect::<Vec<_>>().join(", ")
+        data.variables
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -191,7 +201,10 @@ fn load_data(
             Ok(None)
         }
         (None, None) => {
-            p.add("data", "needs `path` (a gegravity-layout CSV) or inline `flows`");
+            p.add(
+                "data",
+                "needs `path` (a gegravity-layout CSV) or inline `flows`",
+            );
             Ok(None)
         }
         (Some(rel), None) => {
@@ -208,7 +221,10 @@ fn load_data(
         }
         (None, Some(flows)) => {
             if raw.year.is_some() {
-                p.add("data.year", "`year` selects rows of a data file; inline flows have none");
+                p.add(
+                    "data.year",
+                    "`year` selects rows of a data file; inline flows have none",
+                );
             }
             let Some(listed) = listed else {
                 p.add("economies", "inline flows need the list of economies");
@@ -251,7 +267,10 @@ fn inline_data(
         if !(f.value.is_finite() && f.value >= 0.0) {
             p.add(
                 format!("{field}.value"),
-                format!("a flow must be a finite, non-negative number, got {}", f.value),
+                format!(
+                    "a flow must be a finite, non-negative number, got {}",
+                    f.value
+                ),
             );
         }
         let (Some(i), Some(j)) = (i, j) else { continue };
@@ -418,7 +437,10 @@ fn resolve_shock(
                 Some(_) => {}
             }
             match value {
-                None => p.add(format!("{field}.value"), "required for kind = \"set_variable\""),
+                None => p.add(
+                    format!("{field}.value"),
+                    "required for kind = \"set_variable\"",
+                ),
                 Some(v) if !v.is_finite() => {
                     p.add(format!("{field}.value"), format!("must be finite, got {v}"))
                 }
@@ -431,7 +453,10 @@ fn resolve_shock(
         }
         ShockKind::CostFactor => {
             match s.factor {
-                None => p.add(format!("{field}.factor"), "required for kind = \"cost_factor\""),
+                None => p.add(
+                    format!("{field}.factor"),
+                    "required for kind = \"cost_factor\"",
+                ),
                 Some(f) if !(f > 0.0 && f.is_finite()) => p.add(
                     format!("{field}.factor"),
                     format!("must be a positive number, got {f}"),

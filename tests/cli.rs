@@ -1,0 +1,375 @@
+//! End-to-end tests of the `tradeflow` command: both commands succeed on the bundled data,
+//! and every kind of bad input gives one located message, exit code 1 and no output folder.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use common::root;
+use predicates::prelude::*;
+use predicates::str::contains;
+
+fn tradeflow() -> Command {
+    let mut c = Command::cargo_bin("tradeflow").unwrap();
+    c.current_dir(root());
+    c
+}
+
+fn sample_data() -> PathBuf {
+    root().join("tests/data/gegravity_sample/sample_data_set.dlm")
+}
+
+const COUNTRY_HEADER: &str = "country,factory_gate_price_change_pct,output_change_pct,expenditure_change_pct,imr_baseline,imr_experiment,omr_baseline,omr_experiment,real_gdp_change_pct,welfare_change_pct,terms_of_trade_change_pct,foreign_exports_change_pct,foreign_imports_change_pct,intranational_trade_change_pct";
+const BILATERAL_HEADER: &str = "exporter,importer,baseline_trade,experiment_trade,trade_change_pct";
+
+/// The CAN-JPN scenario with the data path made absolute, so it can live in a temp folder.
+fn base_scenario() -> String {
+    std::fs::read_to_string(root().join("scenarios/can_jpn_pta.toml"))
+        .unwrap()
+        .replace(
+            "../tests/data/gegravity_sample/sample_data_set.dlm",
+            &sample_data().display().to_string(),
+        )
+}
+
+/// Writes a scenario into a temp folder and runs it with `--out` there. Returns the
+/// folder, the output path and the assertion.
+fn run_text(text: &str) -> (tempfile::TempDir, PathBuf, assert_cmd::assert::Assert) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scenario.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = dir.path().join("out");
+    let a = tradeflow()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .assert();
+    (dir, out, a)
+}
+
+/// Runs a scenario that must fail: exit code 1, every `needles` in the message, the file
+/// named, no output folder and no staging leftovers.
+fn fails_with(text: &str, needles: &[&str]) {
+    let (dir, out, a) = run_text(text);
+    let mut a = a.failure().code(1).stderr(
+        contains("scenario.toml")
+            .or(contains(".dlm"))
+            .or(contains(".csv")),
+    );
+    for n in needles {
+        a = a.stderr(contains(*n));
+    }
+    assert!(!out.exists(), "an output folder was left behind");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["scenario.toml"], "leftovers: {names:?}");
+}
+
+#[test]
+fn run_writes_the_results_folder() {
+    let (_dir, out, a) = run_text(&base_scenario());
+    a.success().stdout(contains("complete GE: converged"));
+    let countries = std::fs::read_to_string(out.join("countries.csv")).unwrap();
+    assert_eq!(countries.lines().next(), Some(COUNTRY_HEADER));
+    assert_eq!(countries.lines().count(), 31);
+    let bilateral = std::fs::read_to_string(out.join("bilateral.csv")).unwrap();
+    assert_eq!(bilateral.lines().next(), Some(BILATERAL_HEADER));
+    assert_eq!(bilateral.lines().count(), 901);
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["scenario"]["name"], "can_jpn_pta");
+    assert_eq!(run["tradeflow_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(run["solver_reports"].as_array().unwrap().len(), 3);
+    assert!(!countries.contains("NaN") && !bilateral.contains("NaN"));
+}
+
+#[test]
+fn gravity_command_equals_the_scenario_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let via_gravity = dir.path().join("g");
+    tradeflow()
+        .args(["gravity", "--data"])
+        .arg(sample_data())
+        .args(["--year", "2006", "--coefficients"])
+        .arg(root().join("tests/data/gegravity_sample/coefficients.csv"))
+        .args([
+            "--sigma",
+            "5",
+            "--reference-importer",
+            "DEU",
+            "--experiment",
+        ])
+        .arg(root().join("tests/data/gegravity_sample/can_jpn_experiment.csv"))
+        .args(["--ge-mode", "gegravity", "--quiet", "--out"])
+        .arg(&via_gravity)
+        .assert()
+        .success()
+        .stdout("");
+    let via_run = dir.path().join("r");
+    tradeflow()
+        .args([
+            "run",
+            "scenarios/can_jpn_pta.toml",
+            "--ge-mode",
+            "gegravity",
+            "-q",
+            "--out",
+        ])
+        .arg(&via_run)
+        .assert()
+        .success();
+    for f in ["countries.csv", "bilateral.csv"] {
+        assert_eq!(
+            std::fs::read(via_gravity.join(f)).unwrap(),
+            std::fs::read(via_run.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn malformed_toml_names_the_line() {
+    let text = base_scenario().replace("sigma = 5.0", "sigma = = 5.0");
+    fails_with(&text, &["line 11"]);
+}
+
+#[test]
+fn unknown_key_names_the_line_and_key() {
+    let text = base_scenario().replace("sigma = 5.0", "sigma = 5.0\nsigmaa = 4");
+    fails_with(&text, &["line 12", "unknown field `sigmaa`"]);
+}
+
+#[test]
+fn unknown_country_in_a_shock_is_named() {
+    let text = base_scenario().replace(r#"["JPN", "CAN"]"#, r#"["JPN", "KGZZ"]"#);
+    fails_with(&text, &["shocks[0].pairs[1][1]", "`KGZZ`"]);
+}
+
+#[test]
+fn unknown_group_or_country_in_a_set_is_named() {
+    let text = format!(
+        "{}\n[[shocks]]\nkind = \"tariff\"\npercent = 10\nexporters = [\"CHN\"]\nimporters = [\"EU\"]\n",
+        base_scenario()
+    );
+    fails_with(
+        &text,
+        &[
+            "shocks[1].importers[0]",
+            "`EU` is neither an economy nor a group",
+        ],
+    );
+}
+
+#[test]
+fn sigma_at_most_one_is_rejected() {
+    fails_with(
+        &base_scenario().replace("sigma = 5.0", "sigma = 1.0"),
+        &["sigma: must be greater than 1"],
+    );
+}
+
+#[test]
+fn unknown_reference_importer_is_named() {
+    let text = base_scenario().replace(
+        r#"reference_importer = "DEU""#,
+        r#"reference_importer = "XXX""#,
+    );
+    fails_with(&text, &["reference_importer", "`XXX`"]);
+}
+
+#[test]
+fn unknown_cost_variable_is_named() {
+    let text = base_scenario().replace("lndist = ", "log_distance = ");
+    fails_with(
+        &text,
+        &["costs.coefficients.log_distance", "unknown cost variable"],
+    );
+}
+
+#[test]
+fn shock_on_a_variable_without_coefficient_is_named() {
+    let text = base_scenario().replace(r#"variable = "pta""#, r#"variable = "wto""#);
+    fails_with(
+        &text,
+        &["shocks[0].variable", "unknown cost variable `wto`"],
+    );
+}
+
+#[test]
+fn several_problems_are_reported_together() {
+    let text = base_scenario()
+        .replace("sigma = 5.0", "sigma = 0.5")
+        .replace(
+            r#"reference_importer = "DEU""#,
+            r#"reference_importer = "XXX""#,
+        );
+    fails_with(&text, &["2 problems", "sigma", "reference_importer"]);
+}
+
+/// Writes a modified copy of the sample data and a scenario that uses it.
+fn with_data(edit: impl Fn(&str) -> String, needles: &[&str]) {
+    let data = std::fs::read_to_string(sample_data()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad_data.dlm");
+    std::fs::write(&path, edit(&data)).unwrap();
+    let text = base_scenario().replace(
+        &sample_data().display().to_string(),
+        &path.display().to_string(),
+    );
+    let mut all = vec!["bad_data.dlm"];
+    all.extend_from_slice(needles);
+    fails_with(&text, &all);
+}
+
+#[test]
+fn negative_flow_names_line_and_column() {
+    // Line 2 of the file is GBR->AUS with trade 4310.
+    with_data(
+        |d| d.replacen("GBR,AUS,2006,4310,", "GBR,AUS,2006,-4310,", 1),
+        &["line 2", "`trade`", "negative"],
+    );
+}
+
+#[test]
+fn non_finite_flow_is_rejected() {
+    with_data(
+        |d| d.replacen("GBR,AUS,2006,4310,", "GBR,AUS,2006,NaN,", 1),
+        &["line 2", "not a finite number"],
+    );
+    with_data(
+        |d| d.replacen("GBR,AUS,2006,4310,", "GBR,AUS,2006,inf,", 1),
+        &["line 2", "not a finite number"],
+    );
+}
+
+#[test]
+fn missing_pair_is_named() {
+    with_data(
+        |d| {
+            d.lines()
+                .filter(|l| !l.starts_with("GBR,AUS,"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+        &["not square", "GBR->AUS"],
+    );
+}
+
+#[test]
+fn malformed_csv_names_the_line() {
+    with_data(
+        |d| d.replacen("GBR,AUS,2006,4310,", "GBR,AUS,2006,4310,1,", 1),
+        &["line 2", "malformed CSV"],
+    );
+}
+
+#[test]
+fn missing_data_file_is_named() {
+    let text = base_scenario().replace(
+        &sample_data().display().to_string(),
+        "/nonexistent/data.dlm",
+    );
+    let (_dir, out, a) = run_text(&text);
+    a.failure()
+        .code(1)
+        .stderr(contains("/nonexistent/data.dlm"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn inline_negative_flow_names_the_field() {
+    let text = std::fs::read_to_string(root().join("scenarios/two_country_symmetric.toml"))
+        .unwrap()
+        .replacen("value = 20.0", "value = -20.0", 1);
+    fails_with(&text, &["data.flows[1].value", "non-negative"]);
+}
+
+#[test]
+fn unwritable_output_folder_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "not a folder").unwrap();
+    tradeflow()
+        .args(["run", "scenarios/can_jpn_pta.toml", "--out"])
+        .arg(blocker.join("out"))
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("cannot write the output folder"));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn non_convergence_is_an_error_with_the_report() {
+    let text = format!("{}\n[solver]\nmax_iterations = 3\n", base_scenario());
+    fails_with(
+        &text,
+        &[
+            "did not converge",
+            "baseline resistances",
+            "iteration limit after 3 iterations",
+        ],
+    );
+}
+
+fn gravity_with_experiment(experiment: &str) -> assert_cmd::assert::Assert {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = dir.path().join("changes.csv");
+    std::fs::write(&exp, experiment).unwrap();
+    let out = dir.path().join("out");
+    let a = tradeflow()
+        .args(["gravity", "--data"])
+        .arg(sample_data())
+        .args(["--coefficients"])
+        .arg(root().join("tests/data/gegravity_sample/coefficients.csv"))
+        .args([
+            "--sigma",
+            "5",
+            "--reference-importer",
+            "DEU",
+            "--experiment",
+        ])
+        .arg(&exp)
+        .arg("--out")
+        .arg(&out)
+        .assert();
+    assert!(!out.exists());
+    a
+}
+
+#[test]
+fn gravity_experiment_errors_name_file_and_line() {
+    gravity_with_experiment("exporter,importer,variable,value\nCAN,JPN,pta,1\nJPN,CAN,pta,one\n")
+        .failure()
+        .code(1)
+        .stderr(contains("changes.csv, line 3"));
+    gravity_with_experiment("exporter,importer,variable,value\nCAN,JPN,pta,1\nJPN,XYZ,pta,1\n")
+        .failure()
+        .code(1)
+        .stderr(contains("changes.csv, line 3").and(contains("`XYZ`")));
+    gravity_with_experiment("exporter,importer,variable,value\nCAN,JPN,wto,1\n")
+        .failure()
+        .code(1)
+        .stderr(contains("unknown cost variable `wto`"));
+}
+
+#[test]
+fn usage_errors_exit_with_two() {
+    tradeflow().args(["run"]).assert().failure().code(2);
+    tradeflow().args(["frobnicate"]).assert().failure().code(2);
+}
+
+#[test]
+fn missing_scenario_file_is_named() {
+    tradeflow()
+        .args(["run", "no/such/file.toml"])
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("no/such/file.toml"));
+    let _ = Path::new("");
+}
