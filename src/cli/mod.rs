@@ -58,38 +58,50 @@ fn solve_and_write(
     let files = tradeflow::output::run_files(scenario, &results)?;
     tradeflow::output::write_run_folder(out, &files)?;
     if !quiet {
+        let mut text = String::new();
         for r in &results.reports {
-            println!("{r}");
+            text.push_str(&format!("{r}\n"));
         }
-        print_summary(&results);
-        println!(
-            "wrote {} ({})",
+        text.push_str(&summary(&results));
+        text.push_str(&format!(
+            "wrote {} ({})\n",
             out.display(),
             files.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-        );
+        ));
+        print_stdout(&text)?;
     }
     Ok(())
 }
 
+/// Writes to standard output; a closed pipe (`tradeflow run ... | head`) is not an error.
+fn print_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 /// The economies whose welfare moves most, largest first.
-fn print_summary(results: &tradeflow::simulate::RunResults) {
+fn summary(results: &tradeflow::simulate::RunResults) -> String {
     let mut rows: Vec<_> = results.countries.iter().collect();
     rows.sort_by(|a, b| {
         b.welfare_change_pct
             .abs()
             .total_cmp(&a.welfare_change_pct.abs())
     });
-    println!(
-        "{:<8} {:>12} {:>14} {:>16}",
+    let mut s = format!(
+        "{:<8} {:>12} {:>14} {:>16}\n",
         "country", "welfare %", "real GDP %", "factory price %"
     );
     for r in rows.iter().take(8) {
-        println!(
-            "{:<8} {:>12.4} {:>14.4} {:>16.4}",
+        s.push_str(&format!(
+            "{:<8} {:>12.4} {:>14.4} {:>16.4}\n",
             r.country, r.welfare_change_pct, r.real_gdp_change_pct, r.factory_gate_price_change_pct
-        );
+        ));
     }
     if rows.len() > 8 {
-        println!("... {} more in countries.csv", rows.len() - 8);
+        s.push_str(&format!("... {} more in countries.csv\n", rows.len() - 8));
     }
+    s
 }

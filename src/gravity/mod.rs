@@ -311,7 +311,7 @@ impl GravityModel {
         }
     }
 
-    /// The complete endowment GE: unknowns `ln P_j^(1-sigma)` (reference pinned) and
+    /// The complete endowment GE: unknowns `ln P_j^(1-sigma)` (normalised, `P_ref = 1`) and
     /// `ln p_i`. One step sets `Y_i' = p_i Y_i`, `E_i' = p_i E_i`, takes one resistance step
     /// with them, and updates prices from the market-clearing condition
     /// `p_i^sigma = (Y' / Y) (Pi_i'^(1-sigma) / Pi_i^(1-sigma))`, which follows from

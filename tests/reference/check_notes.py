@@ -22,11 +22,7 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATA = REPO_ROOT / ".." / "shared" / "data" / "gegravity_sample" / "sample_data_set.dlm"
-if not DEFAULT_DATA.exists():  # fall back to an in-repo copy of the same file, if there is one
-    _in_repo = REPO_ROOT / "tests" / "data" / "gegravity_sample" / "sample_data_set.dlm"
-    if _in_repo.exists():
-        DEFAULT_DATA = _in_repo
+DEFAULT_DATA = REPO_ROOT / "tests" / "data" / "gegravity_sample" / "sample_data_set.dlm"
 DEFAULT_FIX = REPO_ROOT / "tests" / "data" / "gegravity"
 
 SIGMA = 5.0

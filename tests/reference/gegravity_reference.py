@@ -21,9 +21,9 @@ gegravity 0.3 runs unmodified with pandas 3 / numpy 2 (verified: identical resul
 solver noise with pandas 2.1.4 / numpy 1.26.4, see tests/data/gegravity/README.md).
 
 Usage (from the repository root):
-    /work/gevenv/bin/python tests/reference/gegravity_reference.py [DATA_PATH] [--out DIR] [--time N]
+    VENV/bin/python tests/reference/gegravity_reference.py [DATA_PATH] [--out DIR] [--time N]
 
-DATA_PATH defaults to ../shared/data/gegravity_sample/sample_data_set.dlm relative to the repo root,
+DATA_PATH defaults to tests/data/gegravity_sample/sample_data_set.dlm (the copy in this repository),
 DIR defaults to tests/data/gegravity under the repo root.
 With --time N the script additionally reports the mean wall time of N runs of
 (a) the whole model pipeline (BaselineData + OneSectorGE + build_baseline + define_experiment +
@@ -61,11 +61,7 @@ warnings.filterwarnings("ignore", message="The inplace keyword")
 import gegravity as ge  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATA = REPO_ROOT / ".." / "shared" / "data" / "gegravity_sample" / "sample_data_set.dlm"
-if not DEFAULT_DATA.exists():  # fall back to an in-repo copy of the same file, if there is one
-    _in_repo = REPO_ROOT / "tests" / "data" / "gegravity_sample" / "sample_data_set.dlm"
-    if _in_repo.exists():
-        DEFAULT_DATA = _in_repo
+DEFAULT_DATA = REPO_ROOT / "tests" / "data" / "gegravity_sample" / "sample_data_set.dlm"
 DEFAULT_OUT = REPO_ROOT / "tests" / "data" / "gegravity"
 
 SIGMA = 5
@@ -397,7 +393,7 @@ Dataset of Gurevich and Herman (2018), USITC Working Paper 2018-02-A."""
 
 def write_readme(out_dir, versions, data_sha, solver_rows, data_arg, tight):
     tol = TIGHT_TOLERANCE if tight else MR_TOLERANCE
-    cmd = "/work/gevenv/bin/python tests/reference/gegravity_reference.py {}{}".format(
+    cmd = "VENV/bin/python tests/reference/gegravity_reference.py {}{}".format(
         data_arg, " --tight" if tight else "")
     lines = []
     if tight:
