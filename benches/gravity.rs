@@ -117,17 +117,21 @@ fn cases() -> Vec<Case> {
 fn iterations(reports: &[SolveReport]) -> String {
     reports
         .iter()
-        .map(|r| format!("{} {}", r.stage, r.iterations))
+        .map(ToString::to_string)
         .collect::<Vec<_>>()
-        .join(", ")
+        .join("; ")
 }
 
 /// Prints the solver iteration counts of every case once (not timed).
 fn print_iterations(cases: &[Case]) {
-    eprintln!("solver iterations (map evaluations) per case:");
+    eprintln!("solver reports per case (iterations = solver steps):");
     for c in cases {
         let (_, base) = c.model.baseline().expect("baseline");
-        eprintln!("  {:>8} baseline:                {}", c.label, iterations(&[base]));
+        eprintln!(
+            "  {:>8} baseline                 : {}",
+            c.label,
+            iterations(&[base])
+        );
         for mode in [GeMode::Complete, GeMode::Gegravity] {
             let cf = c
                 .model

@@ -99,7 +99,7 @@ pub(crate) fn parse_gegravity_csv(
         message: e.to_string(),
     };
     let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
+        .trim(csv::Trim::Headers)
         .from_reader(text.as_bytes());
     let header = reader.headers().map_err(csv_err)?.clone();
     let col = |name: &str| header.iter().position(|h| h == name);
@@ -120,8 +120,10 @@ pub(crate) fn parse_gegravity_csv(
 
     let mut rows = Vec::new();
     let mut years_seen: Vec<String> = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(csv_err)?;
+    // One record reused for every row: the file is read without a per-row allocation.
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(csv_err)? {
+        record.trim();
         let line = record.position().map_or(0, |p| p.line());
         let row_year = record.get(c_year).unwrap_or("").to_owned();
         if let Some(want) = year {
