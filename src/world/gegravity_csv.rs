@@ -123,9 +123,9 @@ pub(crate) fn parse_gegravity_csv(
     // One record reused for every row: the file is read without a per-row allocation.
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).map_err(csv_err)? {
-        record.trim();
         let line = record.position().map_or(0, |p| p.line());
-        let row_year = record.get(c_year).unwrap_or("").to_owned();
+        let field = |k: usize| record.get(k).unwrap_or("").trim();
+        let row_year = field(c_year).to_owned();
         if let Some(want) = year {
             if row_year != want {
                 continue;
@@ -134,7 +134,7 @@ pub(crate) fn parse_gegravity_csv(
             years_seen.push(row_year.clone());
         }
         let number = |k: usize, name: &str, nonneg: bool| -> Result<f64, DataError> {
-            let raw = record.get(k).unwrap_or("");
+            let raw = field(k);
             let bad = |reason| DataError::BadValue {
                 path: path.to_owned(),
                 line,
@@ -152,7 +152,7 @@ pub(crate) fn parse_gegravity_csv(
             Ok(v)
         };
         let code = |k: usize, name: &str| -> Result<String, DataError> {
-            let raw = record.get(k).unwrap_or("");
+            let raw = field(k);
             if raw.is_empty() {
                 return Err(DataError::BadValue {
                     path: path.to_owned(),
@@ -200,17 +200,14 @@ fn assemble(
 ) -> Result<GravityData, DataError> {
     // Economies in code order (the file's row order carries no meaning), every code that
     // appears as exporter or importer: square data make both lists the same set.
-    let mut codes: Vec<String> = rows
+    let mut codes: Vec<&str> = rows
         .iter()
-        .flat_map(|r| [r.exporter.clone(), r.importer.clone()])
+        .flat_map(|r| [r.exporter.as_str(), r.importer.as_str()])
+        .collect::<std::collections::HashSet<_>>()
+        .into_iter()
         .collect();
     codes.sort_unstable();
-    codes.dedup();
-    let seen: HashMap<String, usize> = codes
-        .iter()
-        .enumerate()
-        .map(|(k, c)| (c.clone(), k))
-        .collect();
+    let seen: HashMap<&str, usize> = codes.iter().enumerate().map(|(k, &c)| (c, k)).collect();
     let n = codes.len();
     let mut trade = Matrix::zeros(n, n);
     let mut vars: Vec<Matrix> = vec![Matrix::zeros(n, n); var_cols.len()];
@@ -218,7 +215,7 @@ fn assemble(
     let mut output: Vec<Option<(f64, u64)>> = vec![None; n];
     let mut expenditure: Vec<Option<(f64, u64)>> = vec![None; n];
     for r in &rows {
-        let (i, j) = (seen[&r.exporter], seen[&r.importer]);
+        let (i, j) = (seen[r.exporter.as_str()], seen[r.importer.as_str()]);
         let slot = &mut line_of[i * n + j];
         if *slot != 0 {
             return Err(DataError::Duplicate {
@@ -260,8 +257,8 @@ fn assemble(
             if line_of[i * n + j] == 0 {
                 return Err(DataError::MissingPair {
                     path: path.to_owned(),
-                    exporter: codes[i].clone(),
-                    importer: codes[j].clone(),
+                    exporter: codes[i].to_owned(),
+                    importer: codes[j].to_owned(),
                 });
             }
         }
