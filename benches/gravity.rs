@@ -22,7 +22,7 @@ use std::time::Duration;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use tradeflow::gravity::{Equilibrium, GeMode, GravityModel, SolveReport};
 use tradeflow::scenario::Scenario;
-use tradeflow::simulate::{baseline_costs, counterfactual_costs, run};
+use tradeflow::simulate::run;
 use tradeflow::world::{synthetic_economy, Matrix};
 
 /// Elasticity of substitution of the synthetic cases (as in the sample scenario).
@@ -54,19 +54,7 @@ fn sample_scenario() -> Scenario {
 
 /// The CAN-JPN PTA experiment on the gegravity sample data (30 countries).
 fn sample_case() -> Case {
-    let s = sample_scenario();
-    let t0 = baseline_costs(&s).expect("sample costs");
-    let t1 = counterfactual_costs(&s, &t0);
-    let model = GravityModel::new(
-        s.data.economies.clone(),
-        s.sigma,
-        &s.reference_importer,
-        t0,
-        s.data.output.clone(),
-        s.data.expenditure.clone(),
-    )
-    .expect("sample model")
-    .with_options(s.solver);
+    let (model, t1) = tradeflow::simulate::model(&sample_scenario()).expect("sample model");
     let baseline = model.baseline().expect("sample baseline").0;
     Case {
         label: "sample30".into(),

@@ -71,8 +71,8 @@ pub fn counterfactual_costs(s: &Scenario, base: &Matrix) -> Matrix {
     t
 }
 
-/// Solves the baseline and the counterfactual of a scenario.
-pub fn run(s: &Scenario) -> Result<RunResults, RunError> {
+/// The gravity model of a scenario's baseline, and its counterfactual costs `t^(1-sigma)`.
+pub fn model(s: &Scenario) -> Result<(GravityModel, Matrix), RunError> {
     let t0 = baseline_costs(s)?;
     let t1 = counterfactual_costs(s, &t0);
     let model = GravityModel::new(
@@ -84,6 +84,12 @@ pub fn run(s: &Scenario) -> Result<RunResults, RunError> {
         s.data.expenditure.clone(),
     )?
     .with_options(s.solver);
+    Ok((model, t1))
+}
+
+/// Solves the baseline and the counterfactual of a scenario.
+pub fn run(s: &Scenario) -> Result<RunResults, RunError> {
+    let (model, t1) = model(s)?;
     let (baseline, report) = model.baseline()?;
     let counterfactual = model.counterfactual(&baseline, &t1, s.ge_mode)?;
     let mut reports = vec![report];

@@ -43,7 +43,7 @@ pub fn costs_from_coefficients(
             None => {
                 return Err(CostError::UnknownVariable {
                     name: name.clone(),
-                    available: available(data),
+                    available: data.variable_names(),
                 })
             }
         }
@@ -72,16 +72,4 @@ pub fn costs_from_flows(data: &GravityData) -> Result<Matrix, CostError> {
     Ok(Matrix::from_fn(n, n, |i, j| {
         x[(i, j)] * world / (rows[i] * cols[j])
     }))
-}
-
-fn available(data: &GravityData) -> String {
-    if data.variables.is_empty() {
-        "none".to_owned()
-    } else {
-        data.variables
-            .keys()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
 }

@@ -104,7 +104,7 @@ pub fn validate(
                 format!("costs.coefficients.{name}"),
                 format!(
                     "unknown cost variable `{name}`: the data have {}",
-                    variable_list(&data)
+                    data.variable_names()
                 ),
             );
         }
@@ -173,18 +173,6 @@ fn invalid(path: std::path::PathBuf, p: Problems) -> ScenarioError {
     ScenarioError::Invalid {
         path,
         problems: p.0,
-    }
-}
-
-fn variable_list(data: &GravityData) -> String {
-    if data.variables.is_empty() {
-        "no cost variables".to_owned()
-    } else {
-        data.variables
-            .keys()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
     }
 }
 
@@ -428,7 +416,7 @@ fn resolve_shock(
                 None => p.add(format!("{field}.variable"), "required for kind = \"set_variable\""),
                 Some(v) if !data.variables.contains_key(v) => p.add(
                     format!("{field}.variable"),
-                    format!("unknown cost variable `{v}`: the data have {}", variable_list(data)),
+                    format!("unknown cost variable `{v}`: the data have {}", data.variable_names()),
                 ),
                 Some(v) if !raw.costs.coefficients.contains_key(v) => p.add(
                     format!("{field}.variable"),

@@ -92,6 +92,19 @@ pub struct GravityData {
 }
 
 impl GravityData {
+    /// The names of the cost variables, comma-separated, or `none`, for messages.
+    pub fn variable_names(&self) -> String {
+        if self.variables.is_empty() {
+            "none".to_owned()
+        } else {
+            self.variables
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    }
+
     /// Data from a flow matrix alone: output and expenditure are its row and column sums,
     /// so the data add up exactly.
     pub fn from_flows(economies: Economies, trade: Matrix) -> Self {
