@@ -9,6 +9,7 @@
 
 pub mod gravity;
 pub mod output;
+pub mod policy;
 pub mod scenario;
 pub mod simulate;
 pub mod world;

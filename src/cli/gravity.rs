@@ -143,7 +143,8 @@ pub fn run(args: Args) -> Result<()> {
             args.data.display(),
             args.experiment.display()
         ),
-        sigma: args.sigma,
+        extends: None,
+        sigma: Some(args.sigma),
         reference_importer: args.reference_importer,
         ge_mode: args.ge_mode.into(),
         economies: None,
@@ -159,6 +160,10 @@ pub fn run(args: Args) -> Result<()> {
         },
         shocks,
         solver: Default::default(),
+        years: None,
+        sectors: Vec::new(),
+        routes: None,
+        instruments: Vec::new(),
     };
     let scenario = tradeflow::scenario::validate(raw, None, Path::new("."))
         .map_err(|e| name_flags(e, &args.coefficients))?;

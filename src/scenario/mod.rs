@@ -6,6 +6,8 @@
 //! each with the key path of the field (`shocks[1].exporters`), the file and, for syntax
 //! errors, the line and column.
 
+mod dynamics;
+mod extends;
 pub mod raw;
 mod validate;
 
@@ -20,6 +22,7 @@ use crate::gravity::{GeMode, SolverOptions};
 use crate::world::{DataError, GravityData};
 
 pub use raw::{CostMethod, RawScenario, ShockKind};
+pub use dynamics::{Dynamics, Reporter, Routes, Sector};
 pub use validate::validate;
 
 /// One thing wrong with a scenario, located by key path.
@@ -121,6 +124,8 @@ pub struct Scenario {
     pub coefficients: BTreeMap<String, f64>,
     pub shocks: Vec<Shock>,
     pub solver: SolverOptions,
+    /// Years, sectors, routes and instruments, when the scenario has `[years]`.
+    pub dynamics: Option<Dynamics>,
     /// The data, loaded and checked.
     #[serde(skip)]
     pub data: GravityData,
@@ -135,7 +140,23 @@ impl Scenario {
             source,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Self::from_toml_str(&text, path, base)
+        if !extends::has_extends(&text) {
+            return Self::from_toml_str(&text, path, base);
+        }
+        // Merged from several files: serde errors carry the key path but no line.
+        let merged = extends::load_merged(path)?;
+        let raw: RawScenario = serde_path_to_error::deserialize(toml::Value::Table(merged))
+            .map_err(|e| {
+                let key = e.path().to_string();
+                ScenarioError::Syntax {
+                    path: path.to_owned(),
+                    message: format!(
+                        "{} (at `{key}`, in this file or one it extends)",
+                        e.into_inner().message()
+                    ),
+                }
+            })?;
+        validate(raw, Some(path), base)
     }
 
     /// Parses and validates scenario text; `path` names it in messages and `base_dir`
@@ -172,7 +193,7 @@ pub fn parse_toml(text: &str, path: &Path) -> Result<RawScenario, ScenarioError>
 }
 
 /// 1-based line and column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let col = before

@@ -14,7 +14,13 @@ pub struct RawScenario {
     pub name: String,
     #[serde(default)]
     pub description: String,
-    pub sigma: f64,
+    /// Another scenario file this one builds on (resolved before deserialising; kept here
+    /// so that it is a known key).
+    #[serde(default)]
+    pub extends: Option<String>,
+    /// Elasticity of substitution; with `[[sectors]]` each sector has its own.
+    #[serde(default)]
+    pub sigma: Option<f64>,
     pub reference_importer: String,
     #[serde(default)]
     pub ge_mode: GeMode,
@@ -31,6 +37,161 @@ pub struct RawScenario {
     /// Solver settings; the defaults need no tuning.
     #[serde(default)]
     pub solver: RawSolver,
+    /// Years to simulate; without it the scenario is one counterfactual.
+    #[serde(default)]
+    pub years: Option<RawYears>,
+    /// Sectors, each its own gravity system.
+    #[serde(default)]
+    pub sectors: Vec<RawSector>,
+    /// Re-export routes toward a target economy.
+    #[serde(default)]
+    pub routes: Option<RawRoutes>,
+    /// Policy instruments, each from a start year.
+    #[serde(default)]
+    pub instruments: Vec<RawInstrument>,
+}
+
+/// `[years]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawYears {
+    pub base: i32,
+    #[serde(default = "default_horizon")]
+    pub horizon: i32,
+    /// Share of the gap to the year's equilibrium closed each year, in (0, 1].
+    #[serde(default = "default_adjustment")]
+    pub adjustment: f64,
+}
+
+fn default_horizon() -> i32 {
+    2030
+}
+
+fn default_adjustment() -> f64 {
+    1.0
+}
+
+/// One `[[sectors]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSector {
+    pub name: String,
+    pub sigma: f64,
+    /// Share of each exporter's flows that belong to this sector, by economy or group code;
+    /// `default` for the rest. The shares of all sectors must add up to 1 for every exporter.
+    pub share: BTreeMap<String, f64>,
+}
+
+/// How route costs are formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteForm {
+    /// Direct route with its wedge, or via an intermediary at a detour premium.
+    #[default]
+    Detour,
+    /// Allen and Arkolakis (2022): every path over a network of links.
+    Network,
+}
+
+/// `[routes]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoutes {
+    #[serde(default)]
+    pub form: RouteForm,
+    /// Route-choice elasticity; default `sigma - 1` of each sector.
+    #[serde(default)]
+    pub theta: Option<f64>,
+    /// The economy routes lead to.
+    pub target: String,
+    /// Economies goods may pass through.
+    pub intermediaries: Vec<String>,
+    /// Origins whose goods may take a route via an intermediary (default: every other).
+    #[serde(default)]
+    pub origins: Option<Vec<String>>,
+    /// Base detour premium `lambda` (cost of the route relative to the direct one, before
+    /// the direct wedge), for every origin and intermediary unless an instrument says else.
+    pub premium: f64,
+    /// Share of re-exports an intermediary records (as imports from the origin and exports
+    /// to the target) when it is in a customs union with the target; default 1.
+    #[serde(default)]
+    pub recorded_share: BTreeMap<String, f64>,
+    /// Network form only: cost of a link relative to the direct bilateral cost.
+    #[serde(default)]
+    pub link_factor: Option<f64>,
+}
+
+/// What an instrument does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstrumentKind {
+    ExportControls,
+    LinkFriction,
+    SecondarySanctions,
+    Compliance,
+    EvasionChannel,
+    DemandShift,
+    CustomsUnion,
+    Investment,
+    Growth,
+}
+
+/// One `[[instruments]]` entry. Which fields apply depends on `kind`
+/// (see `scenarios/README.md`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInstrument {
+    pub kind: InstrumentKind,
+    /// Names the instrument; a scenario that `extends` another replaces the instrument of
+    /// the same id.
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+    pub start: i32,
+    /// First year the instrument no longer applies.
+    #[serde(default)]
+    pub end: Option<i32>,
+    /// Years over which the effect ramps up linearly (1 = full from `start`).
+    #[serde(default)]
+    pub phase_in: Option<i32>,
+    /// Sectors it applies to (default all).
+    #[serde(default)]
+    pub sectors: Option<Vec<String>>,
+    #[serde(default)]
+    pub exporters: Option<Vec<String>>,
+    #[serde(default)]
+    pub importers: Option<Vec<String>>,
+    #[serde(default)]
+    pub via: Option<Vec<String>>,
+    #[serde(default)]
+    pub origins: Option<Vec<String>>,
+    #[serde(default)]
+    pub members: Option<Vec<String>>,
+    #[serde(default)]
+    pub economies: Option<Vec<String>>,
+    #[serde(default)]
+    pub percent: Option<f64>,
+    #[serde(default)]
+    pub prohibitive: Option<bool>,
+    #[serde(default)]
+    pub probability: Option<f64>,
+    #[serde(default)]
+    pub penalty_percent: Option<f64>,
+    #[serde(default)]
+    pub share: Option<f64>,
+    #[serde(default)]
+    pub premium: Option<f64>,
+    #[serde(default)]
+    pub stock: Option<f64>,
+    #[serde(default)]
+    pub annual: Option<f64>,
+    #[serde(default)]
+    pub k_ref: Option<f64>,
+    #[serde(default)]
+    pub eta: Option<f64>,
 }
 
 /// `[solver]`: optional overrides of the fixed-point solver's settings.
@@ -64,6 +225,16 @@ pub struct RawFlow {
     pub exporter: String,
     pub importer: String,
     pub value: f64,
+    /// Who reported the figure: the exporter's or importer's code, or `model` for a value
+    /// the data file derived or imputed. Recorded flows are matched against this view.
+    #[serde(default)]
+    pub reporter: Option<String>,
+    /// `article`, `public`, `derived`, `unverified`, `imputed` or `assumption`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Where the figure comes from.
+    #[serde(default)]
+    pub source: Option<String>,
     /// Cost variables of this pair.
     #[serde(default)]
     pub variables: BTreeMap<String, f64>,

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use super::dynamics::{validate_dynamics, Reporter};
 use super::raw::{CostMethod, RawData, RawScenario, RawShock, ShockKind};
 use super::{CostChange, DataSource, Problem, Scenario, ScenarioError, Shock};
 use crate::gravity::{SolverOptions, CONSTANT};
@@ -10,10 +11,10 @@ use crate::world::{load_gegravity_csv, Economies, GravityData, Matrix};
 
 /// Collects problems with their key paths.
 #[derive(Default)]
-struct Problems(Vec<Problem>);
+pub(crate) struct Problems(pub(crate) Vec<Problem>);
 
 impl Problems {
-    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.0.push(Problem {
             field: field.into(),
             message: message.into(),
@@ -46,19 +47,21 @@ pub fn validate(
             ),
         );
     }
-    if !(raw.sigma > 1.0 && raw.sigma.is_finite()) {
-        p.add(
-            "sigma",
-            format!("must be greater than 1, got {}", raw.sigma),
-        );
+    match raw.sigma {
+        Some(sigma) if !(sigma > 1.0 && sigma.is_finite()) => {
+            p.add("sigma", format!("must be greater than 1, got {sigma}"));
+        }
+        None if raw.sectors.is_empty() => p.add("sigma", "required (or give `[[sectors]]`)"),
+        _ => {}
     }
 
     // Data come first: codes are checked against them. A data file that cannot be read
     // ends validation at once (nothing else can be checked without it).
-    let (data, data_source) = match load_data(&raw.data, &raw.economies, base_dir, &mut p)? {
-        Some(d) => d,
-        None => return Err(invalid(display_path, p)),
-    };
+    let (data, data_source, reporters) =
+        match load_data(&raw.data, &raw.economies, base_dir, &mut p)? {
+            Some(d) => d,
+            None => return Err(invalid(display_path, p)),
+        };
     let economies = &data.economies;
     if let Some(listed) = &raw.economies {
         for (k, code) in listed.iter().enumerate() {
@@ -123,6 +126,8 @@ pub fn validate(
         .filter_map(|(k, s)| resolve_shock(k, s, economies, &groups, &raw, &data, &mut p))
         .collect();
 
+    let dynamics = validate_dynamics(&raw, economies, &groups, reporters, &mut p);
+
     let defaults = SolverOptions::default();
     let solver = SolverOptions {
         tolerance: raw.solver.tolerance.unwrap_or(defaults.tolerance),
@@ -146,7 +151,10 @@ pub fn validate(
         name: raw.name,
         description: raw.description,
         source: path.map(Path::to_path_buf),
-        sigma: raw.sigma,
+        sigma: raw
+            .sigma
+            .or_else(|| dynamics.as_ref().map(|d| d.sectors[0].sigma))
+            .unwrap_or(f64::NAN),
         reference_importer: raw.reference_importer,
         ge_mode: raw.ge_mode,
         data_source,
@@ -165,6 +173,7 @@ pub fn validate(
         coefficients,
         shocks,
         solver,
+        dynamics,
         data,
     })
 }
@@ -176,13 +185,16 @@ fn invalid(path: std::path::PathBuf, p: Problems) -> ScenarioError {
     }
 }
 
+/// Loaded data, where they came from, and who reported each flow (row-major).
+type Loaded = (GravityData, DataSource, Vec<Reporter>);
+
 /// Loads file data or assembles inline flows. `Ok(None)` when problems were recorded.
 fn load_data(
     raw: &RawData,
     listed: &Option<Vec<String>>,
     base_dir: &Path,
     p: &mut Problems,
-) -> Result<Option<(GravityData, DataSource)>, ScenarioError> {
+) -> Result<Option<Loaded>, ScenarioError> {
     match (&raw.path, &raw.flows) {
         (Some(_), Some(_)) => {
             p.add("data", "give either `path` or `flows`, not both");
@@ -199,12 +211,14 @@ fn load_data(
             let path = base_dir.join(rel);
             let year = raw.year.map(|y| y.to_string());
             let data = load_gegravity_csv(&path, year.as_deref())?;
+            let n = data.economies.len();
             Ok(Some((
                 data,
                 DataSource::File {
                     path,
                     year: raw.year,
                 },
+                vec![Reporter::Model; n * n],
             )))
         }
         (None, Some(flows)) => {
@@ -225,7 +239,7 @@ fn load_data(
                     return Ok(None);
                 }
             };
-            Ok(inline_data(economies, flows, p).map(|d| (d, DataSource::Inline)))
+            Ok(inline_data(economies, flows, p).map(|(d, r)| (d, DataSource::Inline, r)))
         }
     }
 }
@@ -234,9 +248,10 @@ fn inline_data(
     economies: Economies,
     flows: &[super::raw::RawFlow],
     p: &mut Problems,
-) -> Option<GravityData> {
+) -> Option<(GravityData, Vec<Reporter>)> {
     let n = economies.len();
     let before = p.0.len();
+    let mut reporters = vec![Reporter::Model; n * n];
     let mut trade = Matrix::zeros(n, n);
     let mut seen: HashMap<(usize, usize), usize> = HashMap::new();
     let mut vars: BTreeMap<String, Matrix> = BTreeMap::new();
@@ -272,6 +287,21 @@ fn inline_data(
             );
         }
         trade[(i, j)] = f.value;
+        reporters[i * n + j] = match f.reporter.as_deref() {
+            None | Some("model") => Reporter::Model,
+            Some(r) if r == f.exporter => Reporter::Exporter,
+            Some(r) if r == f.importer => Reporter::Importer,
+            Some(r) => {
+                p.add(
+                    format!("{field}.reporter"),
+                    format!(
+                        "`{r}` is neither the exporter `{}` nor the importer `{}` nor `model`",
+                        f.exporter, f.importer
+                    ),
+                );
+                Reporter::Model
+            }
+        };
         for (name, v) in &f.variables {
             if !v.is_finite() {
                 p.add(
@@ -315,7 +345,7 @@ fn inline_data(
     }
     let mut data = GravityData::from_flows(economies, trade);
     data.variables = vars;
-    Some(data)
+    Some((data, reporters))
 }
 
 fn resolve_groups(
@@ -347,7 +377,7 @@ fn resolve_groups(
 }
 
 /// Resolves a list of codes and group names to positions, recording unknown names.
-fn resolve_set(
+pub(crate) fn resolve_set(
     names: &[String],
     field: &str,
     economies: &Economies,
