@@ -10,6 +10,7 @@
 pub mod gravity;
 pub mod output;
 pub mod policy;
+pub mod routes;
 pub mod scenario;
 pub mod simulate;
 pub mod world;

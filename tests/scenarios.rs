@@ -20,7 +20,8 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.is_dir() {
+        // `data/` folders hold fragments that scenarios extend, not scenarios.
+        if path.is_dir() && path.file_name().is_some_and(|n| n != "data") {
             out.extend(walk(&path));
         } else if path.extension().is_some_and(|e| e == "toml") {
             out.push(path);

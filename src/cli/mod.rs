@@ -4,6 +4,7 @@
 //! could not be written (the message names the file, line or field); 2 a usage error
 //! (unknown flag, missing argument), reported by clap.
 
+mod compare;
 mod gravity;
 mod run;
 
@@ -26,6 +27,8 @@ enum Command {
     Run(run::Args),
     /// Run a gegravity-style experiment straight from CSV files, without a scenario file.
     Gravity(gravity::Args),
+    /// Run several scenario files with `[years]` and line up their key series.
+    Compare(compare::Args),
 }
 
 /// Parses the command line, runs the subcommand and reports any error.
@@ -34,6 +37,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Gravity(args) => gravity::run(args),
+        Command::Compare(args) => compare::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -71,6 +75,74 @@ fn solve_and_write(
         print_stdout(&text)?;
     }
     Ok(())
+}
+
+/// Runs a scenario with `[years]`, writes its folder and prints the key series.
+fn simulate_and_write(
+    scenario: &tradeflow::scenario::Scenario,
+    out: &std::path::Path,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let run = tradeflow::simulate::run_years(scenario).with_context(|| match &scenario.source {
+        Some(path) => format!("{}: scenario `{}`", path.display(), scenario.name),
+        None => format!("scenario `{}`", scenario.name),
+    })?;
+    let files = tradeflow::output::year_run_files(scenario, &run)?;
+    tradeflow::output::write_run_folder(out, &files)?;
+    if !quiet {
+        let solves = run.reports.len();
+        let newton = run.reports.iter().filter(|r| r.newton_steps > 0).count();
+        let worst = run.reports.iter().map(|r| r.residual).fold(0.0, f64::max);
+        let mut text = format!(
+            "{solves} solves converged (largest residual {worst:.1e}; {newton} needed Newton steps)\n"
+        );
+        let series = tradeflow::simulate::key_series(&run, scenario);
+        text.push_str(&series_table(&series, &run.years, |name| {
+            !name.contains("recorded by") || name.starts_with("CHN->KGZ") || name.starts_with("EU->RUS")
+        }));
+        text.push_str(&format!(
+            "wrote {} ({})\n",
+            out.display(),
+            files.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        ));
+        print_stdout(&text)?;
+    }
+    Ok(())
+}
+
+/// A table of series (rows) by year (columns), for the series `keep` accepts.
+fn series_table(
+    series: &[tradeflow::simulate::SeriesPoint],
+    years: &[i32],
+    keep: impl Fn(&str) -> bool,
+) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for p in series {
+        if keep(&p.series) && !names.contains(&p.series.as_str()) {
+            names.push(&p.series);
+        }
+    }
+    let width = names.iter().map(|n| n.len()).max().unwrap_or(6).max(6);
+    let mut s = format!("{:<width$}", "USD bn");
+    for y in years {
+        s.push_str(&format!(" {y:>7}"));
+    }
+    s.push('\n');
+    for name in names {
+        s.push_str(&format!("{name:<width$}"));
+        for y in years {
+            match series.iter().find(|p| p.series == name && p.year == *y) {
+                Some(p) if name.starts_with("direct share") => {
+                    s.push_str(&format!(" {:>6.1}%", 100.0 * p.value))
+                }
+                Some(p) => s.push_str(&format!(" {:>7.2}", p.value)),
+                None => s.push_str(&format!(" {:>7}", "")),
+            }
+        }
+        s.push('\n');
+    }
+    s
 }
 
 /// Writes to standard output; a closed pipe (`tradeflow run ... | head`) is not an error.

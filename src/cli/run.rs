@@ -47,5 +47,9 @@ pub fn run(args: Args) -> Result<()> {
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("plots").join(&scenario.name));
-    super::solve_and_write(&scenario, &out, args.quiet)
+    if scenario.dynamics.is_some() {
+        super::simulate_and_write(&scenario, &out, args.quiet)
+    } else {
+        super::solve_and_write(&scenario, &out, args.quiet)
+    }
 }

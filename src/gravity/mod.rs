@@ -244,6 +244,32 @@ impl GravityModel {
         new_costs: &Matrix,
         mode: GeMode,
     ) -> Result<Counterfactual, SolveError> {
+        let ones = Vector::from_element(self.economies.len(), 1.0);
+        self.counterfactual_with_growth(baseline, new_costs, &ones, mode)
+    }
+
+    /// As [`Self::counterfactual`], with each economy's endowment (output and expenditure
+    /// at baseline prices) multiplied by `growth`. Complete GE only: gegravity's one-step
+    /// convention has no endowment change.
+    pub fn counterfactual_with_growth(
+        &self,
+        baseline: &Equilibrium,
+        new_costs: &Matrix,
+        growth: &Vector,
+        mode: GeMode,
+    ) -> Result<Counterfactual, SolveError> {
+        if growth.len() != self.economies.len()
+            || growth.iter().any(|g| !(g.is_finite() && *g > 0.0))
+        {
+            return Err(SolveError::InvalidInput(
+                "growth factors must be positive, one per economy".into(),
+            ));
+        }
+        if mode == GeMode::Gegravity && growth.iter().any(|&g| g != 1.0) {
+            return Err(SolveError::InvalidInput(
+                "output growth needs ge_mode = \"complete\"".into(),
+            ));
+        }
         if new_costs.shape() != self.costs.shape() {
             return Err(SolveError::InvalidInput(
                 "counterfactual costs must cover the same economies as the baseline".into(),
@@ -277,10 +303,11 @@ impl GravityModel {
                 self.equilibrium(new_costs, &cond, output, expenditure, price)
             }
             GeMode::Complete => {
-                let (powers, price, report) = self.solve_complete(new_costs, &base, &cond)?;
+                let (powers, price, report) =
+                    self.solve_complete(new_costs, &base, &cond, growth)?;
                 reports.push(report);
-                let output = self.output.component_mul(&price);
-                let expenditure = self.expenditure.component_mul(&price);
+                let output = self.output.component_mul(growth).component_mul(&price);
+                let expenditure = self.expenditure.component_mul(growth).component_mul(&price);
                 self.equilibrium(new_costs, &powers, output, expenditure, price)
             }
         };
@@ -325,21 +352,25 @@ impl GravityModel {
         t: &Matrix,
         base: &Powers,
         cond: &Powers,
+        growth: &Vector,
     ) -> Result<(Powers, Vector, SolveReport), SolveError> {
         let n = self.economies.len();
         let r = self.reference;
         let sigma = self.sigma;
         let world0 = self.output.sum();
+        // Endowments after growth; output and expenditure at prices p are p times these.
+        let out_q = self.output.component_mul(growth);
+        let exp_q = self.expenditure.component_mul(growth);
         // Shares and world output at prices p.
         let shares = |p: &Vector| {
-            let y = self.output.component_mul(p);
-            let e = self.expenditure.component_mul(p);
+            let y = out_q.component_mul(p);
+            let e = exp_q.component_mul(p);
             let world = y.sum();
             (y / world, &e / e.sum(), world)
         };
-        // p_i = [(Y'/Y) (a_i' / a_i)]^(1/sigma), in logs.
+        // p_i = [(Y'/Y) (a_i' / a_i) / q_i]^(1/sigma), in logs, q_i the endowment growth.
         let price_update = |world: f64, a: &Vector, k: usize| {
-            ((world / world0).ln() + (a[k] / base.a[k]).ln()) / sigma
+            ((world / world0).ln() + (a[k] / base.a[k]).ln() - growth[k].ln()) / sigma
         };
         let mut a = Vector::zeros(n);
         let mut b = Vector::zeros(n);

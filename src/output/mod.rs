@@ -12,7 +12,7 @@ use thiserror::Error;
 
 use crate::gravity::SolveReport;
 use crate::scenario::Scenario;
-use crate::simulate::RunResults;
+use crate::simulate::{RunResults, YearRun};
 
 /// A problem writing results.
 #[derive(Debug, Error)]
@@ -55,6 +55,38 @@ pub fn run_files(
             "bilateral.csv",
             csv_bytes(&results.bilateral, "bilateral results")?,
         ),
+        ("run.json", json_bytes(&record, "run record")?),
+    ])
+}
+
+/// What `run.json` records for a yearly run.
+#[derive(Debug, Serialize)]
+struct YearRunRecord<'a> {
+    tradeflow_version: &'static str,
+    scenario: &'a Scenario,
+    years: &'a [i32],
+    solver_reports: &'a [SolveReport],
+    files: [&'static str; 4],
+}
+
+/// The files of a yearly run folder: `flows.csv`, `routes.csv`, `reexports.csv`,
+/// `countries.csv` and `run.json`.
+pub fn year_run_files(
+    scenario: &Scenario,
+    run: &YearRun,
+) -> Result<Vec<(&'static str, Vec<u8>)>, OutputError> {
+    let record = YearRunRecord {
+        tradeflow_version: env!("CARGO_PKG_VERSION"),
+        scenario,
+        years: &run.years,
+        solver_reports: &run.reports,
+        files: ["flows.csv", "routes.csv", "reexports.csv", "countries.csv"],
+    };
+    Ok(vec![
+        ("flows.csv", csv_bytes(&run.flows, "recorded flows")?),
+        ("routes.csv", csv_bytes(&run.routes, "route flows")?),
+        ("reexports.csv", csv_bytes(&run.reexports, "re-exports")?),
+        ("countries.csv", csv_bytes(&run.countries, "country results")?),
         ("run.json", json_bytes(&record, "run record")?),
     ])
 }

@@ -56,7 +56,8 @@ pub enum Effect {
         k_ref: f64,
         eta: f64,
     },
-    /// Output and expenditure of the economies grow by `rate` a year.
+    /// Output and expenditure of the economies grow by `rate` a year while the instrument
+    /// is active; the level reached stays after it ends.
     Growth { economies: Vec<usize>, rate: f64 },
 }
 
@@ -145,7 +146,10 @@ impl PolicyState {
         let mut demand = Matrix::from_element(n, n, 1.0);
         let mut cost = Matrix::from_element(n, n, 1.0);
         let mut growth = Vector::from_element(n, 1.0);
-        let mut via: Vec<Matrix> = Vec::new();
+        // Route multiplier = detour premium (set by evasion channels, each ramping from the
+        // premium before it) times the factors of enforcement and compliance.
+        let mut premium: Vec<Matrix> = Vec::new();
+        let mut enforcement: Vec<Matrix> = Vec::new();
         if let Some(r) = routes {
             for &k in &r.hubs {
                 let mut m = Matrix::from_element(n, n, f64::INFINITY);
@@ -154,7 +158,8 @@ impl PolicyState {
                         m[(i, r.target)] = r.premium;
                     }
                 }
-                via.push(m);
+                premium.push(m);
+                enforcement.push(Matrix::from_element(n, n, 1.0));
             }
         }
         let hub_pos = |k: usize| routes.and_then(|r| r.hubs.iter().position(|&h| h == k));
@@ -178,7 +183,7 @@ impl PolicyState {
                 } => {
                     for (&k, &i) in hubs.iter().flat_map(|k| origins.iter().map(move |i| (k, i))) {
                         if let (Some(h), Some(r)) = (hub_pos(k), routes) {
-                            via[h][(i, r.target)] *= scaled(*factor, s);
+                            enforcement[h][(i, r.target)] *= scaled(*factor, s);
                         }
                     }
                 }
@@ -191,14 +196,14 @@ impl PolicyState {
                     };
                     for &k in hubs {
                         if let Some(h) = hub_pos(k) {
-                            via[h].apply(|v| *v *= factor);
+                            enforcement[h].apply(|v| *v *= factor);
                         }
                     }
                 }
                 Effect::Evasion {
                     hubs,
                     origins,
-                    premium,
+                    premium: new_premium,
                 } => {
                     if s == 0.0 {
                         continue;
@@ -206,10 +211,10 @@ impl PolicyState {
                     for &k in hubs {
                         if let (Some(h), Some(r)) = (hub_pos(k), routes) {
                             for &i in origins {
-                                let v = &mut via[h][(i, r.target)];
+                                let v = &mut premium[h][(i, r.target)];
                                 if v.is_finite() {
-                                    // Geometric ramp from the current premium to the new one.
-                                    *v *= (premium / r.premium).powf(s);
+                                    // Geometric ramp from the premium before to the new one.
+                                    *v *= (new_premium / *v).powf(s);
                                 }
                             }
                         }
@@ -242,15 +247,23 @@ impl PolicyState {
                     }
                 }
                 Effect::Growth { economies, rate } => {
-                    let years = year - base_year.max(ins.start - 1);
-                    if years > 0 {
-                        for &i in economies {
-                            growth[i] *= (1.0 + rate).powi(years);
-                        }
+                    // Compounds over the years after the base year in which it is active;
+                    // the level it reached stays after `end`.
+                    let years = (base_year + 1..=year)
+                        .filter(|&y| ins.intensity(y) > 0.0)
+                        .count();
+                    let years = i32::try_from(years).unwrap_or(i32::MAX);
+                    for &i in economies {
+                        growth[i] *= (1.0 + rate).powi(years);
                     }
                 }
             }
         }
+        let via = premium
+            .iter()
+            .zip(&enforcement)
+            .map(|(p, e)| p.component_mul(e))
+            .collect();
         PolicyState {
             wedge,
             via,
@@ -299,6 +312,24 @@ mod tests {
     }
 
     #[test]
+    fn growth_compounds_while_active_and_keeps_its_level() {
+        let ins = vec![instrument(
+            Effect::Growth {
+                economies: vec![0],
+                rate: 0.1,
+            },
+            2022,
+            1,
+            Some(2024),
+        )];
+        let g = |y| PolicyState::at(&ins, 1, None, 2021, y, 0, 4.0).growth[0];
+        assert_eq!(g(2021), 1.0);
+        assert!((g(2022) - 1.1).abs() < 1e-12);
+        assert!((g(2023) - 1.21).abs() < 1e-12);
+        assert!((g(2026) - 1.21).abs() < 1e-12);
+    }
+
+    #[test]
     fn customs_union_exempts_members_from_wedges() {
         let ins = vec![
             instrument(Effect::CustomsUnion { members: vec![0, 1] }, 2015, 1, None),
@@ -331,5 +362,35 @@ mod tests {
         let after = PolicyState::at(&ins, 3, Some(&layout), 2021, 2026, 0, 4.0);
         assert_eq!(before.via[0][(0, 2)], 2.0);
         assert!(after.via[0][(0, 2)].is_infinite());
+    }
+
+    #[test]
+    fn evasion_channels_ramp_from_the_premium_before() {
+        let layout = RouteLayout {
+            target: 2,
+            hubs: vec![1],
+            origins: vec![0],
+            premium: 4.0,
+            recorded_share: vec![1.0],
+        };
+        let channel = |premium, start| {
+            instrument(
+                Effect::Evasion {
+                    hubs: vec![1],
+                    origins: vec![0],
+                    premium,
+                },
+                start,
+                2,
+                None,
+            )
+        };
+        let ins = vec![channel(2.0, 2022), channel(1.0, 2025)];
+        let m = |y| PolicyState::at(&ins, 3, Some(&layout), 2021, y, 0, 4.0).via[0][(0, 2)];
+        assert_eq!(m(2021), 4.0);
+        assert!((m(2022) - 8f64.sqrt()).abs() < 1e-12);
+        assert!((m(2023) - 2.0).abs() < 1e-12);
+        assert!((m(2025) - 2f64.sqrt()).abs() < 1e-12);
+        assert!((m(2026) - 1.0).abs() < 1e-12);
     }
 }

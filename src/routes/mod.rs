@@ -58,7 +58,9 @@ pub enum RouteError {
     #[error("trade cost t for {i}->{j} must be positive and finite, got {value}")]
     Cost { i: usize, j: usize, value: f64 },
     /// A policy wedge is below 1 or NaN.
-    #[error("policy wedge w for {i}->{j} must be at least 1, or +inf for a closed link, got {value}")]
+    #[error(
+        "policy wedge w for {i}->{j} must be at least 1, or +inf for a closed link, got {value}"
+    )]
     Wedge { i: usize, j: usize, value: f64 },
     /// A via entry names a hub that is not one of the economies.
     #[error("via entry {via} names hub {hub}, but there are only {n} economies (0..{n})")]

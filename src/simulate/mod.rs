@@ -3,6 +3,13 @@
 
 use thiserror::Error;
 
+mod years;
+
+pub use years::{
+    final_from_recorded, key_series, run_years, FlowRow, ReexportRow, RouteRow, SeriesPoint,
+    YearCountryRow, YearRun, ALL_SECTORS,
+};
+
 use crate::gravity::{
     bilateral_results, costs_from_coefficients, costs_from_flows, country_results, BilateralResult,
     CostError, Counterfactual, CountryResult, Equilibrium, GravityModel, SolveError, SolveReport,
@@ -19,6 +26,8 @@ pub enum RunError {
     Solve(#[from] SolveError),
     #[error("the result holds a value that is not a finite number ({0}); nothing was written")]
     NonFinite(String),
+    #[error("{0}")]
+    Setup(String),
 }
 
 /// Everything a run produces.

@@ -1,0 +1,106 @@
+//! `tradeflow compare FILE...`: run scenarios with `[years]` and line up their key series.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use tradeflow::scenario::Scenario;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Scenario files (each with `[years]`).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Results folder [default: plots/compare].
+    #[arg(long, default_value = "plots/compare")]
+    out: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// One row of `compare.csv`.
+#[derive(Debug, Serialize)]
+struct Row<'a> {
+    scenario: &'a str,
+    series: &'a str,
+    year: i32,
+    value: f64,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let mut all = Vec::new();
+    let mut years: Vec<i32> = Vec::new();
+    for file in &args.files {
+        let scenario = Scenario::from_file(file)?;
+        if scenario.dynamics.is_none() {
+            bail!(
+                "{}: scenario `{}` has no `[years]`; compare lines up yearly series",
+                file.display(),
+                scenario.name
+            );
+        }
+        let run = tradeflow::simulate::run_years(&scenario)
+            .with_context(|| format!("{}: scenario `{}`", file.display(), scenario.name))?;
+        for y in &run.years {
+            if !years.contains(y) {
+                years.push(*y);
+            }
+        }
+        let series = tradeflow::simulate::key_series(&run, &scenario);
+        all.push((scenario.name.clone(), series));
+    }
+    years.sort_unstable();
+    let rows: Vec<Row> = all
+        .iter()
+        .flat_map(|(name, series)| {
+            series.iter().map(move |p| Row {
+                scenario: name,
+                series: &p.series,
+                year: p.year,
+                value: p.value,
+            })
+        })
+        .collect();
+    let csv = tradeflow::output::csv_bytes(&rows, "comparison")?;
+    tradeflow::output::write_run_folder(&args.out, &[("compare.csv", csv)])?;
+    if !args.quiet {
+        let mut text = String::new();
+        let first = all.first().map(|(_, s)| s.as_slice()).unwrap_or_default();
+        let headline: Vec<String> = first
+            .iter()
+            .map(|p| p.series.clone())
+            .filter(|n| {
+                n.starts_with("imports of")
+                    || n.starts_with("re-exports via")
+                    || n.starts_with("CHN->KGZ")
+                    || n.starts_with("EU->RUS")
+            })
+            .fold(Vec::new(), |mut v, n| {
+                if !v.contains(&n) {
+                    v.push(n);
+                }
+                v
+            });
+        for name in headline {
+            text.push_str(&format!("{name} (USD bn)\n"));
+            let points: Vec<_> = all
+                .iter()
+                .flat_map(|(scenario, series)| {
+                    series.iter().filter(|p| p.series == name).map(move |p| {
+                        tradeflow::simulate::SeriesPoint {
+                            series: scenario.clone(),
+                            year: p.year,
+                            value: p.value,
+                        }
+                    })
+                })
+                .collect();
+            text.push_str(&super::series_table(&points, &years, |_| true));
+            text.push('\n');
+        }
+        text.push_str(&format!("wrote {}\n", args.out.join("compare.csv").display()));
+        super::print_stdout(&text)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,572 @@
+//! The yearly loop (DESIGN layer 5): for each sector and year, apply the instruments,
+//! recompute routes, solve the gravity GE against the base year, adjust flows partially
+//! toward it, and record what each customs authority would see.
+//!
+//! Base year: the data are *recorded* flows, each with its reporter. Given the base-year
+//! route shares, [`final_from_recorded`] solves the origin-to-final-buyer flows whose
+//! recorded views equal the data; trade costs are backed out of those final flows, so the
+//! base year reproduces the data exactly. Later years change costs relative to the base:
+//!
+//! ```text
+//! t_ij^(1-sigma)(y) = t_ij^(1-sigma)(base) * [g_ij(y) c_ij(y) / g_ij(base)]^(1-sigma) * d_ij(y) / d_ij(base)
+//! ```
+//!
+//! with `g` the routing factor (`tau / t`, from wedges and route multipliers), `c` the
+//! investment factor on bilateral costs and `d` the demand shifter.
+//!
+//! Recording conventions (customs statistics):
+//! - the origin records everything it ships to a hub, transit included, as exports to it;
+//! - a hub records only the share `rho_k` of transit, both as imports from the origin and
+//!   as exports to the final buyer;
+//! - the final buyer records imports from the hub: the hub's re-exports in full, unless
+//!   the two share a customs union (no customs post), where only `rho_k` is seen.
+
+use serde::Serialize;
+
+use super::RunError;
+use crate::gravity::{
+    costs_from_flows, country_results, Equilibrium, GeMode, GravityModel, SolveReport,
+};
+use crate::policy::PolicyState;
+use crate::routes::{detour, route_flows, RouteFlows, Routing, Via};
+use crate::scenario::{Dynamics, Reporter, Scenario};
+use crate::world::{Economies, GravityData, Matrix, Vector};
+
+/// One row of `flows.csv`: a link as one reporter records it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowRow {
+    pub year: i32,
+    pub sector: String,
+    pub exporter: String,
+    pub importer: String,
+    /// Whose statistics: the exporter's or the importer's code.
+    pub reporter: String,
+    /// What that reporter records, USD bn.
+    pub recorded: f64,
+    /// Goods physically shipped on the link (direct sales plus transit legs), USD bn.
+    pub shipped: f64,
+    /// Goods from the exporter bought by final buyers in the importer, by any route.
+    pub final_destination: f64,
+}
+
+/// One row of `routes.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouteRow {
+    pub year: i32,
+    pub sector: String,
+    pub origin: String,
+    /// `direct` or the intermediary's code.
+    pub via: String,
+    pub destination: String,
+    /// USD bn.
+    pub value: f64,
+    /// Share of the origin-destination flow on this route.
+    pub share: f64,
+}
+
+/// One row of `reexports.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReexportRow {
+    pub year: i32,
+    pub sector: String,
+    pub intermediary: String,
+    /// An origin's code, or `all`.
+    pub origin: String,
+    /// Goods shipped from the origin into the intermediary (its own purchases and transit).
+    pub imports_from_origin: f64,
+    /// Of which re-exported to the route target.
+    pub reexports_to_target: f64,
+    /// `reexports_to_target / imports_from_origin` (0 where there are no imports).
+    pub reexport_share: f64,
+}
+
+/// One row of the yearly `countries.csv`: the year's equilibrium against the base year.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct YearCountryRow {
+    pub year: i32,
+    pub sector: String,
+    pub country: String,
+    pub welfare_change_pct: f64,
+    pub real_gdp_change_pct: f64,
+    pub factory_gate_price_change_pct: f64,
+    pub output_change_pct: f64,
+    pub foreign_exports_change_pct: f64,
+    pub foreign_imports_change_pct: f64,
+}
+
+/// Everything a yearly run produces.
+#[derive(Debug, Clone)]
+pub struct YearRun {
+    pub years: Vec<i32>,
+    pub flows: Vec<FlowRow>,
+    pub routes: Vec<RouteRow>,
+    pub reexports: Vec<ReexportRow>,
+    pub countries: Vec<YearCountryRow>,
+    /// Every solve, labelled with sector and year.
+    pub reports: Vec<SolveReport>,
+}
+
+/// Label of the rows that add up all sectors.
+pub const ALL_SECTORS: &str = "all";
+
+/// Runs a scenario with `[years]`.
+pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
+    let d = s
+        .dynamics
+        .as_ref()
+        .ok_or_else(|| RunError::Setup("the scenario has no `[years]`".into()))?;
+    let eco = &s.data.economies;
+    let n = eco.len();
+    let years: Vec<i32> = (d.base_year..=d.horizon).collect();
+    let layout = d.routes.as_ref().map(|r| &r.layout);
+    let mut out = YearRun {
+        years: years.clone(),
+        flows: Vec::new(),
+        routes: Vec::new(),
+        reexports: Vec::new(),
+        countries: Vec::new(),
+        reports: Vec::new(),
+    };
+    // Per year, the sum over sectors of final flows and route flows, for the `all` rows.
+    let mut totals: Vec<Option<(Matrix, RouteFlows, Matrix)>> = vec![None; years.len()];
+    for (si, sector) in d.sectors.iter().enumerate() {
+        let theta = d
+            .routes
+            .as_ref()
+            .map_or(sector.sigma - 1.0, |r| r.theta_for(sector.sigma));
+        let state = |year: i32| {
+            PolicyState::at(&d.instruments, n, layout, d.base_year, year, si, theta)
+        };
+        let routing_of = |st: &PolicyState| -> Result<Routing, RunError> {
+            let vias: Vec<Via> = layout
+                .map(|l| {
+                    l.hubs
+                        .iter()
+                        .zip(&st.via)
+                        .map(|(&k, m)| Via::new(k, m.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            detour(&Matrix::from_element(n, n, 1.0), &st.wedge, &vias, theta)
+                .map_err(|e| RunError::Setup(format!("routes of sector `{}`: {e}", sector.name)))
+        };
+        let st0 = state(d.base_year);
+        let routing0 = routing_of(&st0)?;
+        let recorded = Matrix::from_fn(n, n, |i, j| s.data.trade[(i, j)] * sector.share[i]);
+        let rho = recorded_shares(d, n);
+        let final0 = final_from_recorded(&recorded, &d.reporters, &routing0, &rho, &st0.union, eco)
+            .map_err(|e| RunError::Setup(format!("sector `{}`, base year {}: {e}", sector.name, d.base_year)))?;
+        let data = GravityData::from_flows(eco.clone(), final0.clone());
+        let t0 = costs_from_flows(&data)?;
+        let model = GravityModel::new(
+            eco.clone(),
+            sector.sigma,
+            &s.reference_importer,
+            t0.clone(),
+            data.output.clone(),
+            data.expenditure.clone(),
+        )?
+        .with_options(s.solver);
+        let (base_eq, rep) = model.baseline()?;
+        out.reports.push(labelled(rep, &sector.name, d.base_year));
+        let mut x_prev = final0.clone();
+        for (yi, &year) in years.iter().enumerate() {
+            let st = state(year);
+            let routing = routing_of(&st)?;
+            let eq = if year == d.base_year {
+                base_eq.clone()
+            } else {
+                let t = costs_in_year(&t0, &routing, &routing0, &st, &st0, sector.sigma);
+                let growth = st.growth.component_div(&st0.growth);
+                let cf = model.counterfactual_with_growth(&base_eq, &t, &growth, GeMode::Complete)?;
+                for r in cf.reports.iter().cloned() {
+                    out.reports.push(labelled(r, &sector.name, year));
+                }
+                cf.experiment
+            };
+            let x = if year == d.base_year {
+                final0.clone()
+            } else {
+                &x_prev + (&eq.trade - &x_prev) * d.adjustment
+            };
+            let rf = route_flows(&x, &routing)
+                .map_err(|e| RunError::Setup(format!("sector `{}`, {year}: {e}", sector.name)))?;
+            let views = Views::new(&x, &rf, &rho, &st.union);
+            push_rows(&mut out, year, &sector.name, eco, &x, &rf, &views, d);
+            push_countries(&mut out, year, &sector.name, eco, &base_eq, &eq);
+            let slot = &mut totals[yi];
+            *slot = Some(match slot.take() {
+                None => (x.clone(), rf.clone(), st.union.clone()),
+                Some((tx, trf, u)) => (tx + &x, add_route_flows(trf, &rf), u),
+            });
+            x_prev = x;
+        }
+    }
+    if d.sectors.len() > 1 {
+        let rho = recorded_shares(d, n);
+        for (yi, &year) in years.iter().enumerate() {
+            if let Some((x, rf, union)) = &totals[yi] {
+                let views = Views::new(x, rf, &rho, union);
+                push_rows(&mut out, year, ALL_SECTORS, eco, x, rf, &views, d);
+            }
+        }
+    }
+    check_rows_finite(&out)?;
+    Ok(out)
+}
+
+fn labelled(mut r: SolveReport, sector: &str, year: i32) -> SolveReport {
+    r.stage = format!("{sector} {year}: {}", r.stage);
+    r
+}
+
+/// `rho_k` for every economy (1 for non-hubs).
+fn recorded_shares(d: &Dynamics, n: usize) -> Vector {
+    let mut rho = Vector::from_element(n, 1.0);
+    if let Some(r) = &d.routes {
+        for (&k, &share) in r.layout.hubs.iter().zip(&r.layout.recorded_share) {
+            rho[k] = share;
+        }
+    }
+    rho
+}
+
+fn costs_in_year(
+    t0: &Matrix,
+    routing: &Routing,
+    routing0: &Routing,
+    st: &PolicyState,
+    st0: &PolicyState,
+    sigma: f64,
+) -> Matrix {
+    let n = t0.nrows();
+    Matrix::from_fn(n, n, |i, j| {
+        let g = routing.tau[(i, j)] * st.cost[(i, j)] / (routing0.tau[(i, j)] * st0.cost[(i, j)]);
+        let shift = st.demand[(i, j)] / st0.demand[(i, j)];
+        // A pair closed this year (g infinite) trades nothing: 0, never NaN.
+        if g.is_infinite() || t0[(i, j)] == 0.0 {
+            0.0
+        } else {
+            t0[(i, j)] * g.powf(1.0 - sigma) * shift
+        }
+    })
+}
+
+fn add_route_flows(mut a: RouteFlows, b: &RouteFlows) -> RouteFlows {
+    a.direct += &b.direct;
+    for (x, y) in a.via.iter_mut().zip(&b.via) {
+        *x += y;
+    }
+    a
+}
+
+/// Recorded views of a year's flows.
+struct Views {
+    /// Physical shipments per link.
+    shipped: Matrix,
+    /// As the exporter records: everything it ships, hubs only `rho` of their re-exports.
+    by_exporter: Matrix,
+    /// As the importer records.
+    by_importer: Matrix,
+}
+
+impl Views {
+    fn new(x: &Matrix, rf: &RouteFlows, rho: &Vector, union: &Matrix) -> Views {
+        let _ = x;
+        let transit = rf.transit();
+        let reexports = rf.reexports();
+        let n = rf.len();
+        let shipped = &rf.direct + &transit + &reexports;
+        let by_exporter = Matrix::from_fn(n, n, |a, b| {
+            rf.direct[(a, b)] + transit[(a, b)] + rho[a] * reexports[(a, b)]
+        });
+        let by_importer = Matrix::from_fn(n, n, |a, b| {
+            let second = if union[(a, b)] > 0.0 { rho[a] } else { 1.0 };
+            rf.direct[(a, b)] + rho[b] * transit[(a, b)] + second * reexports[(a, b)]
+        });
+        Views {
+            shipped,
+            by_exporter,
+            by_importer,
+        }
+    }
+}
+
+/// Solves the final-destination flows whose recorded views equal `recorded`, given the
+/// base-year routing. Each pair's direct flow is what its reporter records minus the routed
+/// goods that reporter also counts; the routed goods depend on the final flows of other
+/// pairs, so this is a fixed point (it converges in a few steps: routed shares are small
+/// at base). A flow that would have to be negative (more transit through a hub than the
+/// origin recorded to it) is an error with the numbers.
+pub fn final_from_recorded(
+    recorded: &Matrix,
+    reporters: &[Reporter],
+    routing: &Routing,
+    rho: &Vector,
+    union: &Matrix,
+    eco: &Economies,
+) -> Result<Matrix, String> {
+    let n = recorded.nrows();
+    let mut x = recorded.clone();
+    for _ in 0..500 {
+        let rf = route_flows(&x, routing).map_err(|e| e.to_string())?;
+        let v = Views::new(&x, &rf, rho, union);
+        let mut next = x.clone();
+        let mut change = 0.0f64;
+        for a in 0..n {
+            for b in 0..n {
+                if a == b {
+                    continue;
+                }
+                let view = match reporters[a * n + b] {
+                    Reporter::Model => continue,
+                    Reporter::Exporter => &v.by_exporter,
+                    Reporter::Importer => &v.by_importer,
+                };
+                let routed_in_view = view[(a, b)] - rf.direct[(a, b)];
+                let direct_share = routing.direct_share[(a, b)];
+                if direct_share == 0.0 {
+                    return Err(format!(
+                        "{}->{} is recorded but its direct route is closed in the base year",
+                        eco.code(a),
+                        eco.code(b)
+                    ));
+                }
+                let direct = recorded[(a, b)] - routed_in_view;
+                if direct < 0.0 {
+                    return Err(format!(
+                        "infeasible routes: {} recorded {:.4} for {}->{}, but the base-year routes already send {:.4} through it (transit and re-exports counted by that reporter); lower the routes' base share (raise `routes.premium`)",
+                        eco.code(match reporters[a * n + b] { Reporter::Importer => b, _ => a }),
+                        recorded[(a, b)],
+                        eco.code(a),
+                        eco.code(b),
+                        routed_in_view
+                    ));
+                }
+                let xab = direct / direct_share;
+                change = change.max((xab - x[(a, b)]).abs() / x[(a, b)].abs().max(1e-12));
+                next[(a, b)] = xab;
+            }
+        }
+        x = next;
+        if change < 1e-13 {
+            return Ok(x);
+        }
+    }
+    Err("the base-year final flows did not converge in 500 steps".into())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn push_rows(
+    out: &mut YearRun,
+    year: i32,
+    sector: &str,
+    eco: &Economies,
+    x: &Matrix,
+    rf: &RouteFlows,
+    v: &Views,
+    d: &Dynamics,
+) {
+    let n = eco.len();
+    for a in 0..n {
+        for b in 0..n {
+            if a == b {
+                continue;
+            }
+            for (reporter, view) in [(a, &v.by_exporter), (b, &v.by_importer)] {
+                out.flows.push(FlowRow {
+                    year,
+                    sector: sector.to_owned(),
+                    exporter: eco.code(a).to_owned(),
+                    importer: eco.code(b).to_owned(),
+                    reporter: eco.code(reporter).to_owned(),
+                    recorded: view[(a, b)],
+                    shipped: v.shipped[(a, b)],
+                    final_destination: x[(a, b)],
+                });
+            }
+        }
+    }
+    let Some(routes) = &d.routes else { return };
+    let target = routes.layout.target;
+    for i in 0..n {
+        if i == target {
+            continue;
+        }
+        let total = x[(i, target)];
+        let share = |v: f64| if total > 0.0 { v / total } else { 0.0 };
+        out.routes.push(RouteRow {
+            year,
+            sector: sector.to_owned(),
+            origin: eco.code(i).to_owned(),
+            via: "direct".to_owned(),
+            destination: eco.code(target).to_owned(),
+            value: rf.direct[(i, target)],
+            share: share(rf.direct[(i, target)]),
+        });
+        for (flows, &k) in rf.via.iter().zip(&rf.hubs) {
+            if k == i {
+                continue;
+            }
+            out.routes.push(RouteRow {
+                year,
+                sector: sector.to_owned(),
+                origin: eco.code(i).to_owned(),
+                via: eco.code(k).to_owned(),
+                destination: eco.code(target).to_owned(),
+                value: flows[(i, target)],
+                share: share(flows[(i, target)]),
+            });
+        }
+    }
+    let transit = rf.transit();
+    for (flows, &k) in rf.via.iter().zip(&rf.hubs) {
+        let mut all_in = 0.0;
+        let mut all_re = 0.0;
+        for i in (0..n).filter(|&i| i != k) {
+            let imports = rf.direct[(i, k)] + transit[(i, k)];
+            let re = flows[(i, target)];
+            all_in += imports;
+            all_re += re;
+            out.reexports.push(ReexportRow {
+                year,
+                sector: sector.to_owned(),
+                intermediary: eco.code(k).to_owned(),
+                origin: eco.code(i).to_owned(),
+                imports_from_origin: imports,
+                reexports_to_target: re,
+                reexport_share: if imports > 0.0 { re / imports } else { 0.0 },
+            });
+        }
+        out.reexports.push(ReexportRow {
+            year,
+            sector: sector.to_owned(),
+            intermediary: eco.code(k).to_owned(),
+            origin: "all".to_owned(),
+            imports_from_origin: all_in,
+            reexports_to_target: all_re,
+            reexport_share: if all_in > 0.0 { all_re / all_in } else { 0.0 },
+        });
+    }
+}
+
+fn push_countries(
+    out: &mut YearRun,
+    year: i32,
+    sector: &str,
+    eco: &Economies,
+    base: &Equilibrium,
+    eq: &Equilibrium,
+) {
+    for c in country_results(eco, base, eq) {
+        out.countries.push(YearCountryRow {
+            year,
+            sector: sector.to_owned(),
+            country: c.country,
+            welfare_change_pct: c.welfare_change_pct,
+            real_gdp_change_pct: c.real_gdp_change_pct,
+            factory_gate_price_change_pct: c.factory_gate_price_change_pct,
+            output_change_pct: c.output_change_pct,
+            foreign_exports_change_pct: c.foreign_exports_change_pct,
+            foreign_imports_change_pct: c.foreign_imports_change_pct,
+        });
+    }
+}
+
+fn check_rows_finite(out: &YearRun) -> Result<(), RunError> {
+    let bad = |what: String| Err(RunError::NonFinite(what));
+    for r in &out.flows {
+        if ![r.recorded, r.shipped, r.final_destination].iter().all(|v| v.is_finite()) {
+            return bad(format!("flow {}->{} in {}", r.exporter, r.importer, r.year));
+        }
+    }
+    for r in &out.routes {
+        if !(r.value.is_finite() && r.share.is_finite()) {
+            return bad(format!("route {} via {} in {}", r.origin, r.via, r.year));
+        }
+    }
+    for r in &out.countries {
+        let v = [
+            r.welfare_change_pct,
+            r.real_gdp_change_pct,
+            r.factory_gate_price_change_pct,
+            r.output_change_pct,
+            r.foreign_exports_change_pct,
+            r.foreign_imports_change_pct,
+        ];
+        if !v.iter().all(|x| x.is_finite()) {
+            return bad(format!("country {} in {}", r.country, r.year));
+        }
+    }
+    Ok(())
+}
+
+/// One point of a key series: what `tradeflow compare` lines up across scenarios.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeriesPoint {
+    pub series: String,
+    pub year: i32,
+    /// USD bn, or a share for `direct share` series.
+    pub value: f64,
+}
+
+/// The key series of a yearly run, over all sectors: final-destination imports of the route
+/// target, the direct share, re-exports via each intermediary, and the exporter-recorded
+/// flow of every pair into the target or an intermediary.
+pub fn key_series(run: &YearRun, s: &Scenario) -> Vec<SeriesPoint> {
+    let Some(d) = &s.dynamics else {
+        return Vec::new();
+    };
+    let sector = if d.sectors.len() > 1 {
+        ALL_SECTORS
+    } else {
+        d.sectors[0].name.as_str()
+    };
+    let mut out = Vec::new();
+    let mut watch: Vec<String> = Vec::new();
+    if let Some(r) = &d.routes {
+        let target = s.data.economies.code(r.layout.target).to_owned();
+        for &year in &run.years {
+            let rows = || {
+                run.routes
+                    .iter()
+                    .filter(move |r| r.year == year && r.sector == sector)
+            };
+            let total: f64 = rows().map(|r| r.value).sum();
+            let direct: f64 = rows().filter(|r| r.via == "direct").map(|r| r.value).sum();
+            out.push(SeriesPoint {
+                series: format!("imports of {target}, final destination"),
+                year,
+                value: total,
+            });
+            out.push(SeriesPoint {
+                series: format!("direct share of imports of {target}"),
+                year,
+                value: if total > 0.0 { direct / total } else { 0.0 },
+            });
+            for &k in &r.layout.hubs {
+                let hub = s.data.economies.code(k);
+                let v: f64 = rows().filter(|r| r.via == hub).map(|r| r.value).sum();
+                out.push(SeriesPoint {
+                    series: format!("re-exports via {hub} to {target}"),
+                    year,
+                    value: v,
+                });
+            }
+        }
+        watch.push(target);
+        watch.extend(r.layout.hubs.iter().map(|&k| s.data.economies.code(k).to_owned()));
+    }
+    for f in run
+        .flows
+        .iter()
+        .filter(|f| f.sector == sector && f.reporter == f.exporter && watch.contains(&f.importer))
+    {
+        out.push(SeriesPoint {
+            series: format!("{}->{} recorded by {}", f.exporter, f.importer, f.reporter),
+            year: f.year,
+            value: f.recorded,
+        });
+    }
+    out
+}
