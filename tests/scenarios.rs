@@ -34,6 +34,19 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 fn every_scenario_loads_and_runs() {
     for file in scenario_files() {
         let s = Scenario::from_file(&file).unwrap_or_else(|e| panic!("{e}"));
+        if s.dynamics.is_some() {
+            let r = tradeflow::simulate::run_years(&s)
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            assert!(
+                r.reports.iter().all(|rep| rep.converged()),
+                "{}",
+                file.display()
+            );
+            assert!(!r.flows.is_empty() && !r.routes.is_empty());
+            let files = tradeflow::output::year_run_files(&s, &r).unwrap();
+            assert_eq!(files.len(), 5);
+            continue;
+        }
         let r = run(&s).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         assert!(
             r.reports.iter().all(|rep| rep.converged()),

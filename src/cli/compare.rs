@@ -99,7 +99,10 @@ pub fn run(args: Args) -> Result<()> {
             text.push_str(&super::series_table(&points, &years, |_| true));
             text.push('\n');
         }
-        text.push_str(&format!("wrote {}\n", args.out.join("compare.csv").display()));
+        text.push_str(&format!(
+            "wrote {}\n",
+            args.out.join("compare.csv").display()
+        ));
         super::print_stdout(&text)?;
     }
     Ok(())

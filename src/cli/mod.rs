@@ -99,7 +99,9 @@ fn simulate_and_write(
         );
         let series = tradeflow::simulate::key_series(&run, scenario);
         text.push_str(&series_table(&series, &run.years, |name| {
-            !name.contains("recorded by") || name.starts_with("CHN->KGZ") || name.starts_with("EU->RUS")
+            !name.contains("recorded by")
+                || name.starts_with("CHN->KGZ")
+                || name.starts_with("EU->RUS")
         }));
         text.push_str(&format!(
             "wrote {} ({})\n",

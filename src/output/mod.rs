@@ -86,7 +86,10 @@ pub fn year_run_files(
         ("flows.csv", csv_bytes(&run.flows, "recorded flows")?),
         ("routes.csv", csv_bytes(&run.routes, "route flows")?),
         ("reexports.csv", csv_bytes(&run.reexports, "re-exports")?),
-        ("countries.csv", csv_bytes(&run.countries, "country results")?),
+        (
+            "countries.csv",
+            csv_bytes(&run.countries, "country results")?,
+        ),
         ("run.json", json_bytes(&record, "run record")?),
     ])
 }

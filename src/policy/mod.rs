@@ -181,7 +181,10 @@ impl PolicyState {
                     origins,
                     factor,
                 } => {
-                    for (&k, &i) in hubs.iter().flat_map(|k| origins.iter().map(move |i| (k, i))) {
+                    for (&k, &i) in hubs
+                        .iter()
+                        .flat_map(|k| origins.iter().map(move |i| (k, i)))
+                    {
                         if let (Some(h), Some(r)) = (hub_pos(k), routes) {
                             enforcement[h][(i, r.target)] *= scaled(*factor, s);
                         }
@@ -240,8 +243,8 @@ impl PolicyState {
                             stock + annual * f64::from(y - ins.start)
                         }
                     };
-                    let f = ((1.0 + k_at(year) / k_ref) / (1.0 + k_at(base_year) / k_ref))
-                        .powf(-eta);
+                    let f =
+                        ((1.0 + k_at(year) / k_ref) / (1.0 + k_at(base_year) / k_ref)).powf(-eta);
                     for &(i, j) in pairs {
                         cost[(i, j)] *= f;
                     }
@@ -306,7 +309,15 @@ mod tests {
 
     #[test]
     fn intensity_ramps_and_ends() {
-        let i = instrument(Effect::Growth { economies: vec![], rate: 0.0 }, 2022, 2, Some(2027));
+        let i = instrument(
+            Effect::Growth {
+                economies: vec![],
+                rate: 0.0,
+            },
+            2022,
+            2,
+            Some(2027),
+        );
         let s: Vec<f64> = (2021..=2027).map(|y| i.intensity(y)).collect();
         assert_eq!(s, [0.0, 0.5, 1.0, 1.0, 1.0, 1.0, 0.0]);
     }
@@ -332,7 +343,14 @@ mod tests {
     #[test]
     fn customs_union_exempts_members_from_wedges() {
         let ins = vec![
-            instrument(Effect::CustomsUnion { members: vec![0, 1] }, 2015, 1, None),
+            instrument(
+                Effect::CustomsUnion {
+                    members: vec![0, 1],
+                },
+                2015,
+                1,
+                None,
+            ),
             instrument(
                 Effect::Wedge {
                     pairs: vec![(0, 1), (2, 1)],
@@ -357,7 +375,15 @@ mod tests {
             premium: 2.0,
             recorded_share: vec![0.5],
         };
-        let ins = vec![instrument(Effect::Compliance { hubs: vec![1], share: 1.0 }, 2026, 1, None)];
+        let ins = vec![instrument(
+            Effect::Compliance {
+                hubs: vec![1],
+                share: 1.0,
+            },
+            2026,
+            1,
+            None,
+        )];
         let before = PolicyState::at(&ins, 3, Some(&layout), 2021, 2025, 0, 4.0);
         let after = PolicyState::at(&ins, 3, Some(&layout), 2021, 2026, 0, 4.0);
         assert_eq!(before.via[0][(0, 2)], 2.0);

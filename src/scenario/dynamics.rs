@@ -81,7 +81,10 @@ pub(crate) fn validate_dynamics(
             (!raw.instruments.is_empty(), "instruments"),
         ] {
             if present {
-                p.add(key, "needs `[years]`: routes, sectors and instruments act year by year");
+                p.add(
+                    key,
+                    "needs `[years]`: routes, sectors and instruments act year by year",
+                );
             }
         }
         return None;
@@ -172,7 +175,16 @@ pub(crate) fn validate_dynamics(
         .iter()
         .enumerate()
         .filter_map(|(k, ins)| {
-            validate_instrument(k, ins, years.horizon, &sector_names, routes.as_ref(), economies, groups, p)
+            validate_instrument(
+                k,
+                ins,
+                years.horizon,
+                &sector_names,
+                routes.as_ref(),
+                economies,
+                groups,
+                p,
+            )
         })
         .collect();
     if p.0.len() > before {
@@ -207,16 +219,25 @@ fn validate_sectors(
         };
     }
     if raw.sigma.is_some() {
-        p.add("sigma", "with `[[sectors]]` each sector gives its own sigma");
+        p.add(
+            "sigma",
+            "with `[[sectors]]` each sector gives its own sigma",
+        );
     }
     let mut out = Vec::new();
     for (k, s) in raw.sectors.iter().enumerate() {
         let field = format!("sectors[{k}]");
         if !(s.sigma > 1.0 && s.sigma.is_finite()) {
-            p.add(format!("{field}.sigma"), format!("must be greater than 1, got {}", s.sigma));
+            p.add(
+                format!("{field}.sigma"),
+                format!("must be greater than 1, got {}", s.sigma),
+            );
         }
         if raw.sectors[..k].iter().any(|o| o.name == s.name) {
-            p.add(format!("{field}.name"), format!("sector `{}` is defined twice", s.name));
+            p.add(
+                format!("{field}.name"),
+                format!("sector `{}` is defined twice", s.name),
+            );
         }
         let default = s.share.get("default").copied();
         let mut share = vec![default.unwrap_or(f64::NAN); n];
@@ -228,7 +249,13 @@ fn validate_sectors(
             if code == "default" {
                 continue;
             }
-            let members = resolve_set(std::slice::from_ref(code), &format!("{field}.share"), economies, groups, p);
+            let members = resolve_set(
+                std::slice::from_ref(code),
+                &format!("{field}.share"),
+                economies,
+                groups,
+                p,
+            );
             for i in members {
                 share[i] = v;
             }
@@ -242,11 +269,20 @@ fn validate_sectors(
     for i in 0..n {
         let total: f64 = out.iter().map(|s| s.share[i]).sum();
         if total.is_nan() {
-            p.add("sectors", format!("no share for {} (give it, or a `default`)", economies.code(i)));
+            p.add(
+                "sectors",
+                format!(
+                    "no share for {} (give it, or a `default`)",
+                    economies.code(i)
+                ),
+            );
         } else if (total - 1.0).abs() > 1e-9 {
             p.add(
                 "sectors",
-                format!("the shares of {} add up to {total}, not 1", economies.code(i)),
+                format!(
+                    "the shares of {} add up to {total}, not 1",
+                    economies.code(i)
+                ),
             );
         }
     }
@@ -257,19 +293,31 @@ fn validate_sectors(
 fn fields_of(kind: InstrumentKind) -> (&'static str, &'static [&'static str]) {
     use InstrumentKind::*;
     match kind {
-        ExportControls => ("export_controls", &["exporters", "importers", "percent", "prohibitive"]),
+        ExportControls => (
+            "export_controls",
+            &["exporters", "importers", "percent", "prohibitive"],
+        ),
         LinkFriction => ("link_friction", &["exporters", "importers", "percent"]),
-        SecondarySanctions => ("secondary_sanctions", &["via", "origins", "probability", "penalty_percent"]),
+        SecondarySanctions => (
+            "secondary_sanctions",
+            &["via", "origins", "probability", "penalty_percent"],
+        ),
         Compliance => ("compliance", &["via", "share"]),
         EvasionChannel => ("evasion_channel", &["via", "origins", "premium"]),
         DemandShift => ("demand_shift", &["exporters", "importers", "percent"]),
         CustomsUnion => ("customs_union", &["members"]),
-        Investment => ("investment", &["exporters", "importers", "stock", "annual", "k_ref", "eta"]),
+        Investment => (
+            "investment",
+            &["exporters", "importers", "stock", "annual", "k_ref", "eta"],
+        ),
         Growth => ("growth", &["economies", "percent"]),
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "one call site; the context is what it checks against")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; the context is what it checks against"
+)]
 fn validate_instrument(
     k: usize,
     ins: &RawInstrument,
@@ -306,19 +354,28 @@ fn validate_instrument(
         if present && !takes.contains(&name) {
             p.add(
                 format!("{field}.{name}"),
-                format!("does not apply to kind = \"{kind_name}\" (it takes {})", takes.join(", ")),
+                format!(
+                    "does not apply to kind = \"{kind_name}\" (it takes {})",
+                    takes.join(", ")
+                ),
             );
         }
     }
     if ins.start > horizon {
         p.add(
             format!("{field}.start"),
-            format!("{} is after the horizon {horizon}: the instrument would never act", ins.start),
+            format!(
+                "{} is after the horizon {horizon}: the instrument would never act",
+                ins.start
+            ),
         );
     }
     if let Some(end) = ins.end {
         if end <= ins.start {
-            p.add(format!("{field}.end"), format!("{end} is not after start {}", ins.start));
+            p.add(
+                format!("{field}.end"),
+                format!("{end} is not after start {}", ins.start),
+            );
         }
     }
     let phase_in = ins.phase_in.unwrap_or(1);
@@ -331,13 +388,19 @@ fn validate_instrument(
             Some(s) => sectors.push(s),
             None => p.add(
                 format!("{field}.sectors[{m}]"),
-                format!("unknown sector `{name}` (sectors: {})", sector_names.join(", ")),
+                format!(
+                    "unknown sector `{name}` (sectors: {})",
+                    sector_names.join(", ")
+                ),
             ),
         }
     }
     let need = |p: &mut Problems, name: &str, v: Option<f64>| -> f64 {
         if v.is_none() {
-            p.add(format!("{field}.{name}"), format!("required for kind = \"{kind_name}\""));
+            p.add(
+                format!("{field}.{name}"),
+                format!("required for kind = \"{kind_name}\""),
+            );
         }
         v.unwrap_or(f64::NAN)
     };
@@ -345,7 +408,10 @@ fn validate_instrument(
         match v {
             Some(codes) => resolve_set(codes, &format!("{field}.{name}"), economies, groups, p),
             None => {
-                p.add(format!("{field}.{name}"), format!("required for kind = \"{kind_name}\""));
+                p.add(
+                    format!("{field}.{name}"),
+                    format!("required for kind = \"{kind_name}\""),
+                );
                 Vec::new()
             }
         }
@@ -359,7 +425,10 @@ fn validate_instrument(
     };
     let hubs = |p: &mut Problems| -> Vec<usize> {
         let Some(r) = routes else {
-            p.add(field.clone(), format!("kind = \"{kind_name}\" acts on routes: the scenario needs `[routes]`"));
+            p.add(
+                field.clone(),
+                format!("kind = \"{kind_name}\" acts on routes: the scenario needs `[routes]`"),
+            );
             return Vec::new();
         };
         let hubs = set(p, "via", &ins.via);
@@ -384,12 +453,18 @@ fn validate_instrument(
     };
     let in_range = |p: &mut Problems, name: &str, v: f64, lo: f64, hi: f64| {
         if !(v >= lo && v <= hi) {
-            p.add(format!("{field}.{name}"), format!("must be in [{lo}, {hi}], got {v}"));
+            p.add(
+                format!("{field}.{name}"),
+                format!("must be in [{lo}, {hi}], got {v}"),
+            );
         }
     };
     let percent_above = |p: &mut Problems, v: f64| {
         if !(v > -100.0 && v.is_finite()) {
-            p.add(format!("{field}.percent"), format!("must be a finite number above -100, got {v}"));
+            p.add(
+                format!("{field}.percent"),
+                format!("must be a finite number above -100, got {v}"),
+            );
         }
     };
     use InstrumentKind::*;
@@ -398,7 +473,10 @@ fn validate_instrument(
             let pairs = pairs(p);
             let factor = if ins.prohibitive == Some(true) {
                 if ins.percent.is_some() {
-                    p.add(format!("{field}.percent"), "give `percent` or `prohibitive = true`, not both");
+                    p.add(
+                        format!("{field}.percent"),
+                        "give `percent` or `prohibitive = true`, not both",
+                    );
                 }
                 f64::INFINITY
             } else {
@@ -418,7 +496,11 @@ fn validate_instrument(
             in_range(p, "probability", prob, 0.0, 1.0);
             let pen = need(p, "penalty_percent", ins.penalty_percent);
             in_range(p, "penalty_percent", pen, 0.0, f64::MAX);
-            Effect::RouteCost { hubs, origins, factor: 1.0 + prob * pen / 100.0 }
+            Effect::RouteCost {
+                hubs,
+                origins,
+                factor: 1.0 + prob * pen / 100.0,
+            }
         }
         Compliance => {
             let hubs = hubs(p);
@@ -431,15 +513,24 @@ fn validate_instrument(
             let origins = origins(p);
             let premium = need(p, "premium", ins.premium);
             in_range(p, "premium", premium, 1.0, f64::MAX);
-            Effect::Evasion { hubs, origins, premium }
+            Effect::Evasion {
+                hubs,
+                origins,
+                premium,
+            }
         }
         DemandShift => {
             let pairs = pairs(p);
             let v = need(p, "percent", ins.percent);
             percent_above(p, v);
-            Effect::Demand { pairs, factor: 1.0 + v / 100.0 }
+            Effect::Demand {
+                pairs,
+                factor: 1.0 + v / 100.0,
+            }
         }
-        CustomsUnion => Effect::CustomsUnion { members: set(p, "members", &ins.members) },
+        CustomsUnion => Effect::CustomsUnion {
+            members: set(p, "members", &ins.members),
+        },
         Investment => {
             let pairs = pairs(p);
             let stock = need(p, "stock", ins.stock);
@@ -448,17 +539,29 @@ fn validate_instrument(
             in_range(p, "annual", annual, 0.0, f64::MAX);
             let k_ref = need(p, "k_ref", ins.k_ref);
             if !(k_ref > 0.0 && k_ref.is_finite()) {
-                p.add(format!("{field}.k_ref"), format!("must be positive, got {k_ref}"));
+                p.add(
+                    format!("{field}.k_ref"),
+                    format!("must be positive, got {k_ref}"),
+                );
             }
             let eta = need(p, "eta", ins.eta);
             in_range(p, "eta", eta, 0.0, 10.0);
-            Effect::Investment { pairs, stock, annual, k_ref, eta }
+            Effect::Investment {
+                pairs,
+                stock,
+                annual,
+                k_ref,
+                eta,
+            }
         }
         Growth => {
             let economies = set(p, "economies", &ins.economies);
             let v = need(p, "percent", ins.percent);
             percent_above(p, v);
-            Effect::Growth { economies, rate: v / 100.0 }
+            Effect::Growth {
+                economies,
+                rate: v / 100.0,
+            }
         }
     };
     if p.0.len() > before {

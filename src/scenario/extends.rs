@@ -84,9 +84,7 @@ fn merge(parent: &mut Table, child: Table) {
     for (key, value) in child {
         match (parent.get_mut(&key), value) {
             (Some(Value::Table(p)), Value::Table(c)) => merge(p, c),
-            (Some(Value::Array(p)), Value::Array(c)) if key == "instruments" => {
-                merge_by_id(p, c)
-            }
+            (Some(Value::Array(p)), Value::Array(c)) if key == "instruments" => merge_by_id(p, c),
             (_, value) => {
                 parent.insert(key, value);
             }
@@ -153,7 +151,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.toml"), "extends = \"b.toml\"\n").unwrap();
         std::fs::write(dir.path().join("b.toml"), "extends = \"a.toml\"\n").unwrap();
-        let e = load_merged(&dir.path().join("a.toml")).unwrap_err().to_string();
-        assert!(e.contains("cycle") && e.contains("a.toml") && e.contains("b.toml"), "{e}");
+        let e = load_merged(&dir.path().join("a.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cycle") && e.contains("a.toml") && e.contains("b.toml"),
+            "{e}"
+        );
     }
 }

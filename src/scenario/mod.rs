@@ -21,8 +21,8 @@ use thiserror::Error;
 use crate::gravity::{GeMode, SolverOptions};
 use crate::world::{DataError, GravityData};
 
-pub use raw::{CostMethod, RawScenario, ShockKind};
 pub use dynamics::{Dynamics, Reporter, Routes, Sector};
+pub use raw::{CostMethod, RawScenario, ShockKind};
 pub use validate::validate;
 
 /// One thing wrong with a scenario, located by key path.

@@ -134,9 +134,8 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
             .routes
             .as_ref()
             .map_or(sector.sigma - 1.0, |r| r.theta_for(sector.sigma));
-        let state = |year: i32| {
-            PolicyState::at(&d.instruments, n, layout, d.base_year, year, si, theta)
-        };
+        let state =
+            |year: i32| PolicyState::at(&d.instruments, n, layout, d.base_year, year, si, theta);
         let routing_of = |st: &PolicyState| -> Result<Routing, RunError> {
             let vias: Vec<Via> = layout
                 .map(|l| {
@@ -155,7 +154,12 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
         let recorded = Matrix::from_fn(n, n, |i, j| s.data.trade[(i, j)] * sector.share[i]);
         let rho = recorded_shares(d, n);
         let final0 = final_from_recorded(&recorded, &d.reporters, &routing0, &rho, &st0.union, eco)
-            .map_err(|e| RunError::Setup(format!("sector `{}`, base year {}: {e}", sector.name, d.base_year)))?;
+            .map_err(|e| {
+                RunError::Setup(format!(
+                    "sector `{}`, base year {}: {e}",
+                    sector.name, d.base_year
+                ))
+            })?;
         let data = GravityData::from_flows(eco.clone(), final0.clone());
         let t0 = costs_from_flows(&data)?;
         let model = GravityModel::new(
@@ -178,7 +182,8 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
             } else {
                 let t = costs_in_year(&t0, &routing, &routing0, &st, &st0, sector.sigma);
                 let growth = st.growth.component_div(&st0.growth);
-                let cf = model.counterfactual_with_growth(&base_eq, &t, &growth, GeMode::Complete)?;
+                let cf =
+                    model.counterfactual_with_growth(&base_eq, &t, &growth, GeMode::Complete)?;
                 for r in cf.reports.iter().cloned() {
                     out.reports.push(labelled(r, &sector.name, year));
                 }
@@ -476,7 +481,10 @@ fn push_countries(
 fn check_rows_finite(out: &YearRun) -> Result<(), RunError> {
     let bad = |what: String| Err(RunError::NonFinite(what));
     for r in &out.flows {
-        if ![r.recorded, r.shipped, r.final_destination].iter().all(|v| v.is_finite()) {
+        if ![r.recorded, r.shipped, r.final_destination]
+            .iter()
+            .all(|v| v.is_finite())
+        {
             return bad(format!("flow {}->{} in {}", r.exporter, r.importer, r.year));
         }
     }
@@ -555,7 +563,12 @@ pub fn key_series(run: &YearRun, s: &Scenario) -> Vec<SeriesPoint> {
             }
         }
         watch.push(target);
-        watch.extend(r.layout.hubs.iter().map(|&k| s.data.economies.code(k).to_owned()));
+        watch.extend(
+            r.layout
+                .hubs
+                .iter()
+                .map(|&k| s.data.economies.code(k).to_owned()),
+        );
     }
     for f in run
         .flows
