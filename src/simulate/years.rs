@@ -28,7 +28,8 @@ use crate::gravity::{
     costs_from_flows, country_results, Equilibrium, GeMode, GravityModel, SolveReport,
 };
 use crate::policy::PolicyState;
-use crate::routes::{detour, route_flows, RouteFlows, Routing, Via};
+use crate::routes::{detour, network, route_flows, RouteFlows, Routing, Via};
+use crate::scenario::raw::RouteForm;
 use crate::scenario::{Dynamics, Reporter, Scenario};
 use crate::world::{Economies, GravityData, Matrix, Vector};
 
@@ -136,7 +137,27 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
             .map_or(sector.sigma - 1.0, |r| r.theta_for(sector.sigma));
         let state =
             |year: i32| PolicyState::at(&d.instruments, n, layout, d.base_year, year, si, theta);
+        // Base-year recorded flows of this sector, then final flows, then costs. For the
+        // network form the link costs come from the base-year costs of the detour-free
+        // world, so the network is built after the first inversion (see `network_links`).
+        let recorded = Matrix::from_fn(n, n, |i, j| s.data.trade[(i, j)] * sector.share[i]);
+        let rho = recorded_shares(d, n);
+        let links = match d.routes.as_ref().map(|r| r.form) {
+            Some(RouteForm::Network) => Some(network_links(&recorded, sector.sigma)?),
+            _ => None,
+        };
         let routing_of = |st: &PolicyState| -> Result<Routing, RunError> {
+            let context = |e: crate::routes::RouteError| {
+                RunError::Setup(format!("routes of sector `{}`: {e}", sector.name))
+            };
+            if let (Some(kappa), Some(r)) = (&links, &d.routes) {
+                return network_routing(kappa, r, st, theta).map_err(|e| {
+                    RunError::Setup(format!(
+                        "routes of sector `{}` (network form; `routes.link_factor` scales every link): {e}",
+                        sector.name
+                    ))
+                });
+            }
             let vias: Vec<Via> = layout
                 .map(|l| {
                     l.hubs
@@ -146,13 +167,10 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
                         .collect()
                 })
                 .unwrap_or_default();
-            detour(&Matrix::from_element(n, n, 1.0), &st.wedge, &vias, theta)
-                .map_err(|e| RunError::Setup(format!("routes of sector `{}`: {e}", sector.name)))
+            detour(&Matrix::from_element(n, n, 1.0), &st.wedge, &vias, theta).map_err(context)
         };
         let st0 = state(d.base_year);
         let routing0 = routing_of(&st0)?;
-        let recorded = Matrix::from_fn(n, n, |i, j| s.data.trade[(i, j)] * sector.share[i]);
-        let rho = recorded_shares(d, n);
         let final0 = final_from_recorded(&recorded, &d.reporters, &routing0, &rho, &st0.union, eco)
             .map_err(|e| {
                 RunError::Setup(format!(
@@ -218,6 +236,82 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
     }
     check_rows_finite(&out)?;
     Ok(out)
+}
+
+/// Link costs of the network form: `kappa_kl = (T_kl / T_kk)^(1/(1-sigma))`, with
+/// `T = t^(1-sigma)` backed out of the base-year recorded flows: the cost of selling from
+/// `k` to `l` relative to selling at home (`+inf` where nothing is sold). The scenario's
+/// `link_factor` scales them.
+fn network_links(recorded: &Matrix, sigma: f64) -> Result<Matrix, RunError> {
+    let n = recorded.nrows();
+    let t = costs_from_flows(&GravityData::from_flows(
+        Economies::new((0..n).map(|i| i.to_string())).expect("distinct"),
+        recorded.clone(),
+    ))?;
+    Ok(Matrix::from_fn(n, n, |k, l| {
+        if k == l || t[(k, l)] == 0.0 {
+            f64::INFINITY
+        } else {
+            (t[(k, l)] / t[(k, k)]).powf(1.0 / (1.0 - sigma))
+        }
+    }))
+}
+
+/// The network form in a given year: links cost `link_factor * kappa * w` (the direct-link
+/// wedge), and the link from each hub into the target also carries the route instruments'
+/// change (the geometric mean over origins of the route multiplier against the base
+/// premium: a link cannot tell origins apart). Route shares are attributed by the last
+/// stop before the destination: `share_k,ij = B_ik A_kj / B_ij` for the listed
+/// intermediaries `k`; every other last stop counts as direct.
+fn network_routing(
+    kappa: &Matrix,
+    r: &crate::scenario::Routes,
+    st: &PolicyState,
+    theta: f64,
+) -> Result<Routing, crate::routes::RouteError> {
+    let n = kappa.nrows();
+    let layout = &r.layout;
+    let mut k = kappa.component_mul(&st.wedge) * r.link_factor;
+    for (h, &hub) in layout.hubs.iter().enumerate() {
+        let logs: Vec<f64> = layout
+            .origins
+            .iter()
+            .map(|&i| st.via[h][(i, layout.target)])
+            .filter(|m| m.is_finite())
+            .map(|m| (m / layout.premium).ln())
+            .collect();
+        k[(hub, layout.target)] *= if logs.is_empty() {
+            // Every route through the hub is closed (full compliance): so is its link.
+            f64::INFINITY
+        } else {
+            (logs.iter().sum::<f64>() / logs.len() as f64).exp()
+        };
+    }
+    let net = network(&k, theta)?;
+    let mut via_share = vec![Matrix::zeros(n, n); layout.hubs.len()];
+    let mut direct_share = Matrix::from_element(n, n, 1.0);
+    for i in 0..n {
+        for j in 0..n {
+            if i == j || net.b[(i, j)] <= 0.0 {
+                continue;
+            }
+            let mut routed = 0.0;
+            for (h, &hub) in layout.hubs.iter().enumerate() {
+                if hub != i && hub != j {
+                    let sh = net.b[(i, hub)] * net.a[(hub, j)] / net.b[(i, j)];
+                    via_share[h][(i, j)] = sh;
+                    routed += sh;
+                }
+            }
+            direct_share[(i, j)] = (1.0 - routed).max(0.0);
+        }
+    }
+    Ok(Routing {
+        tau: net.tau,
+        direct_share,
+        via_share,
+        hubs: layout.hubs.clone(),
+    })
 }
 
 fn labelled(mut r: SolveReport, sector: &str, year: i32) -> SolveReport {
@@ -361,7 +455,7 @@ pub fn final_from_recorded(
     Err("the base-year final flows did not converge in 500 steps".into())
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "the rows of one year draw on all of these")]
 fn push_rows(
     out: &mut YearRun,
     year: i32,

@@ -1,0 +1,371 @@
+//! The roundabout layer: routes, recorded flows, instruments and years.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::root;
+use proptest::prelude::*;
+use tradeflow::gravity::{costs_from_flows, GeMode, GravityModel};
+use tradeflow::scenario::Scenario;
+use tradeflow::simulate::{run_years, YearRun, ALL_SECTORS};
+
+fn as_happened() -> (Scenario, YearRun) {
+    let s = Scenario::from_file(&root().join("scenarios/roundabout/as_happened.toml")).unwrap();
+    let r = run_years(&s).unwrap();
+    (s, r)
+}
+
+fn recorded(r: &YearRun, sector: &str, e: &str, i: &str, reporter: &str, year: i32) -> f64 {
+    r.flows
+        .iter()
+        .find(|f| {
+            f.sector == sector
+                && f.exporter == e
+                && f.importer == i
+                && f.reporter == reporter
+                && f.year == year
+        })
+        .unwrap_or_else(|| panic!("no row {e}->{i} by {reporter} in {year}"))
+        .recorded
+}
+
+#[test]
+fn as_happened_reproduces_the_article() {
+    let (_, r) = as_happened();
+    let chn_kgz = |y| recorded(&r, ALL_SECTORS, "CHN", "KGZ", "CHN", y);
+    assert!((chn_kgz(2021) - 7.5).abs() < 1e-9, "{}", chn_kgz(2021));
+    assert!(
+        (chn_kgz(2023) / 20.0 - 1.0).abs() < 0.05,
+        "{}",
+        chn_kgz(2023)
+    );
+    let eu_rus = |y| recorded(&r, ALL_SECTORS, "EU", "RUS", "EU", y);
+    let change = eu_rus(2022) / eu_rus(2021) - 1.0;
+    assert!(
+        (change + 0.38).abs() < 0.02,
+        "EU->RUS 2022: {:+.1}%",
+        100.0 * change
+    );
+}
+
+#[test]
+fn prohibitive_controls_leave_no_direct_flow_and_the_rest_on_routes() {
+    let (_, r) = as_happened();
+    for year in 2022..=2030 {
+        let rows: Vec<_> = r
+            .routes
+            .iter()
+            .filter(|x| x.year == year && x.sector == "controlled" && x.origin == "EU")
+            .collect();
+        let direct = rows.iter().find(|x| x.via == "direct").unwrap();
+        assert_eq!(direct.value, 0.0, "{year}");
+        let routed: f64 = rows
+            .iter()
+            .filter(|x| x.via != "direct")
+            .map(|x| x.value)
+            .sum();
+        assert!(routed > 0.0, "{year}");
+        let shares: f64 = rows.iter().map(|x| x.share).sum();
+        assert!((shares - 1.0).abs() < 1e-12);
+    }
+}
+
+/// Each reporter's recorded flow on a link equals the route flows using that link as that
+/// reporter records them (module docs of `simulate::years`).
+#[test]
+fn customs_statistics_add_up() {
+    let (s, r) = as_happened();
+    let routes = s.dynamics.as_ref().unwrap().routes.as_ref().unwrap();
+    let rho: HashMap<&str, f64> = routes
+        .layout
+        .hubs
+        .iter()
+        .zip(&routes.layout.recorded_share)
+        .map(|(&k, &v)| (s.data.economies.code(k), v))
+        .collect();
+    let route = |year: i32, origin: &str, via: &str| -> f64 {
+        r.routes
+            .iter()
+            .filter(|x| {
+                x.year == year && x.sector == ALL_SECTORS && x.origin == origin && x.via == via
+            })
+            .map(|x| x.value)
+            .sum()
+    };
+    let final_flow = |year: i32, e: &str, i: &str| -> f64 {
+        r.flows
+            .iter()
+            .find(|f| {
+                f.year == year && f.sector == ALL_SECTORS && f.exporter == e && f.importer == i
+            })
+            .unwrap()
+            .final_destination
+    };
+    for year in [2021, 2023, 2030] {
+        for (&hub, &rho_k) in &rho {
+            // Origin -> hub, as the origin records it: its sales to the hub plus transit.
+            let by_origin = recorded(&r, ALL_SECTORS, "CHN", hub, "CHN", year);
+            let expect = final_flow(year, "CHN", hub) + route(year, "CHN", hub);
+            assert!((by_origin - expect).abs() < 1e-9 * expect, "{hub} {year}");
+            // As the hub records it: only rho of the transit.
+            let by_hub = recorded(&r, ALL_SECTORS, "CHN", hub, hub, year);
+            let expect = final_flow(year, "CHN", hub) + rho_k * route(year, "CHN", hub);
+            assert!((by_hub - expect).abs() < 1e-9 * expect, "{hub} {year}");
+            // Hub -> target, as the hub records it: its own sales plus rho of re-exports.
+            let reexports: f64 = s
+                .economies
+                .iter()
+                .filter(|o| o.as_str() != hub && o.as_str() != "RUS")
+                .map(|o| route(year, o, hub))
+                .sum();
+            let by_hub = recorded(&r, ALL_SECTORS, hub, "RUS", hub, year);
+            let expect = route(year, hub, "direct") + rho_k * reexports;
+            assert!((by_hub - expect).abs() < 1e-9 * expect, "{hub}->RUS {year}");
+            // The target shares the EAEU with every hub: no customs post, rho seen too.
+            let by_target = recorded(&r, ALL_SECTORS, hub, "RUS", "RUS", year);
+            assert!(
+                (by_target - expect).abs() < 1e-9 * expect,
+                "{hub}->RUS by RUS {year}"
+            );
+        }
+    }
+}
+
+/// Three economies, inline, for scenarios built in tests.
+const SMALL: &str = r#"
+reference_importer = "OTH"
+sigma = 5.0
+economies = ["ORG", "HUB", "TGT", "OTH"]
+[years]
+base = 2022
+horizon = 2024
+adjustment = 1.0
+[data]
+flows = [
+    { exporter = "ORG", importer = "ORG", value = 100.0 },
+    { exporter = "ORG", importer = "HUB", value = 4.0 },
+    { exporter = "ORG", importer = "TGT", value = 12.0 },
+    { exporter = "ORG", importer = "OTH", value = 10.0 },
+    { exporter = "HUB", importer = "ORG", value = 2.0 },
+    { exporter = "HUB", importer = "HUB", value = 30.0 },
+    { exporter = "HUB", importer = "TGT", value = 3.0, reporter = "HUB" },
+    { exporter = "HUB", importer = "OTH", value = 1.0 },
+    { exporter = "TGT", importer = "ORG", value = 8.0 },
+    { exporter = "TGT", importer = "HUB", value = 2.0 },
+    { exporter = "TGT", importer = "TGT", value = 80.0 },
+    { exporter = "TGT", importer = "OTH", value = 6.0 },
+    { exporter = "OTH", importer = "ORG", value = 9.0 },
+    { exporter = "OTH", importer = "HUB", value = 1.0 },
+    { exporter = "OTH", importer = "TGT", value = 5.0 },
+    { exporter = "OTH", importer = "OTH", value = 150.0 },
+]
+[costs]
+method = "observed"
+"#;
+
+const ROUTES: &str = r#"
+[routes]
+theta = 4.0
+target = "TGT"
+intermediaries = ["HUB"]
+origins = ["ORG", "OTH"]
+premium = 3.0
+recorded_share = { HUB = 0.5 }
+[[instruments]]
+kind = "export_controls"
+start = 2023
+exporters = ["ORG"]
+importers = ["TGT"]
+percent = 40
+[[instruments]]
+kind = "evasion_channel"
+start = 2023
+via = ["HUB"]
+premium = 1.5
+"#;
+
+fn scenario(text: &str) -> Result<Scenario, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, format!("name = \"t\"\n{text}")).unwrap();
+    Scenario::from_file(&path).map_err(|e| e.to_string())
+}
+
+fn reexports(r: &YearRun, hub: &str, year: i32) -> f64 {
+    r.reexports
+        .iter()
+        .find(|x| x.year == year && x.intermediary == hub && x.origin == "all")
+        .unwrap()
+        .reexports_to_target
+}
+
+/// Without routes, the yearly engine is the gravity core: one year with a tariff and full
+/// adjustment gives the gravity core's counterfactual flows.
+#[test]
+fn direct_only_routing_equals_the_gravity_core() {
+    let text = format!(
+        "{SMALL}\n[[instruments]]\nkind = \"export_controls\"\nstart = 2023\nexporters = [\"ORG\"]\nimporters = [\"TGT\"]\npercent = 25\n"
+    );
+    let s = scenario(&text).unwrap();
+    let r = run_years(&s).unwrap();
+    let t0 = costs_from_flows(&s.data).unwrap();
+    let model = GravityModel::new(
+        s.data.economies.clone(),
+        5.0,
+        "OTH",
+        t0.clone(),
+        s.data.output.clone(),
+        s.data.expenditure.clone(),
+    )
+    .unwrap();
+    let (base, _) = model.baseline().unwrap();
+    let mut t1 = t0.clone();
+    t1[(0, 2)] *= 1.25f64.powf(-4.0);
+    let cf = model.counterfactual(&base, &t1, GeMode::Complete).unwrap();
+    let eco = &s.data.economies;
+    for f in r
+        .flows
+        .iter()
+        .filter(|f| f.year == 2023 && f.reporter == f.exporter)
+    {
+        let (i, j) = (
+            eco.position(&f.exporter).unwrap(),
+            eco.position(&f.importer).unwrap(),
+        );
+        let core = cf.experiment.trade[(i, j)];
+        assert!(
+            (f.final_destination - core).abs() < 1e-9 * core,
+            "{f:?} vs {core}"
+        );
+        assert_eq!(f.recorded, f.final_destination);
+    }
+    // Base year: the data exactly.
+    for f in r
+        .flows
+        .iter()
+        .filter(|f| f.year == 2022 && f.reporter == f.exporter)
+    {
+        let (i, j) = (
+            eco.position(&f.exporter).unwrap(),
+            eco.position(&f.importer).unwrap(),
+        );
+        assert!((f.recorded - s.data.trade[(i, j)]).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn base_year_reproduces_each_reporters_records() {
+    let s = scenario(&format!("{SMALL}{ROUTES}")).unwrap();
+    let r = run_years(&s).unwrap();
+    // HUB->TGT is HUB's record (rho of re-exports included).
+    assert!((recorded(&r, "all", "HUB", "TGT", "HUB", 2022) - 3.0).abs() < 1e-12);
+    // ORG->TGT has no reporter: it is the final-destination flow, part of it routed.
+    let f = r
+        .flows
+        .iter()
+        .find(|f| f.year == 2022 && f.exporter == "ORG" && f.importer == "TGT")
+        .unwrap();
+    assert!((f.final_destination - 12.0).abs() < 1e-12);
+    assert!(f.recorded < 12.0);
+}
+
+#[test]
+fn full_compliance_stops_reexports() {
+    let text = format!(
+        "{SMALL}{ROUTES}\n[[instruments]]\nkind = \"compliance\"\nstart = 2024\nvia = [\"HUB\"]\nshare = 1.0\n"
+    );
+    let r = run_years(&scenario(&text).unwrap()).unwrap();
+    assert!(reexports(&r, "HUB", 2023) > 0.0);
+    assert_eq!(reexports(&r, "HUB", 2024), 0.0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Tighter enforcement on an intermediary never raises its re-exports.
+    #[test]
+    fn tighter_enforcement_never_raises_reexports(p1 in 0.0f64..1.0, p2 in 0.0f64..1.0, penalty in 0.0f64..300.0) {
+        let (lo, hi) = if p1 <= p2 { (p1, p2) } else { (p2, p1) };
+        let run = |p: f64| {
+            let text = format!(
+                "{SMALL}{ROUTES}\n[[instruments]]\nkind = \"secondary_sanctions\"\nstart = 2024\nvia = [\"HUB\"]\nprobability = {p}\npenalty_percent = {penalty}\n"
+            );
+            run_years(&scenario(&text).unwrap()).unwrap()
+        };
+        let (a, b) = (run(lo), run(hi));
+        prop_assert!(reexports(&b, "HUB", 2024) <= reexports(&a, "HUB", 2024) * (1.0 + 1e-12));
+    }
+}
+
+fn bad(text: &str, needles: &[&str]) {
+    let e = scenario(text).unwrap_err();
+    for n in needles {
+        assert!(e.contains(n), "`{n}` not in: {e}");
+    }
+}
+
+#[test]
+fn bad_instruments_give_located_errors() {
+    let with = |extra: &str| format!("{SMALL}{ROUTES}{extra}");
+    bad(
+        &with(
+            "[[instruments]]\nkind = \"compliance\"\nstart = 2023\nvia = [\"OTH\"]\nshare = 0.5\n",
+        ),
+        &[
+            "instruments[2].via",
+            "`OTH` is not one of `routes.intermediaries`",
+        ],
+    );
+    bad(
+        &with(
+            "[[instruments]]\nkind = \"compliance\"\nstart = 2023\nvia = [\"HUB\"]\nshare = 1.5\n",
+        ),
+        &["instruments[2].share", "[0, 1]"],
+    );
+    bad(
+        &with(
+            "[[instruments]]\nkind = \"compliance\"\nstart = 2031\nvia = [\"HUB\"]\nshare = 0.5\n",
+        ),
+        &["instruments[2].start", "after the horizon"],
+    );
+    bad(
+        &with("[[instruments]]\nkind = \"compliance\"\nstart = 2023\nvia = [\"HUB\"]\nshare = 0.5\npercent = 3\n"),
+        &["instruments[2].percent", "does not apply"],
+    );
+    bad(
+        &format!("{SMALL}{ROUTES}").replace(
+            "recorded_share = { HUB = 0.5 }",
+            "recorded_share = { HUB = -0.1 }",
+        ),
+        &["routes.recorded_share.HUB", "[0, 1]"],
+    );
+    bad(
+        &format!("{SMALL}{ROUTES}")
+            .replace("intermediaries = [\"HUB\"]", "intermediaries = [\"KGZZ\"]"),
+        &["routes.intermediaries[0]", "`KGZZ`"],
+    );
+}
+
+#[test]
+fn a_cycle_in_extends_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.toml"),
+        "extends = \"b.toml\"\nname = \"a\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("b.toml"), "extends = \"a.toml\"\n").unwrap();
+    let e = Scenario::from_file(&dir.path().join("a.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cycle") && e.contains("b.toml"), "{e}");
+}
+
+#[test]
+fn infeasible_base_routes_are_an_error_with_numbers() {
+    let text = format!("{SMALL}{ROUTES}").replace("premium = 3.0", "premium = 1.0");
+    let s = scenario(&text).unwrap();
+    let e = run_years(&s).unwrap_err().to_string();
+    assert!(e.contains("infeasible") && e.contains("HUB->TGT"), "{e}");
+}
