@@ -50,24 +50,52 @@ fn as_happened_reproduces_the_article() {
 }
 
 #[test]
-fn prohibitive_controls_leave_no_direct_flow_and_the_rest_on_routes() {
-    let (_, r) = as_happened();
+fn prohibitive_controls_wind_down_direct_flow_and_the_rest_goes_on_routes() {
+    let (s, r) = as_happened();
+    let lambda = s.dynamics.as_ref().unwrap().adjustment;
+    let direct = |year: i32| {
+        r.routes
+            .iter()
+            .find(|x| {
+                x.year == year && x.sector == "controlled" && x.origin == "EU" && x.via == "direct"
+            })
+            .unwrap()
+            .value
+    };
+    // The equilibrium direct flow is zero from 2022: what is left winds down by (1 - lambda)
+    // a year, route by route.
     for year in 2022..=2030 {
-        let rows: Vec<_> = r
+        let expect = direct(2021) * (1.0 - lambda).powi(year - 2021);
+        assert!(
+            (direct(year) - expect).abs() < 1e-9 * direct(2021),
+            "{year}"
+        );
+        let routed: f64 = r
             .routes
             .iter()
-            .filter(|x| x.year == year && x.sector == "controlled" && x.origin == "EU")
-            .collect();
-        let direct = rows.iter().find(|x| x.via == "direct").unwrap();
-        assert_eq!(direct.value, 0.0, "{year}");
-        let routed: f64 = rows
-            .iter()
-            .filter(|x| x.via != "direct")
+            .filter(|x| {
+                x.year == year && x.sector == "controlled" && x.origin == "EU" && x.via != "direct"
+            })
             .map(|x| x.value)
             .sum();
         assert!(routed > 0.0, "{year}");
-        let shares: f64 = rows.iter().map(|x| x.share).sum();
-        assert!((shares - 1.0).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn a_prohibitive_wedge_with_full_adjustment_leaves_zero_direct_flow() {
+    let text = format!("{SMALL}{ROUTES}").replace("percent = 40", "prohibitive = true");
+    let r = run_years(&scenario(&text).unwrap()).unwrap();
+    for year in [2023, 2024] {
+        let rows: Vec<_> = r
+            .routes
+            .iter()
+            .filter(|x| x.year == year && x.origin == "ORG")
+            .collect();
+        let direct = rows.iter().find(|x| x.via == "direct").unwrap();
+        assert_eq!(direct.value, 0.0);
+        let via = rows.iter().find(|x| x.via == "HUB").unwrap();
+        assert!(via.value > 0.0 && (via.share - 1.0).abs() < 1e-12);
     }
 }
 

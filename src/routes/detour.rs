@@ -278,6 +278,12 @@ impl RouteFlows {
         out
     }
 
+    /// Final-destination flows again: `direct + sum_k via_k` (the inverse of
+    /// [`route_flows`], for route flows that were adjusted route by route).
+    pub fn final_flows(&self) -> Matrix {
+        self.via.iter().fold(self.direct.clone(), |acc, v| acc + v)
+    }
+
     /// Physical shipments on each link `i -> l`: direct flows plus the first legs
     /// ([`RouteFlows::transit`]) and second legs ([`RouteFlows::reexports`]) of routed
     /// flows. Each routed unit crosses two links, so the total is

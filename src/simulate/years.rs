@@ -191,7 +191,7 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
         .with_options(s.solver);
         let (base_eq, rep) = model.baseline()?;
         out.reports.push(labelled(rep, &sector.name, d.base_year));
-        let mut x_prev = final0.clone();
+        let mut rf_prev: Option<RouteFlows> = None;
         for (yi, &year) in years.iter().enumerate() {
             let st = state(year);
             let routing = routing_of(&st)?;
@@ -207,13 +207,20 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
                 }
                 cf.experiment
             };
-            let x = if year == d.base_year {
-                final0.clone()
+            let target = if year == d.base_year {
+                &final0
             } else {
-                &x_prev + (&eq.trade - &x_prev) * d.adjustment
+                &eq.trade
             };
-            let rf = route_flows(&x, &routing)
+            let rf_star = route_flows(target, &routing)
                 .map_err(|e| RunError::Setup(format!("sector `{}`, {year}: {e}", sector.name)))?;
+            // Each route's flow closes `adjustment` of its gap to the year's equilibrium:
+            // existing contracts wind down on a closed route while new channels build up.
+            let rf = match &rf_prev {
+                None => rf_star,
+                Some(prev) => adjust(prev, &rf_star, d.adjustment),
+            };
+            let x = rf.final_flows();
             let views = Views::new(&x, &rf, &rho, &st.union);
             push_rows(&mut out, year, &sector.name, eco, &x, &rf, &views, d);
             push_countries(&mut out, year, &sector.name, eco, &base_eq, &eq);
@@ -222,7 +229,7 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
                 None => (x.clone(), rf.clone(), st.union.clone()),
                 Some((tx, trf, u)) => (tx + &x, add_route_flows(trf, &rf), u),
             });
-            x_prev = x;
+            rf_prev = Some(rf);
         }
     }
     if d.sectors.len() > 1 {
@@ -351,6 +358,21 @@ fn costs_in_year(
     })
 }
 
+/// `prev + lambda (target - prev)`, route by route.
+fn adjust(prev: &RouteFlows, target: &RouteFlows, lambda: f64) -> RouteFlows {
+    let step = |p: &Matrix, t: &Matrix| p + (t - p) * lambda;
+    RouteFlows {
+        direct: step(&prev.direct, &target.direct),
+        via: prev
+            .via
+            .iter()
+            .zip(&target.via)
+            .map(|(p, t)| step(p, t))
+            .collect(),
+        hubs: prev.hubs.clone(),
+    }
+}
+
 fn add_route_flows(mut a: RouteFlows, b: &RouteFlows) -> RouteFlows {
     a.direct += &b.direct;
     for (x, y) in a.via.iter_mut().zip(&b.via) {
@@ -455,7 +477,10 @@ pub fn final_from_recorded(
     Err("the base-year final flows did not converge in 500 steps".into())
 }
 
-#[expect(clippy::too_many_arguments, reason = "the rows of one year draw on all of these")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the rows of one year draw on all of these"
+)]
 fn push_rows(
     out: &mut YearRun,
     year: i32,
