@@ -373,3 +373,69 @@ fn missing_scenario_file_is_named() {
         .stderr(contains("no/such/file.toml"));
     let _ = Path::new("");
 }
+
+#[test]
+fn run_of_a_yearly_scenario_writes_its_five_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ah");
+    tradeflow()
+        .args(["run", "scenarios/roundabout/as_happened.toml", "--out"])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(contains("CHN->KGZ recorded by CHN").and(contains("re-exports via KGZ to RUS")));
+    for (file, header) in [
+        ("flows.csv", "year,sector,exporter,importer,reporter,recorded,shipped,final_destination"),
+        ("routes.csv", "year,sector,origin,via,destination,value,share"),
+        ("reexports.csv", "year,sector,intermediary,origin,imports_from_origin,reexports_to_target,reexport_share"),
+        ("countries.csv", "year,sector,country,welfare_change_pct,real_gdp_change_pct,factory_gate_price_change_pct,output_change_pct,foreign_exports_change_pct,foreign_imports_change_pct"),
+    ] {
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        assert_eq!(text.lines().next(), Some(header), "{file}");
+        assert!(!text.contains("NaN") && !text.contains("inf"), "{file}");
+    }
+    let run: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run["years"].as_array().unwrap().len(), 10);
+    assert!(
+        run["scenario"]["dynamics"]["instruments"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 9
+    );
+}
+
+#[test]
+fn compare_lines_up_the_scenarios() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cmp");
+    tradeflow()
+        .args([
+            "compare",
+            "scenarios/roundabout/no_war.toml",
+            "scenarios/roundabout/as_happened.toml",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(contains("no_war").and(contains("as_happened")));
+    let text = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    assert_eq!(text.lines().next(), Some("scenario,series,year,value"));
+    assert!(text.contains("as_happened,CHN->KGZ recorded by CHN,2023,"));
+    assert!(text.contains("no_war,re-exports via KAZ to RUS,2030,"));
+}
+
+#[test]
+fn compare_rejects_a_scenario_without_years() {
+    let dir = tempfile::tempdir().unwrap();
+    tradeflow()
+        .args(["compare", "scenarios/can_jpn_pta.toml", "--out"])
+        .arg(dir.path().join("cmp"))
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("can_jpn_pta.toml").and(contains("no `[years]`")));
+    assert!(!dir.path().join("cmp").exists());
+}
