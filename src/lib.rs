@@ -8,6 +8,7 @@
 //! into CSV and JSON bytes and writes a run folder in one piece.
 
 pub mod gravity;
+pub mod montecarlo;
 pub mod output;
 pub mod policy;
 pub mod routes;

@@ -164,6 +164,7 @@ pub fn run(args: Args) -> Result<()> {
         sectors: Vec::new(),
         routes: None,
         instruments: Vec::new(),
+        uncertainty: None,
     };
     let scenario = tradeflow::scenario::validate(raw, None, Path::new("."))
         .map_err(|e| name_flags(e, &args.coefficients))?;

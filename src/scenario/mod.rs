@@ -8,6 +8,7 @@
 
 mod dynamics;
 mod extends;
+pub mod params;
 pub mod raw;
 mod validate;
 
@@ -143,9 +144,21 @@ impl Scenario {
         if !extends::has_extends(&text) {
             return Self::from_toml_str(&text, path, base);
         }
+        Self::from_table(extends::load_merged(path)?, path)
+    }
+
+    /// The scenario file as one TOML table, with everything it `extends` merged in and data
+    /// paths made absolute: what parameter paths (calibration, Monte Carlo, sweeps) address.
+    pub fn load_table(path: &Path) -> Result<toml::Table, ScenarioError> {
+        extends::load_merged(path)
+    }
+
+    /// Validates a scenario from its merged table (see [`Scenario::load_table`]); `path`
+    /// names it in messages and anchors relative paths.
+    pub fn from_table(table: toml::Table, path: &Path) -> Result<Scenario, ScenarioError> {
+        let base = path.parent().unwrap_or(Path::new("."));
         // Merged from several files: serde errors carry the key path but no line.
-        let merged = extends::load_merged(path)?;
-        let raw: RawScenario = serde_path_to_error::deserialize(toml::Value::Table(merged))
+        let raw: RawScenario = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| {
                 let key = e.path().to_string();
                 ScenarioError::Syntax {

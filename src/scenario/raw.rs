@@ -49,6 +49,59 @@ pub struct RawScenario {
     /// Policy instruments, each from a start year.
     #[serde(default)]
     pub instruments: Vec<RawInstrument>,
+    /// Distributions of uncertain parameters, for `tradeflow run --draws`.
+    #[serde(default)]
+    pub uncertainty: Option<RawUncertainty>,
+}
+
+/// `[uncertainty]`: which parameters are uncertain and how.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUncertainty {
+    #[serde(default)]
+    pub parameters: Vec<RawDistribution>,
+    /// Cost coefficients drawn jointly from a multivariate normal around their values.
+    #[serde(default)]
+    pub coefficients: Option<RawCoefficientDraws>,
+}
+
+/// One `[[uncertainty.parameters]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDistribution {
+    /// Parameter path (see `scenario::params`).
+    pub path: String,
+    /// `normal`, `lognormal`, `uniform`, `triangular` or `beta`.
+    pub distribution: String,
+    /// Normal: mean (default: the parameter's value). Lognormal: median (default the value).
+    #[serde(default)]
+    pub mean: Option<f64>,
+    /// Normal: standard deviation; lognormal: standard deviation of the log.
+    #[serde(default)]
+    pub sd: Option<f64>,
+    /// Uniform, triangular, beta: support.
+    #[serde(default)]
+    pub low: Option<f64>,
+    #[serde(default)]
+    pub high: Option<f64>,
+    /// Triangular: mode.
+    #[serde(default)]
+    pub mode: Option<f64>,
+    /// Beta: shape parameters (on `[low, high]`, default `[0, 1]`).
+    #[serde(default)]
+    pub alpha: Option<f64>,
+    #[serde(default)]
+    pub beta: Option<f64>,
+}
+
+/// `[uncertainty.coefficients]`: a multivariate normal around the coefficients.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCoefficientDraws {
+    /// Coefficient names, in the order of the covariance matrix.
+    pub names: Vec<String>,
+    /// Variance-covariance matrix of the estimates.
+    pub covariance: Vec<Vec<f64>>,
 }
 
 /// `[years]`.
