@@ -439,3 +439,100 @@ fn compare_rejects_a_scenario_without_years() {
         .stderr(contains("can_jpn_pta.toml").and(contains("no `[years]`")));
     assert!(!dir.path().join("cmp").exists());
 }
+
+#[test]
+fn monte_carlo_shards_merge_into_the_unsharded_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = "scenarios/can_jpn_pta_montecarlo.toml";
+    let full = dir.path().join("full");
+    tradeflow()
+        .args(["run", file, "--draws", "20", "--seed", "7", "-q", "--out"])
+        .arg(&full)
+        .assert()
+        .success();
+    let mut shards = Vec::new();
+    for k in 1..=3 {
+        let out = dir.path().join(format!("s{k}"));
+        tradeflow()
+            .args([
+                "run",
+                file,
+                "--draws",
+                "20",
+                "--seed",
+                "7",
+                "--shard",
+                &format!("{k}/3"),
+                "-q",
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success();
+        shards.push(out.join(format!("montecarlo-shard-{k}-of-3")));
+    }
+    let merged = dir.path().join("merged");
+    tradeflow()
+        .arg("merge")
+        .args(&shards)
+        .arg("--out")
+        .arg(&merged)
+        .assert()
+        .success();
+    for f in ["montecarlo.csv", "failed_draws.csv"] {
+        assert_eq!(
+            std::fs::read(merged.join(f)).unwrap(),
+            std::fs::read(full.join("montecarlo").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let bands = std::fs::read_to_string(full.join("montecarlo/montecarlo.csv")).unwrap();
+    assert_eq!(
+        bands.lines().next(),
+        Some("series,year,draws,failed,mean,sd,q05,q25,q50,q75,q95")
+    );
+    // A missing shard is an error, and nothing is written.
+    let partial = dir.path().join("partial");
+    tradeflow()
+        .arg("merge")
+        .args(&shards[..2])
+        .arg("--out")
+        .arg(&partial)
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("do not cover draws 0..20"));
+    assert!(!partial.exists());
+}
+
+#[test]
+fn monte_carlo_needs_an_uncertainty_section() {
+    let dir = tempfile::tempdir().unwrap();
+    tradeflow()
+        .args([
+            "run",
+            "scenarios/can_jpn_pta.toml",
+            "--draws",
+            "5",
+            "-q",
+            "--out",
+        ])
+        .arg(dir.path().join("o"))
+        .assert()
+        .failure()
+        .code(1)
+        .stderr(contains("can_jpn_pta.toml").and(contains("no `[uncertainty]`")));
+    tradeflow()
+        .args([
+            "run",
+            "scenarios/can_jpn_pta.toml",
+            "--draws",
+            "5",
+            "--shard",
+            "4/3",
+        ])
+        .assert()
+        .failure()
+        .code(2)
+        .stderr(contains("1 <= K <= N"));
+}

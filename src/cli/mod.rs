@@ -6,6 +6,7 @@
 
 mod compare;
 mod gravity;
+mod montecarlo;
 mod run;
 
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ enum Command {
     Gravity(gravity::Args),
     /// Run several scenario files with `[years]` and line up their key series.
     Compare(compare::Args),
+    /// Join Monte Carlo shards (`run --draws N --shard K/N`) into one result.
+    Merge(montecarlo::MergeArgs),
 }
 
 /// Parses the command line, runs the subcommand and reports any error.
@@ -38,6 +41,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Gravity(args) => gravity::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Merge(args) => montecarlo::merge(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

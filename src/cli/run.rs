@@ -19,6 +19,15 @@ pub struct Args {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+    /// Also run N Monte Carlo draws of the scenario's `[uncertainty]`.
+    #[arg(long)]
+    draws: Option<u64>,
+    /// Seed of the Monte Carlo draws (written into montecarlo.json).
+    #[arg(long, default_value_t = 0, requires = "draws")]
+    seed: u64,
+    /// Run only slice K of N of the draws (for cluster job arrays); join with `merge`.
+    #[arg(long, requires = "draws")]
+    shard: Option<super::montecarlo::Shard>,
 }
 
 /// The full-GE conventions, as the command line spells them.
@@ -48,8 +57,12 @@ pub fn run(args: Args) -> Result<()> {
         .out
         .unwrap_or_else(|| PathBuf::from("plots").join(&scenario.name));
     if scenario.dynamics.is_some() {
-        super::simulate_and_write(&scenario, &out, args.quiet)
+        super::simulate_and_write(&scenario, &out, args.quiet)?;
     } else {
-        super::solve_and_write(&scenario, &out, args.quiet)
+        super::solve_and_write(&scenario, &out, args.quiet)?;
     }
+    if let Some(draws) = args.draws {
+        super::montecarlo::run(&args.file, &out, draws, args.seed, args.shard, args.quiet)?;
+    }
+    Ok(())
 }

@@ -201,44 +201,50 @@ impl MonteCarlo {
 
     /// Quantile bands of every series over the successful draws.
     pub fn bands(&self, draws: &[DrawResult]) -> Vec<Band> {
-        let ok: Vec<&Vec<f64>> = draws
-            .iter()
-            .filter_map(|d| d.outcome.as_ref().ok())
-            .collect();
-        let failed = draws.len() - ok.len();
-        self.series
-            .iter()
-            .enumerate()
-            .map(|(k, (name, year))| {
-                let mut v: Vec<f64> = ok.iter().map(|d| d[k]).collect();
-                v.sort_by(f64::total_cmp);
-                let n = v.len();
-                let mean = if n == 0 {
-                    f64::NAN
-                } else {
-                    v.iter().sum::<f64>() / n as f64
-                };
-                let sd = if n < 2 {
-                    0.0
-                } else {
-                    (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-                };
-                Band {
-                    series: name.clone(),
-                    year: *year,
-                    draws: n,
-                    failed,
-                    mean,
-                    sd,
-                    q05: quantile(&v, 0.05),
-                    q25: quantile(&v, 0.25),
-                    q50: quantile(&v, 0.50),
-                    q75: quantile(&v, 0.75),
-                    q95: quantile(&v, 0.95),
-                }
-            })
-            .collect()
+        bands(&self.series, draws)
     }
+}
+
+/// Quantile bands of each series (`series[k]` is value `k` of every draw) over the
+/// successful draws; failed draws are counted in `failed`, never averaged in.
+pub fn bands(series: &[(String, Option<i32>)], draws: &[DrawResult]) -> Vec<Band> {
+    let ok: Vec<&Vec<f64>> = draws
+        .iter()
+        .filter_map(|d| d.outcome.as_ref().ok())
+        .collect();
+    let failed = draws.len() - ok.len();
+    series
+        .iter()
+        .enumerate()
+        .map(|(k, (name, year))| {
+            let mut v: Vec<f64> = ok.iter().map(|d| d[k]).collect();
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            let mean = if n == 0 {
+                f64::NAN
+            } else {
+                v.iter().sum::<f64>() / n as f64
+            };
+            let sd = if n < 2 {
+                0.0
+            } else {
+                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+            };
+            Band {
+                series: name.clone(),
+                year: *year,
+                draws: n,
+                failed,
+                mean,
+                sd,
+                q05: quantile(&v, 0.05),
+                q25: quantile(&v, 0.25),
+                q50: quantile(&v, 0.50),
+                q75: quantile(&v, 0.75),
+                q95: quantile(&v, 0.95),
+            }
+        })
+        .collect()
 }
 
 /// Quantile of sorted values, linear interpolation between order statistics (Hyndman and

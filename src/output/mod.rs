@@ -17,10 +17,10 @@ use crate::simulate::{RunResults, YearRun};
 /// A problem writing results.
 #[derive(Debug, Error)]
 pub enum OutputError {
-    #[error("cannot write the output folder {path}: {source}")]
+    #[error("cannot write the output folder {path}: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("cannot serialise {what}: {message}")]
     Serialise { what: String, message: String },
@@ -122,7 +122,7 @@ pub fn json_bytes<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>, Output
 pub fn write_run_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), OutputError> {
     let io = |path: &Path| {
         let path = path.to_owned();
-        move |source| OutputError::Io { path, source }
+        move |cause| OutputError::Io { path, cause }
     };
     let name = dir
         .file_name()
@@ -149,13 +149,13 @@ pub fn write_run_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), Out
         if had_old {
             std::fs::rename(dir, &old).map_err(io(dir))?;
         }
-        if let Err(source) = std::fs::rename(&staging, dir) {
+        if let Err(cause) = std::fs::rename(&staging, dir) {
             if had_old {
                 let _ = std::fs::rename(&old, dir);
             }
             return Err(OutputError::Io {
                 path: dir.to_owned(),
-                source,
+                cause,
             });
         }
         if had_old {

@@ -19,9 +19,9 @@ pub(crate) fn load_merged(path: &Path) -> Result<Table, ScenarioError> {
 }
 
 fn load(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Table, ScenarioError> {
-    let canonical = path.canonicalize().map_err(|source| ScenarioError::Io {
+    let canonical = path.canonicalize().map_err(|cause| ScenarioError::Io {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     if chain.contains(&canonical) {
         let mut names: Vec<String> = chain.iter().map(|p| p.display().to_string()).collect();
@@ -32,9 +32,9 @@ fn load(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Table, ScenarioError> {
         });
     }
     chain.push(canonical);
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+    let text = std::fs::read_to_string(path).map_err(|cause| ScenarioError::Io {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     let mut table: Table = text.parse::<Table>().map_err(|e| {
         let mut message = e.message().to_owned();
@@ -48,9 +48,12 @@ fn load(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Table, ScenarioError> {
         }
     })?;
     let dir = path.parent().unwrap_or(Path::new("."));
+    // Absolute, so that the path means the same whichever file the merged table is read
+    // from later.
+    let abs_dir = canonical_dir(path);
     if let Some(Value::Table(data)) = table.get_mut("data") {
         if let Some(Value::String(p)) = data.get_mut("path") {
-            *p = dir.join(&*p).display().to_string();
+            *p = abs_dir.join(&*p).display().to_string();
         }
     }
     let parent = match table.remove("extends") {
@@ -71,6 +74,13 @@ fn load(path: &Path, chain: &mut Vec<PathBuf>) -> Result<Table, ScenarioError> {
             base
         }
     })
+}
+
+fn canonical_dir(path: &Path) -> PathBuf {
+    path.canonicalize()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.parent().unwrap_or(Path::new(".")).to_path_buf())
 }
 
 /// True when the file's top level names another file to extend.

@@ -44,10 +44,10 @@ impl fmt::Display for Problem {
 /// Why a scenario could not be read.
 #[derive(Debug, Error)]
 pub enum ScenarioError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}: {message}")]
     Syntax { path: PathBuf, message: String },
@@ -136,9 +136,9 @@ impl Scenario {
     /// Reads and validates a scenario file. Relative data paths are taken from the file's
     /// folder.
     pub fn from_file(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        let text = std::fs::read_to_string(path).map_err(|cause| ScenarioError::Io {
             path: path.to_owned(),
-            source,
+            cause,
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         if !extends::has_extends(&text) {

@@ -16,10 +16,10 @@ const REQUIRED: [&str; 6] = ["exporter", "importer", "year", "trade", "Y", "E"];
 /// Something wrong with a data file.
 #[derive(Debug, Error)]
 pub enum DataError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {cause}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}, line {line}: malformed CSV: {message}")]
     Csv {
@@ -70,9 +70,9 @@ pub enum DataError {
 /// Reads a gegravity-layout CSV. With `year`, only that year's rows are kept; without it the
 /// file must hold a single year.
 pub fn load_gegravity_csv(path: &Path, year: Option<&str>) -> Result<GravityData, DataError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+    let text = std::fs::read_to_string(path).map_err(|cause| DataError::Io {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     parse_gegravity_csv(&text, path, year)
 }
