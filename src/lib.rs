@@ -7,6 +7,7 @@
 //! baseline resistances, the conditional step and the full GE. [`output`] turns results
 //! into CSV and JSON bytes and writes a run folder in one piece.
 
+pub mod calibrate;
 pub mod gravity;
 pub mod montecarlo;
 pub mod output;

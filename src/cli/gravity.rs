@@ -165,6 +165,7 @@ pub fn run(args: Args) -> Result<()> {
         routes: None,
         instruments: Vec::new(),
         uncertainty: None,
+        calibration: None,
     };
     let scenario = tradeflow::scenario::validate(raw, None, Path::new("."))
         .map_err(|e| name_flags(e, &args.coefficients))?;

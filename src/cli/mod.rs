@@ -4,6 +4,7 @@
 //! could not be written (the message names the file, line or field); 2 a usage error
 //! (unknown flag, missing argument), reported by clap.
 
+mod calibrate;
 mod compare;
 mod gravity;
 mod montecarlo;
@@ -32,6 +33,8 @@ enum Command {
     Compare(compare::Args),
     /// Join Monte Carlo shards (`run --draws N --shard K/N`) into one result.
     Merge(montecarlo::MergeArgs),
+    /// Fit a scenario's free parameters to its observed targets.
+    Calibrate(calibrate::Args),
 }
 
 /// Parses the command line, runs the subcommand and reports any error.
@@ -42,6 +45,7 @@ pub fn main() -> ExitCode {
         Command::Gravity(args) => gravity::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Merge(args) => montecarlo::merge(args),
+        Command::Calibrate(args) => calibrate::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

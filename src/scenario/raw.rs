@@ -52,6 +52,9 @@ pub struct RawScenario {
     /// Distributions of uncertain parameters, for `tradeflow run --draws`.
     #[serde(default)]
     pub uncertainty: Option<RawUncertainty>,
+    /// Free parameters and targets, for `tradeflow calibrate` (checked there).
+    #[serde(default)]
+    pub calibration: Option<toml::Value>,
 }
 
 /// `[uncertainty]`: which parameters are uncertain and how.
