@@ -439,7 +439,7 @@ fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
         })
         .collect();
     for p in &mut parameters {
-        p.poorly_identified = !(p.stderr <= 0.5 * p.fitted.abs()) && p.stderr.is_finite()
+        p.poorly_identified = (p.stderr.is_finite() && p.stderr > 0.5 * p.fitted.abs())
             || (condition > 1e6 && p.weak_direction_loading > 0.5);
     }
     let targets = pb
