@@ -168,8 +168,5 @@ fn bad_specifications_give_located_errors() {
         &format!("{FREE}[[calibration.targets]]\nseries = \"ORG->TGT recorded by ORG\"\nyear = 2023\nvalue = -5.0\n"),
         &["calibration.targets[0].value", "must be positive"],
     );
-    fails(
-        &format!("{FREE}"),
-        &["calibration.targets", "names no target"],
-    );
+    fails(FREE, &["calibration.targets", "names no target"]);
 }
