@@ -15,4 +15,5 @@ pub mod policy;
 pub mod routes;
 pub mod scenario;
 pub mod simulate;
+pub mod sweep;
 pub mod world;

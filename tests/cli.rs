@@ -536,3 +536,94 @@ fn monte_carlo_needs_an_uncertainty_section() {
         .code(2)
         .stderr(contains("1 <= K <= N"));
 }
+
+#[test]
+fn sweep_shards_merge_into_the_unsharded_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = "scenarios/two_country_symmetric.toml";
+    let params = [
+        "--param",
+        "sigma=3:7:5",
+        "--param",
+        "shocks[0].factor=0.7:0.9:3",
+    ];
+    let full = dir.path().join("full");
+    tradeflow()
+        .args(["sweep", file])
+        .args(params)
+        .args(["--output", "ALP welfare_change_pct", "-q", "--out"])
+        .arg(&full)
+        .assert()
+        .success();
+    let sweep = std::fs::read_to_string(full.join("sweep/sweep.csv")).unwrap();
+    assert_eq!(
+        sweep.lines().next(),
+        Some("point,sigma,shocks[0].factor,series,year,value")
+    );
+    assert_eq!(sweep.lines().count(), 16);
+    let tornado = std::fs::read_to_string(full.join("sweep/tornado.csv")).unwrap();
+    assert!(
+        tornado
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("shocks[0].factor,")
+            || tornado.lines().nth(1).unwrap().starts_with("sigma,")
+    );
+    let mut shards = Vec::new();
+    for k in 1..=2 {
+        let out = dir.path().join(format!("s{k}"));
+        tradeflow()
+            .args(["sweep", file])
+            .args(params)
+            .args([
+                "--output",
+                "ALP welfare_change_pct",
+                "--shard",
+                &format!("{k}/2"),
+                "-q",
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success();
+        shards.push(out.join(format!("sweep-shard-{k}-of-2")));
+    }
+    let merged = dir.path().join("merged");
+    tradeflow()
+        .arg("merge")
+        .args(&shards)
+        .arg("--out")
+        .arg(&merged)
+        .assert()
+        .success();
+    for f in ["sweep.csv", "failed_points.csv", "tornado.csv"] {
+        assert_eq!(
+            std::fs::read(merged.join(f)).unwrap(),
+            std::fs::read(full.join("sweep").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn bad_sweep_specs_give_located_errors() {
+    let run = |param: &str| {
+        tradeflow()
+            .args([
+                "sweep",
+                "scenarios/two_country_symmetric.toml",
+                "--param",
+                param,
+            ])
+            .assert()
+    };
+    run("sigma=7:3:5")
+        .failure()
+        .code(2)
+        .stderr(contains("bounds reversed"));
+    run("routes.theta=3:7:5")
+        .failure()
+        .code(1)
+        .stderr(contains("two_country_symmetric.toml").and(contains("routes.theta")));
+}

@@ -9,6 +9,7 @@ mod compare;
 mod gravity;
 mod montecarlo;
 mod run;
+mod sweep;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,8 @@ enum Command {
     Merge(montecarlo::MergeArgs),
     /// Fit a scenario's free parameters to its observed targets.
     Calibrate(calibrate::Args),
+    /// Run a scenario over a grid or Latin hypercube of parameters, with tornado data.
+    Sweep(sweep::Args),
 }
 
 /// Parses the command line, runs the subcommand and reports any error.
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::Merge(args) => montecarlo::merge(args),
         Command::Calibrate(args) => calibrate::run(args),
+        Command::Sweep(args) => sweep::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

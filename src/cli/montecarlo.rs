@@ -195,7 +195,7 @@ fn folder_files(
     Ok(files)
 }
 
-fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
+pub(crate) fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
     if quiet || !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
@@ -224,6 +224,9 @@ pub struct MergeArgs {
 
 /// `tradeflow merge`: joins shard folders into the folder one unsharded run writes.
 pub fn merge(args: MergeArgs) -> Result<()> {
+    if args.shards[0].join("sweep.json").exists() {
+        return merge_sweep(args);
+    }
     let mut records = Vec::new();
     let mut all: Vec<DrawResult> = Vec::new();
     for dir in &args.shards {
@@ -312,6 +315,129 @@ pub fn merge(args: MergeArgs) -> Result<()> {
             "merged {} shards, {} draws: wrote {}",
             records.len(),
             first.draws,
+            args.out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Joins sweep shards: rows in point order, and the tornado computed as one run would.
+fn merge_sweep(args: MergeArgs) -> Result<()> {
+    use super::sweep::Record as SweepRecord;
+    let mut records: Vec<SweepRecord> = Vec::new();
+    let mut header: Option<csv::StringRecord> = None;
+    let mut rows: Vec<(usize, csv::StringRecord)> = Vec::new();
+    let mut failed: Vec<(usize, csv::StringRecord)> = Vec::new();
+    for dir in &args.shards {
+        let path = dir.join("sweep.json");
+        let record: SweepRecord = serde_json::from_slice(
+            &std::fs::read(&path).with_context(|| format!("{}: cannot read", path.display()))?,
+        )
+        .with_context(|| format!("{}: not a sweep record", path.display()))?;
+        for (file, out) in [("sweep.csv", &mut rows), ("failed_points.csv", &mut failed)] {
+            let csv_path = dir.join(file);
+            let mut reader = csv::Reader::from_path(&csv_path)
+                .with_context(|| format!("{}: cannot read", csv_path.display()))?;
+            if file == "sweep.csv" {
+                let h = reader.headers()?.clone();
+                if header.as_ref().is_some_and(|x| *x != h) {
+                    bail!(
+                        "{}: columns differ from the other shards",
+                        csv_path.display()
+                    );
+                }
+                header = Some(h);
+            }
+            for rec in reader.records() {
+                let rec = rec.with_context(|| format!("{}: malformed", csv_path.display()))?;
+                let point: usize = rec
+                    .get(0)
+                    .and_then(|p| p.parse().ok())
+                    .with_context(|| format!("{}: bad point index", csv_path.display()))?;
+                out.push((point, rec));
+            }
+        }
+        records.push(record);
+    }
+    let first = &records[0];
+    if records.iter().any(|r| {
+        r.scenario != first.scenario
+            || r.axes != first.axes
+            || r.points != first.points
+            || r.shard.map(|s| s.n) != first.shard.map(|s| s.n)
+            || r.shard.is_none()
+    }) {
+        bail!("the shards come from different sweeps (scenario, parameters, points or N differ)");
+    }
+    let mut ranges: Vec<(usize, usize)> = records
+        .iter()
+        .map(|r| (r.first_point, r.last_point))
+        .collect();
+    ranges.sort_unstable();
+    let mut next = 0;
+    for (a, b) in &ranges {
+        if *a != next {
+            bail!(
+                "the shards do not cover points 0..{} exactly once",
+                first.points
+            );
+        }
+        next = *b;
+    }
+    if next != first.points {
+        bail!(
+            "the shards do not cover points 0..{} exactly once",
+            first.points
+        );
+    }
+    rows.sort_by_key(|(p, _)| *p);
+    failed.sort_by_key(|(p, _)| *p);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    if let Some(h) = &header {
+        w.write_record(h)?;
+    }
+    for (_, r) in &rows {
+        w.write_record(r)?;
+    }
+    let mut fw = csv::Writer::from_writer(Vec::new());
+    fw.write_record(["point", "reason"])?;
+    for (_, r) in &failed {
+        fw.write_record(r)?;
+    }
+    let axes: Vec<tradeflow::sweep::Axis> = first
+        .axes
+        .iter()
+        .map(|a| a.parse().map_err(anyhow::Error::msg))
+        .collect::<Result<_>>()?;
+    let sweep = tradeflow::sweep::Sweep::new(&first.scenario, &axes)?;
+    let record = SweepRecord {
+        scenario: first.scenario.clone(),
+        parameters: first.parameters.clone(),
+        axes: first.axes.clone(),
+        tornado_output: first.tornado_output.clone(),
+        points: first.points,
+        shard: None,
+        first_point: 0,
+        last_point: first.points,
+    };
+    let files = vec![
+        ("sweep.csv", w.into_inner()?),
+        ("failed_points.csv", fw.into_inner()?),
+        (
+            "sweep.json",
+            tradeflow::output::json_bytes(&record, "sweep record")?,
+        ),
+        (
+            "tornado.csv",
+            super::sweep::tornado_csv(&sweep, &axes, &record.tornado_output)?,
+        ),
+    ];
+    tradeflow::output::write_run_folder(&args.out, &files)?;
+    if !args.quiet {
+        println!(
+            "merged {} shards, {} points: wrote {}",
+            records.len(),
+            first.points,
             args.out.display()
         );
     }

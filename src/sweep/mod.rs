@@ -1,0 +1,297 @@
+//! Sweeps and sensitivity (DESIGN layer 6): run a scenario over a grid or a Latin
+//! hypercube of named parameters, and rank parameters by how much they move an output
+//! (tornado data).
+//!
+//! Parameters are paths into the scenario's merged table ([`crate::scenario::params`]);
+//! each point is validated and run like a scenario of its own, in parallel. A point whose
+//! scenario is invalid or does not solve is reported with its reason, never dropped.
+
+use std::path::{Path, PathBuf};
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+use toml::Table;
+
+use crate::montecarlo::outputs;
+use crate::scenario::params::ParamPath;
+use crate::scenario::{Scenario, ScenarioError};
+
+/// One swept parameter: `path=low:high:count`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    pub path: ParamPath,
+    pub low: f64,
+    pub high: f64,
+    pub count: usize,
+}
+
+impl std::str::FromStr for Axis {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Axis, String> {
+        let (path, range) = s
+            .split_once('=')
+            .ok_or_else(|| format!("`{s}`: a parameter is PATH=LOW:HIGH:COUNT"))?;
+        let parts: Vec<&str> = range.split(':').collect();
+        let [low, high, count] = parts.as_slice() else {
+            return Err(format!("`{s}`: a range is LOW:HIGH:COUNT, e.g. 0:1:11"));
+        };
+        let num = |t: &str| {
+            t.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("`{s}`: `{t}` is not a number"))
+        };
+        let (low, high) = (num(low)?, num(high)?);
+        let count: usize = count
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}`: `{count}` is not a whole number"))?;
+        if !(low <= high && low.is_finite() && high.is_finite()) {
+            return Err(format!(
+                "`{s}`: LOW must not exceed HIGH (bounds reversed?)"
+            ));
+        }
+        if count == 0 || (count == 1 && low != high) {
+            return Err(format!(
+                "`{s}`: COUNT must be at least 2 (or 1 with LOW = HIGH)"
+            ));
+        }
+        Ok(Axis {
+            path: ParamPath::parse(path.trim())?,
+            low,
+            high,
+            count,
+        })
+    }
+}
+
+impl std::fmt::Display for Axis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}:{}:{}", self.path, self.low, self.high, self.count)
+    }
+}
+
+impl Axis {
+    /// The grid values, evenly spaced from low to high.
+    pub fn values(&self) -> Vec<f64> {
+        if self.count == 1 {
+            return vec![self.low];
+        }
+        (0..self.count)
+            .map(|k| self.low + (self.high - self.low) * k as f64 / (self.count - 1) as f64)
+            .collect()
+    }
+}
+
+/// Every combination of the axes' values (the last axis varies fastest).
+pub fn grid(axes: &[Axis]) -> Vec<Vec<f64>> {
+    let mut points = vec![Vec::new()];
+    for axis in axes {
+        let values = axis.values();
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                values.iter().map(move |v| {
+                    let mut q = p.clone();
+                    q.push(*v);
+                    q
+                })
+            })
+            .collect();
+    }
+    points
+}
+
+/// A Latin hypercube of `n` points within the axes' bounds (the counts are ignored): each
+/// axis is cut into `n` equal strata, each stratum used once, a uniform draw inside it
+/// (McKay, Beckman and Conover 1979). Reproducible from `seed`.
+pub fn latin_hypercube(axes: &[Axis], n: usize, seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut columns: Vec<Vec<f64>> = Vec::new();
+    for axis in axes {
+        let mut strata: Vec<usize> = (0..n).collect();
+        strata.shuffle(&mut rng);
+        columns.push(
+            strata
+                .into_iter()
+                .map(|k| {
+                    let u: f64 = rng.gen();
+                    axis.low + (axis.high - axis.low) * (k as f64 + u) / n as f64
+                })
+                .collect(),
+        );
+    }
+    (0..n)
+        .map(|i| columns.iter().map(|c| c[i]).collect())
+        .collect()
+}
+
+/// A scenario ready to sweep.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    file: PathBuf,
+    table: Table,
+    paths: Vec<ParamPath>,
+    /// Base values of the swept parameters.
+    pub base: Vec<f64>,
+}
+
+/// The outputs of one point, or why it failed.
+pub type PointResult = Result<Vec<(String, Option<i32>, f64)>, String>;
+
+impl Sweep {
+    /// Reads the scenario and checks that every path names a number.
+    pub fn new(file: &Path, axes: &[Axis]) -> Result<Sweep, SweepError> {
+        let table = Scenario::load_table(file)?;
+        let mut base = Vec::new();
+        for a in axes {
+            base.push(a.path.get(&table).map_err(|message| SweepError::Param {
+                path: file.to_owned(),
+                message,
+            })?);
+        }
+        Ok(Sweep {
+            file: file.to_owned(),
+            table,
+            paths: axes.iter().map(|a| a.path.clone()).collect(),
+            base,
+        })
+    }
+
+    /// Runs the scenario at one point.
+    pub fn point(&self, values: &[f64]) -> PointResult {
+        let mut t = self.table.clone();
+        for (p, v) in self.paths.iter().zip(values) {
+            p.set(&mut t, *v)?;
+        }
+        let s = Scenario::from_table(t, &self.file).map_err(|e| e.to_string())?;
+        outputs(&s)
+    }
+
+    /// Runs every point in parallel; results in point order.
+    pub fn run(&self, points: &[Vec<f64>], progress: &(dyn Fn() + Sync)) -> Vec<PointResult> {
+        points
+            .par_iter()
+            .map(|p| {
+                let r = self.point(p);
+                progress();
+                r
+            })
+            .collect()
+    }
+
+    /// Tornado data for `output` (series and year): each parameter moved alone to its low
+    /// and high bound, the others at their base values; sorted by swing, largest first.
+    pub fn tornado(&self, axes: &[Axis], output: &(String, Option<i32>)) -> Vec<TornadoRow> {
+        let pick = |r: &PointResult| -> Result<f64, String> {
+            r.as_ref().map_err(Clone::clone).and_then(|v| {
+                v.iter()
+                    .find(|(n, y, _)| *n == output.0 && *y == output.1)
+                    .map(|x| x.2)
+                    .ok_or_else(|| format!("no output `{}`", output.0))
+            })
+        };
+        let base = pick(&self.point(&self.base));
+        let mut rows: Vec<TornadoRow> = axes
+            .par_iter()
+            .enumerate()
+            .map(|(k, axis)| {
+                let at = |v: f64| {
+                    let mut p = self.base.clone();
+                    p[k] = v;
+                    pick(&self.point(&p))
+                };
+                let (lo, hi) = (at(axis.low), at(axis.high));
+                let swing = match (&lo, &hi) {
+                    (Ok(a), Ok(b)) => Some((b - a).abs()),
+                    _ => None,
+                };
+                let failed = lo.clone().err().or(hi.clone().err()).unwrap_or_default();
+                TornadoRow {
+                    parameter: axis.path.to_string(),
+                    low: axis.low,
+                    high: axis.high,
+                    output: output.0.clone(),
+                    year: output.1,
+                    output_at_base: base.clone().ok(),
+                    output_at_low: lo.ok(),
+                    output_at_high: hi.ok(),
+                    swing,
+                    failed,
+                }
+            })
+            .collect();
+        // Largest swing first; parameters whose runs failed last.
+        rows.sort_by(|a, b| {
+            b.swing
+                .unwrap_or(f64::NEG_INFINITY)
+                .total_cmp(&a.swing.unwrap_or(f64::NEG_INFINITY))
+        });
+        rows
+    }
+}
+
+/// One bar of a tornado chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TornadoRow {
+    pub parameter: String,
+    pub low: f64,
+    pub high: f64,
+    pub output: String,
+    pub year: Option<i32>,
+    /// Empty where that run failed (see `failed`).
+    pub output_at_base: Option<f64>,
+    pub output_at_low: Option<f64>,
+    pub output_at_high: Option<f64>,
+    /// `|output_at_high - output_at_low|`, empty where a run failed.
+    pub swing: Option<f64>,
+    /// Why a run failed, if one did.
+    pub failed: String,
+}
+
+/// Errors of a sweep's set-up.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error("{path}: {message}")]
+    Param { path: PathBuf, message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_and_hypercube_cover_the_axes() {
+        let a: Axis = "x=0:1:3".parse().unwrap();
+        let b: Axis = "y=10:20:2".parse().unwrap();
+        let g = grid(&[a.clone(), b.clone()]);
+        assert_eq!(g.len(), 6);
+        assert_eq!(g[0], [0.0, 10.0]);
+        assert_eq!(g[5], [1.0, 20.0]);
+        let h = latin_hypercube(&[a, b], 10, 3);
+        assert_eq!(h.len(), 10);
+        // One point per stratum on each axis.
+        let mut strata: Vec<usize> = h.iter().map(|p| (p[0] * 10.0) as usize).collect();
+        strata.sort_unstable();
+        assert_eq!(strata, (0..10).collect::<Vec<_>>());
+        assert_eq!(
+            h,
+            latin_hypercube(
+                &["x=0:1:3".parse().unwrap(), "y=10:20:2".parse().unwrap()],
+                10,
+                3
+            )
+        );
+    }
+
+    #[test]
+    fn bad_axes_are_rejected() {
+        for s in ["x=1:0:3", "x", "x=0:1", "x=0:1:0", "x=a:1:2"] {
+            assert!(s.parse::<Axis>().is_err(), "{s}");
+        }
+    }
+}
