@@ -11,6 +11,7 @@ pub mod calibrate;
 pub mod gravity;
 pub mod montecarlo;
 pub mod output;
+pub mod plot;
 pub mod policy;
 pub mod routes;
 pub mod scenario;

@@ -19,6 +19,17 @@ pub struct Args {
     quiet: bool,
 }
 
+/// One row of `final_flows.csv`: the bilateral final-destination flows of every scenario
+/// (all sectors), from which the comparison heatmaps are drawn.
+#[derive(Debug, Serialize)]
+struct FinalRow<'a> {
+    scenario: &'a str,
+    year: i32,
+    exporter: &'a str,
+    importer: &'a str,
+    final_destination: f64,
+}
+
 /// One row of `compare.csv`.
 #[derive(Debug, Serialize)]
 struct Row<'a> {
@@ -30,6 +41,7 @@ struct Row<'a> {
 
 pub fn run(args: Args) -> Result<()> {
     let mut all = Vec::new();
+    let mut finals: Vec<(String, Vec<tradeflow::simulate::FlowRow>)> = Vec::new();
     let mut years: Vec<i32> = Vec::new();
     for file in &args.files {
         let scenario = Scenario::from_file(file)?;
@@ -48,6 +60,16 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
         let series = tradeflow::simulate::key_series(&run, &scenario);
+        let sector = match scenario.dynamics.as_ref().map(|d| d.sectors.as_slice()) {
+            Some([one]) => one.name.clone(),
+            _ => tradeflow::simulate::ALL_SECTORS.to_owned(),
+        };
+        let flows = run
+            .flows
+            .into_iter()
+            .filter(|f| f.sector == sector && f.reporter == f.exporter)
+            .collect();
+        finals.push((scenario.name.clone(), flows));
         all.push((scenario.name.clone(), series));
     }
     years.sort_unstable();
@@ -62,8 +84,31 @@ pub fn run(args: Args) -> Result<()> {
             })
         })
         .collect();
-    let csv = tradeflow::output::csv_bytes(&rows, "comparison")?;
-    tradeflow::output::write_run_folder(&args.out, &[("compare.csv", csv)])?;
+    let final_rows: Vec<FinalRow> = finals
+        .iter()
+        .flat_map(|(name, flows)| {
+            flows.iter().map(move |f| FinalRow {
+                scenario: name,
+                year: f.year,
+                exporter: &f.exporter,
+                importer: &f.importer,
+                final_destination: f.final_destination,
+            })
+        })
+        .collect();
+    let files = vec![
+        (
+            "compare.csv",
+            tradeflow::output::csv_bytes(&rows, "comparison")?,
+        ),
+        (
+            "final_flows.csv",
+            tradeflow::output::csv_bytes(&final_rows, "final-destination flows")?,
+        ),
+    ];
+    let (charts, chart_files) =
+        super::plot::charts_of(&args.out, &files, tradeflow::plot::FolderKind::Compare)?;
+    super::plot::write_with_charts(&args.out, &files, &chart_files)?;
     if !args.quiet {
         let mut text = String::new();
         let first = all.first().map(|(_, s)| s.as_slice()).unwrap_or_default();
@@ -100,8 +145,10 @@ pub fn run(args: Args) -> Result<()> {
             text.push('\n');
         }
         text.push_str(&format!(
-            "wrote {}\n",
-            args.out.join("compare.csv").display()
+            "wrote {} and {}\nwrote {}\n",
+            args.out.join("compare.csv").display(),
+            args.out.join("final_flows.csv").display(),
+            super::plot::describe(&args.out.join(tradeflow::plot::CHARTS_DIR), &charts)
         ));
         super::print_stdout(&text)?;
     }

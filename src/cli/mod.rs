@@ -8,6 +8,7 @@ mod calibrate;
 mod compare;
 mod gravity;
 mod montecarlo;
+mod plot;
 mod run;
 mod sweep;
 
@@ -38,6 +39,8 @@ enum Command {
     Calibrate(calibrate::Args),
     /// Run a scenario over a grid or Latin hypercube of parameters, with tornado data.
     Sweep(sweep::Args),
+    /// Re-draw the charts of a results folder from its files.
+    Plot(plot::Args),
 }
 
 /// Parses the command line, runs the subcommand and reports any error.
@@ -50,6 +53,7 @@ pub fn main() -> ExitCode {
         Command::Merge(args) => montecarlo::merge(args),
         Command::Calibrate(args) => calibrate::run(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Plot(args) => plot::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -101,7 +105,9 @@ fn simulate_and_write(
         None => format!("scenario `{}`", scenario.name),
     })?;
     let files = tradeflow::output::year_run_files(scenario, &run)?;
-    tradeflow::output::write_run_folder(out, &files)?;
+    // Charts are drawn from the very bytes about to be written, before anything is written.
+    let (charts, chart_files) = plot::charts_of(out, &files, tradeflow::plot::FolderKind::YearRun)?;
+    plot::write_with_charts(out, &files, &chart_files)?;
     if !quiet {
         let solves = run.reports.len();
         let newton = run.reports.iter().filter(|r| r.newton_steps > 0).count();
@@ -116,9 +122,10 @@ fn simulate_and_write(
                 || name.starts_with("EU->RUS")
         }));
         text.push_str(&format!(
-            "wrote {} ({})\n",
+            "wrote {} ({})\nwrote {}\n",
             out.display(),
-            files.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            files.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+            plot::describe(&out.join(tradeflow::plot::CHARTS_DIR), &charts)
         ));
         print_stdout(&text)?;
     }

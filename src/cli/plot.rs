@@ -1,0 +1,165 @@
+//! `tradeflow plot DIR`: re-draw the charts of a results folder from its files, and the
+//! helpers `run` and `compare` use to write their results with charts in one piece.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use tradeflow::output::{write_run_folder, OutputError};
+use tradeflow::plot::{
+    chart_files, compare_charts, year_run_charts, Chart, CompareOptions, Folder, FolderKind,
+    NamedBytes, RunOptions, CHARTS_DIR,
+};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A results folder: a yearly run's (`tradeflow run`) or a comparison's (`tradeflow
+    /// compare`). The charts are written to DIR/charts, replacing what was there.
+    dir: PathBuf,
+    /// Year of the route diagram and end year of the heatmap (yearly run), or year of the
+    /// bar chart and heatmaps (comparison) [default: the last year].
+    #[arg(long)]
+    year: Option<i32>,
+    /// Start year of the heatmap of a yearly run [default: the first year].
+    #[arg(long)]
+    from_year: Option<i32>,
+    /// A series of compare.csv to draw across scenarios (repeat for several) [default:
+    /// re-exports via the largest intermediary, the largest recorded flow into it, the
+    /// target's imports].
+    #[arg(long)]
+    series: Vec<String>,
+    /// The scenario a comparison's heatmaps compare the others with [default: the first].
+    #[arg(long)]
+    reference: Option<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let folder = Folder::read(&args.dir)?;
+    let kind = folder.kind()?;
+    let charts = match kind {
+        FolderKind::YearRun => {
+            if !args.series.is_empty() || args.reference.is_some() {
+                bail!(
+                    "{}: --series and --reference apply to a comparison folder (compare.csv); this is a yearly run's folder",
+                    args.dir.display()
+                );
+            }
+            year_run_charts(
+                &folder,
+                &RunOptions {
+                    year: args.year,
+                    from_year: args.from_year,
+                },
+            )?
+        }
+        FolderKind::Compare => {
+            if args.from_year.is_some() {
+                bail!(
+                    "{}: --from-year applies to a yearly run's folder; this is a comparison folder",
+                    args.dir.display()
+                );
+            }
+            compare_charts(
+                &folder,
+                &CompareOptions {
+                    series: args.series.clone(),
+                    year: args.year,
+                    reference: args.reference.clone(),
+                },
+            )?
+        }
+    };
+    let files = chart_files(&charts)?;
+    let out = args.dir.join(CHARTS_DIR);
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    write_run_folder(&out, &refs)?;
+    if !args.quiet {
+        super::print_stdout(&format!("wrote {}\n", describe(&out, &charts)))?;
+    }
+    Ok(())
+}
+
+/// "DIR (a, b, c)" with the charts' stems.
+pub(super) fn describe(dir: &Path, charts: &[Chart]) -> String {
+    format!(
+        "{} ({} charts as PNG, SVG and CSV: {})",
+        dir.display(),
+        charts.len(),
+        charts
+            .iter()
+            .map(Chart::stem)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// Renders the charts of the results `files` about to be written into `out`.
+pub(super) fn charts_of(
+    out: &Path,
+    files: &[(&str, Vec<u8>)],
+    kind: FolderKind,
+) -> Result<(Vec<Chart>, Vec<NamedBytes>)> {
+    let folder = Folder::from_files(out, files);
+    let charts = match kind {
+        FolderKind::YearRun => year_run_charts(&folder, &RunOptions::default())?,
+        FolderKind::Compare => compare_charts(&folder, &CompareOptions::default())?,
+    };
+    let rendered = chart_files(&charts)?;
+    Ok((charts, rendered))
+}
+
+/// Writes `files` into `out` and `charts` into `out/charts` as one piece: the whole tree is
+/// built in a hidden sibling folder and renamed into place, so an error leaves either the
+/// previous results or nothing, never data without its charts.
+pub(super) fn write_with_charts(
+    out: &Path,
+    files: &[(&str, Vec<u8>)],
+    charts: &[NamedBytes],
+) -> Result<(), OutputError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |cause| OutputError::Io { path, cause }
+    };
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".to_owned());
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let pid = std::process::id();
+    let staging = parent.join(format!(".{name}.with-charts-{pid}"));
+    let old = parent.join(format!(".{name}.replaced-{pid}"));
+    let chart_refs: Vec<(&str, Vec<u8>)> = charts
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.clone()))
+        .collect();
+    let result = (|| {
+        write_run_folder(&staging, files)?;
+        write_run_folder(&staging.join(CHARTS_DIR), &chart_refs)?;
+        let had_old = out.exists();
+        if had_old {
+            std::fs::rename(out, &old).map_err(io(out))?;
+        }
+        if let Err(cause) = std::fs::rename(&staging, out) {
+            if had_old {
+                let _ = std::fs::rename(&old, out);
+            }
+            return Err(OutputError::Io {
+                path: out.to_owned(),
+                cause,
+            });
+        }
+        if had_old {
+            std::fs::remove_dir_all(&old).map_err(io(&old))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    result
+}

@@ -1,0 +1,737 @@
+//! From a results folder's tables to the charts: which economy is the target, which origins
+//! are large enough to show on their own, which years sanctions take effect, which series a
+//! comparison shows by default.
+
+use std::collections::BTreeMap;
+
+use super::compare::{ScenarioBars, ScenarioLines, Unit};
+use super::flows::{Band, Event, FlowsByRoute, HubSeries, Reexports, Role};
+use super::heatmap::{ChangeHeatmap, Comparing};
+use super::input::{CompareIn, FinalFlowIn, FlowIn, Folder, ReexportIn, RouteIn, RunJson};
+use super::sankey::{RouteDiagram, RouteFlow};
+use super::{Chart, PlotError};
+
+/// Choices for the charts of a yearly run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Year of the route diagram and end year of the heatmap (default: the last year).
+    pub year: Option<i32>,
+    /// Start year of the heatmap (default: the first year).
+    pub from_year: Option<i32>,
+}
+
+/// Choices for the charts of a comparison.
+#[derive(Debug, Clone, Default)]
+pub struct CompareOptions {
+    /// Series drawn across scenarios over years (default: re-exports via the largest
+    /// intermediary, the largest recorded flow into it, and the target's imports).
+    pub series: Vec<String>,
+    /// Year of the bar chart and the heatmaps (default: the last year).
+    pub year: Option<i32>,
+    /// The scenario the heatmaps compare the others with (default: the first one).
+    pub reference: Option<String>,
+}
+
+/// Instruments shown as events: those that make trade with or into the target costlier
+/// (export controls and frictions, secondary sanctions, compliance of intermediaries).
+const SANCTION_EFFECTS: [&str; 3] = ["wedge", "route_cost", "compliance"];
+
+/// A direct origin is shown on its own if it supplies at least this share of the target's
+/// imports in some year; the others are grouped.
+const MAJOR_SHARE: f64 = 0.05;
+const MAX_MAJOR: usize = 5;
+
+/// What the yearly charts share, read from `run.json`.
+struct RunSetup {
+    name: String,
+    economies: Vec<String>,
+    years: Vec<i32>,
+    sector: String,
+    /// Target and hubs with their recorded shares, when the run has routes.
+    routes: Option<(String, Vec<(String, f64)>)>,
+    events: Vec<Event>,
+}
+
+fn setup(folder: &Folder, run: RunJson) -> Result<RunSetup, PlotError> {
+    let path = folder.path("run.json");
+    let content = |message: String| PlotError::Content {
+        path: path.clone(),
+        message,
+    };
+    let (Some(years), Some(d)) = (run.years, run.scenario.dynamics) else {
+        return Err(content(
+            "a single counterfactual (no `years`): charts are drawn for yearly runs and comparisons".into(),
+        ));
+    };
+    if years.is_empty() {
+        return Err(content("`years` is empty".into()));
+    }
+    let economies = run.scenario.economies;
+    let code = |i: usize, what: &str| -> Result<String, PlotError> {
+        economies.get(i).cloned().ok_or_else(|| {
+            content(format!(
+                "{what} is economy {i}, but `scenario.economies` has {}",
+                economies.len()
+            ))
+        })
+    };
+    let sector = match d.sectors.as_slice() {
+        [] => return Err(content("`scenario.dynamics.sectors` is empty".into())),
+        [one] => one.name.clone(),
+        _ => crate::simulate::ALL_SECTORS.to_owned(),
+    };
+    let routes = match &d.routes {
+        Some(r) => {
+            let target = code(r.layout.target, "`routes.layout.target`")?;
+            let mut hubs = Vec::new();
+            for (k, &h) in r.layout.hubs.iter().enumerate() {
+                let share = r.layout.recorded_share.get(k).copied().unwrap_or(1.0);
+                hubs.push((code(h, "`routes.layout.hubs`")?, share));
+            }
+            Some((target, hubs))
+        }
+        None => None,
+    };
+    let mut events = Vec::new();
+    for ins in d
+        .instruments
+        .iter()
+        .filter(|i| SANCTION_EFFECTS.contains(&i.effect.effect.as_str()))
+    {
+        events.push(Event {
+            year: ins.start,
+            label: ins.label.clone(),
+        });
+        if let Some(end) = ins.end {
+            events.push(Event {
+                year: end,
+                label: format!("End: {}", ins.label),
+            });
+        }
+    }
+    Ok(RunSetup {
+        name: run.scenario.name,
+        economies,
+        years,
+        sector,
+        routes,
+        events,
+    })
+}
+
+fn pick_year(opt: Option<i32>, years: &[i32], what: &str) -> Result<i32, PlotError> {
+    let (first, last) = match (years.iter().min(), years.iter().max()) {
+        (Some(a), Some(b)) => (*a, *b),
+        _ => return Err(PlotError::Option(format!("{what}: there are no years"))),
+    };
+    match opt {
+        None => Ok(last),
+        Some(y) if years.contains(&y) => Ok(y),
+        Some(y) => Err(PlotError::Option(format!(
+            "{what} {y} is not a year of the results ({first} to {last})"
+        ))),
+    }
+}
+
+/// The charts of a yearly run's folder.
+pub fn year_run_charts(folder: &Folder, opts: &RunOptions) -> Result<Vec<Chart>, PlotError> {
+    let s = setup(folder, folder.run_json()?)?;
+    let year = pick_year(opts.year, &s.years, "--year")?;
+    let from_year = match opts.from_year {
+        None => s.years.iter().copied().min().unwrap_or(year),
+        Some(y) => pick_year(Some(y), &s.years, "--from-year")?,
+    };
+    let flows: Vec<FlowIn> = folder.csv(
+        "flows.csv",
+        "a yearly run's folder holds flows.csv",
+        &[
+            "year",
+            "sector",
+            "exporter",
+            "importer",
+            "reporter",
+            "final_destination",
+        ],
+        &["final_destination"],
+        &["final_destination"],
+    )?;
+    let flows: Vec<FlowIn> = flows
+        .into_iter()
+        .filter(|f| f.sector == s.sector && f.reporter == f.exporter)
+        .collect();
+    if flows.is_empty() {
+        return Err(PlotError::Content {
+            path: folder.path("flows.csv"),
+            message: format!("no rows for sector `{}`", s.sector),
+        });
+    }
+    let mut charts = Vec::new();
+    if let Some((target, hubs)) = &s.routes {
+        let routes: Vec<RouteIn> = folder.csv(
+            "routes.csv",
+            "a yearly run with routes holds routes.csv",
+            &["year", "sector", "origin", "via", "destination", "value"],
+            &["value"],
+            &["value"],
+        )?;
+        let routes: Vec<RouteIn> = routes
+            .into_iter()
+            .filter(|r| r.sector == s.sector && &r.destination == target)
+            .collect();
+        if routes.is_empty() {
+            return Err(PlotError::Content {
+                path: folder.path("routes.csv"),
+                message: format!("no rows for sector `{}` into `{target}`", s.sector),
+            });
+        }
+        let reexports: Vec<ReexportIn> = folder.csv(
+            "reexports.csv",
+            "a yearly run with routes holds reexports.csv",
+            &[
+                "year",
+                "sector",
+                "intermediary",
+                "origin",
+                "reexports_to_target",
+            ],
+            &["reexports_to_target"],
+            &["reexports_to_target"],
+        )?;
+        let reexports: Vec<ReexportIn> = reexports
+            .into_iter()
+            .filter(|r| r.sector == s.sector && r.origin == "all")
+            .collect();
+        if reexports.is_empty() && !hubs.is_empty() {
+            return Err(PlotError::Content {
+                path: folder.path("reexports.csv"),
+                message: format!("no rows for sector `{}` with origin `all`", s.sector),
+            });
+        }
+        let (stack, origins) = flows_by_route(&s, target, hubs, &routes);
+        charts.push(Chart::FlowsByRoute(stack));
+        charts.push(Chart::Reexports(reexports_chart(
+            &s, target, hubs, &reexports,
+        )));
+        charts.push(Chart::RouteDiagram(route_diagram(
+            &s, target, hubs, &routes, &origins, year,
+        )));
+    }
+    charts.push(Chart::ChangeHeatmap(year_heatmap(
+        folder, &s, &flows, from_year, year,
+    )?));
+    Ok(charts)
+}
+
+/// Origins shown on their own (in stack order) and the grouped rest.
+struct Origins {
+    major: Vec<String>,
+    other: Vec<String>,
+}
+
+impl Origins {
+    fn role(&self, origin: &str) -> Role {
+        match self.major.iter().position(|m| m == origin) {
+            Some(i) => Role::Direct(i),
+            None => Role::OtherOrigins,
+        }
+    }
+    fn other_name(&self) -> String {
+        format!("{} other origins", self.other.len())
+    }
+}
+
+fn year_index(years: &[i32]) -> BTreeMap<i32, usize> {
+    years.iter().enumerate().map(|(i, y)| (*y, i)).collect()
+}
+
+fn flows_by_route(
+    s: &RunSetup,
+    target: &str,
+    hubs: &[(String, f64)],
+    routes: &[RouteIn],
+) -> (FlowsByRoute, Origins) {
+    let idx = year_index(&s.years);
+    let ny = s.years.len();
+    let mut direct: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut total = vec![0.0; ny];
+    for r in routes {
+        let Some(&i) = idx.get(&r.year) else { continue };
+        total[i] += r.value;
+        // Every origin is listed, also one that only ships through intermediaries.
+        let at = match direct.iter().position(|(o, _)| *o == r.origin) {
+            Some(k) => k,
+            None => {
+                direct.push((r.origin.clone(), vec![0.0; ny]));
+                direct.len() - 1
+            }
+        };
+        if r.via == "direct" {
+            direct[at].1[i] += r.value;
+        }
+    }
+    let share = |v: &[f64]| {
+        v.iter()
+            .zip(&total)
+            .map(|(x, t)| if *t > 0.0 { x / t } else { 0.0 })
+            .fold(0.0, f64::max)
+    };
+    let first = |v: &[f64]| v.first().copied().unwrap_or(0.0);
+    let mut ranked: Vec<&(String, Vec<f64>)> = direct.iter().collect();
+    ranked.sort_by(|a, b| first(&b.1).total_cmp(&first(&a.1)).then(a.0.cmp(&b.0)));
+    let mut major: Vec<String> = ranked
+        .iter()
+        .filter(|(_, v)| share(v) >= MAJOR_SHARE)
+        .take(MAX_MAJOR)
+        .map(|(o, _)| o.clone())
+        .collect();
+    let mut other: Vec<String> = ranked
+        .iter()
+        .map(|(o, _)| o.clone())
+        .filter(|o| !major.contains(o))
+        .collect();
+    if other.len() == 1 && major.len() < MAX_MAJOR + 1 {
+        // Grouping a single origin would hide its name for nothing.
+        major.append(&mut other);
+    }
+    let origins = Origins { major, other };
+    let mut bands: Vec<Band> = Vec::new();
+    for (i, o) in origins.major.iter().enumerate() {
+        let values = direct
+            .iter()
+            .find(|(d, _)| d == o)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| vec![0.0; ny]);
+        bands.push(Band {
+            name: format!("direct from {o}"),
+            role: Role::Direct(i),
+            values,
+        });
+    }
+    if !origins.other.is_empty() {
+        let mut values = vec![0.0; ny];
+        for (o, v) in &direct {
+            if origins.other.contains(o) {
+                for (a, b) in values.iter_mut().zip(v) {
+                    *a += b;
+                }
+            }
+        }
+        bands.push(Band {
+            name: format!("direct from {}", origins.other_name()),
+            role: Role::OtherOrigins,
+            values,
+        });
+    }
+    for (k, (hub, _)) in hubs.iter().enumerate() {
+        let mut values = vec![0.0; ny];
+        for r in routes.iter().filter(|r| &r.via == hub) {
+            if let Some(&i) = idx.get(&r.year) {
+                values[i] += r.value;
+            }
+        }
+        bands.push(Band {
+            name: format!("via {hub} (re-exports)"),
+            role: Role::Via(k),
+            values,
+        });
+    }
+    let mut note = format!(
+        "Scenario {}; sector {}; final-destination values.",
+        s.name, s.sector
+    );
+    if !origins.other.is_empty() {
+        note.push_str(&format!(" Other origins: {}.", origins.other.join(", ")));
+    }
+    (
+        FlowsByRoute {
+            target: target.to_owned(),
+            years: s.years.clone(),
+            bands,
+            events: s.events.clone(),
+            note,
+        },
+        origins,
+    )
+}
+
+fn reexports_chart(
+    s: &RunSetup,
+    target: &str,
+    hubs: &[(String, f64)],
+    rows: &[ReexportIn],
+) -> Reexports {
+    let idx = year_index(&s.years);
+    let hubs = hubs
+        .iter()
+        .map(|(hub, share)| {
+            let mut v = vec![0.0; s.years.len()];
+            for r in rows.iter().filter(|r| &r.intermediary == hub) {
+                if let Some(&i) = idx.get(&r.year) {
+                    v[i] += r.reexports_to_target;
+                }
+            }
+            HubSeries {
+                hub: hub.clone(),
+                final_destination: v,
+                recorded_share: *share,
+            }
+        })
+        .collect();
+    Reexports {
+        target: target.to_owned(),
+        years: s.years.clone(),
+        hubs,
+        events: s.events.clone(),
+        note: format!(
+            "Scenario {}; sector {}; recorded share of transit from run.json (`recorded_share`).",
+            s.name, s.sector
+        ),
+    }
+}
+
+fn route_diagram(
+    s: &RunSetup,
+    target: &str,
+    hubs: &[(String, f64)],
+    routes: &[RouteIn],
+    origins: &Origins,
+    year: i32,
+) -> RouteDiagram {
+    // Nodes: named origins by their value this year, then the grouped ones.
+    let value_of = |o: &str| -> f64 {
+        routes
+            .iter()
+            .filter(|r| r.year == year && r.origin == o)
+            .map(|r| r.value)
+            .sum()
+    };
+    let mut named: Vec<&String> = origins.major.iter().collect();
+    named.sort_by(|a, b| value_of(b).total_cmp(&value_of(a)));
+    let mut nodes: Vec<(String, Role)> = named
+        .iter()
+        .map(|o| ((*o).clone(), origins.role(o)))
+        .collect();
+    if !origins.other.is_empty() {
+        nodes.push((origins.other_name(), Role::OtherOrigins));
+    }
+    let mut flows: Vec<RouteFlow> = Vec::new();
+    for r in routes.iter().filter(|r| r.year == year) {
+        let origin = match named.iter().position(|o| **o == r.origin) {
+            Some(i) => i,
+            None if !origins.other.is_empty() => named.len(),
+            None => continue,
+        };
+        let via = hubs.iter().position(|(h, _)| *h == r.via);
+        if r.via != "direct" && via.is_none() {
+            continue;
+        }
+        match flows
+            .iter_mut()
+            .find(|f| f.origin == origin && f.via == via)
+        {
+            Some(f) => f.value += r.value,
+            None => flows.push(RouteFlow {
+                origin,
+                via,
+                value: r.value,
+            }),
+        }
+    }
+    let mut note = format!("Scenario {}; sector {}.", s.name, s.sector);
+    if !origins.other.is_empty() {
+        note.push_str(&format!(
+            " {}: {}.",
+            origins.other_name(),
+            origins.other.join(", ")
+        ));
+    }
+    RouteDiagram {
+        target: target.to_owned(),
+        year,
+        origins: nodes,
+        hubs: hubs.iter().map(|(h, _)| h.clone()).collect(),
+        flows,
+        note,
+    }
+}
+
+fn year_heatmap(
+    folder: &Folder,
+    s: &RunSetup,
+    flows: &[FlowIn],
+    from: i32,
+    to: i32,
+) -> Result<ChangeHeatmap, PlotError> {
+    let n = s.economies.len();
+    let pos = |c: &str| s.economies.iter().position(|e| e == c);
+    let mut a = vec![vec![None; n]; n];
+    let mut b = vec![vec![None; n]; n];
+    for f in flows.iter().filter(|f| f.year == from || f.year == to) {
+        let (Some(i), Some(j)) = (pos(&f.exporter), pos(&f.importer)) else {
+            return Err(PlotError::Content {
+                path: folder.path("flows.csv"),
+                message: format!(
+                    "{}->{} is not a pair of economies of run.json ({})",
+                    f.exporter,
+                    f.importer,
+                    s.economies.join(", ")
+                ),
+            });
+        };
+        if f.year == from {
+            a[i][j] = Some(f.final_destination);
+        }
+        if f.year == to {
+            b[i][j] = Some(f.final_destination);
+        }
+    }
+    Ok(ChangeHeatmap {
+        comparing: Comparing::Years {
+            scenario: s.name.clone(),
+        },
+        from: from.to_string(),
+        to: to.to_string(),
+        economies: s.economies.clone(),
+        from_values: a,
+        to_values: b,
+    })
+}
+
+/// The charts of a comparison folder.
+pub fn compare_charts(folder: &Folder, opts: &CompareOptions) -> Result<Vec<Chart>, PlotError> {
+    let rows: Vec<CompareIn> = folder.csv(
+        "compare.csv",
+        "a comparison folder holds compare.csv",
+        &["scenario", "series", "year", "value"],
+        &["value"],
+        &[],
+    )?;
+    if rows.is_empty() {
+        return Err(PlotError::Content {
+            path: folder.path("compare.csv"),
+            message: "no rows".into(),
+        });
+    }
+    let mut scenarios: Vec<String> = Vec::new();
+    let mut series: Vec<String> = Vec::new();
+    let mut years: Vec<i32> = Vec::new();
+    let mut values: BTreeMap<(&str, &str, i32), f64> = BTreeMap::new();
+    for r in &rows {
+        if !scenarios.contains(&r.scenario) {
+            scenarios.push(r.scenario.clone());
+        }
+        if !series.contains(&r.series) {
+            series.push(r.series.clone());
+        }
+        if !years.contains(&r.year) {
+            years.push(r.year);
+        }
+        values.insert((&r.scenario, &r.series, r.year), r.value);
+    }
+    years.sort_unstable();
+    let year = pick_year(opts.year, &years, "--year")?;
+    let last_value = |name: &str| -> f64 {
+        scenarios
+            .iter()
+            .filter_map(|sc| values.get(&(sc.as_str(), name, year)).copied())
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    let largest = |pred: &dyn Fn(&str) -> bool| -> Option<String> {
+        series
+            .iter()
+            .filter(|n| pred(n))
+            .max_by(|a, b| last_value(a).total_cmp(&last_value(b)))
+            .cloned()
+    };
+    // Defaults: re-exports via the largest hub, the largest recorded flow into that hub,
+    // the target's imports.
+    let target = series.iter().find_map(|n| {
+        n.strip_prefix("imports of ")
+            .and_then(|t| t.strip_suffix(", final destination"))
+            .map(str::to_owned)
+    });
+    let via = largest(&|n: &str| n.starts_with("re-exports via "));
+    let hub = via.as_deref().and_then(|v| {
+        v.strip_prefix("re-exports via ")
+            .and_then(|r| r.split(' ').next())
+            .map(str::to_owned)
+    });
+    let into_hub = hub.as_deref().and_then(|h| {
+        largest(&|n: &str| {
+            n.split_once(" recorded by ").is_some_and(|(pair, _)| {
+                pair.split_once("->")
+                    .is_some_and(|(e, i)| i == h && Some(e) != target.as_deref())
+            })
+        })
+    });
+    let chosen: Vec<String> = if opts.series.is_empty() {
+        let mut d: Vec<String> = [
+            via.clone(),
+            into_hub.clone(),
+            target
+                .as_ref()
+                .map(|t| format!("imports of {t}, final destination")),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|n| series.contains(n))
+        .collect();
+        if d.is_empty() {
+            d.extend(series.first().cloned());
+        }
+        d
+    } else {
+        for s in &opts.series {
+            if !series.contains(s) {
+                return Err(PlotError::Option(format!(
+                    "--series `{s}`: not a series of {} (it has: {})",
+                    folder.path("compare.csv").display(),
+                    series.join("; ")
+                )));
+            }
+        }
+        opts.series.clone()
+    };
+    let mut charts = Vec::new();
+    for name in &chosen {
+        charts.push(Chart::ScenarioLines(ScenarioLines {
+            series: name.clone(),
+            unit: Unit::of_series(name),
+            years: years.clone(),
+            scenarios: scenarios
+                .iter()
+                .map(|sc| {
+                    (
+                        sc.clone(),
+                        years
+                            .iter()
+                            .map(|y| values.get(&(sc.as_str(), name.as_str(), *y)).copied())
+                            .collect(),
+                    )
+                })
+                .collect(),
+        }));
+    }
+    // Bars: re-exports via every hub and the recorded flow into the largest hub (all USD bn
+    // and of one magnitude); without routes, the chosen series in USD bn.
+    let mut bar_series: Vec<String> = series
+        .iter()
+        .filter(|n| n.starts_with("re-exports via "))
+        .cloned()
+        .collect();
+    bar_series.extend(into_hub);
+    if bar_series.is_empty() {
+        bar_series = chosen
+            .iter()
+            .filter(|n| Unit::of_series(n) == Unit::UsdBn)
+            .cloned()
+            .collect();
+    }
+    if !bar_series.is_empty() {
+        charts.push(Chart::ScenarioBars(ScenarioBars {
+            year,
+            unit: Unit::UsdBn,
+            values: bar_series
+                .iter()
+                .map(|n| {
+                    scenarios
+                        .iter()
+                        .map(|sc| values.get(&(sc.as_str(), n.as_str(), year)).copied())
+                        .collect()
+                })
+                .collect(),
+            series: bar_series,
+            scenarios: scenarios.clone(),
+        }));
+    }
+    if folder.has("final_flows.csv") {
+        charts.extend(
+            scenario_heatmaps(folder, &scenarios, year, opts.reference.as_deref())?
+                .into_iter()
+                .map(Chart::ChangeHeatmap),
+        );
+    } else if let Some(r) = &opts.reference {
+        return Err(PlotError::Option(format!(
+            "--reference {r}: {} is missing, so there are no bilateral flows to compare",
+            folder.path("final_flows.csv").display()
+        )));
+    }
+    Ok(charts)
+}
+
+fn scenario_heatmaps(
+    folder: &Folder,
+    scenarios: &[String],
+    year: i32,
+    reference: Option<&str>,
+) -> Result<Vec<ChangeHeatmap>, PlotError> {
+    let rows: Vec<FinalFlowIn> = folder.csv(
+        "final_flows.csv",
+        "",
+        &[
+            "scenario",
+            "year",
+            "exporter",
+            "importer",
+            "final_destination",
+        ],
+        &["final_destination"],
+        &["final_destination"],
+    )?;
+    let reference = match reference {
+        Some(r) if scenarios.iter().any(|s| s == r) => r.to_owned(),
+        Some(r) => {
+            return Err(PlotError::Option(format!(
+                "--reference {r}: not a scenario of {} (it has: {})",
+                folder.path("compare.csv").display(),
+                scenarios.join(", ")
+            )))
+        }
+        None => match scenarios.first() {
+            Some(s) => s.clone(),
+            None => return Ok(Vec::new()),
+        },
+    };
+    let mut economies: Vec<String> = Vec::new();
+    for r in &rows {
+        for c in [&r.exporter, &r.importer] {
+            if !economies.contains(c) {
+                economies.push(c.clone());
+            }
+        }
+    }
+    let n = economies.len();
+    let matrix = |scenario: &str| {
+        let mut m = vec![vec![None; n]; n];
+        for r in rows
+            .iter()
+            .filter(|r| r.scenario == scenario && r.year == year)
+        {
+            let i = economies.iter().position(|e| *e == r.exporter);
+            let j = economies.iter().position(|e| *e == r.importer);
+            if let (Some(i), Some(j)) = (i, j) {
+                m[i][j] = Some(r.final_destination);
+            }
+        }
+        m
+    };
+    let base = matrix(&reference);
+    if base.iter().flatten().all(Option::is_none) {
+        return Err(PlotError::Content {
+            path: folder.path("final_flows.csv"),
+            message: format!("no rows for scenario `{reference}` in {year}"),
+        });
+    }
+    Ok(scenarios
+        .iter()
+        .filter(|s| **s != reference)
+        .map(|s| ChangeHeatmap {
+            comparing: Comparing::Scenarios { year },
+            from: reference.clone(),
+            to: s.clone(),
+            economies: economies.clone(),
+            from_values: base.clone(),
+            to_values: matrix(s),
+        })
+        .collect())
+}

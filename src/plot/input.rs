@@ -1,0 +1,377 @@
+//! Reading a results folder back: the CSV and JSON files a yearly run or a comparison wrote,
+//! parsed into plain rows with every problem located (file, line, column).
+//!
+//! The charts are always drawn from these files, whether they come from disk (`tradeflow
+//! plot DIR`) or straight from the bytes a run is about to write, so a re-drawn chart is the
+//! chart the run made.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::PlotError;
+
+/// The files of one results folder, by name.
+#[derive(Debug, Clone)]
+pub struct Folder {
+    dir: PathBuf,
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+/// What a results folder holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FolderKind {
+    /// `tradeflow run` on a scenario with `[years]`.
+    YearRun,
+    /// `tradeflow compare`.
+    Compare,
+}
+
+/// The files charts are drawn from.
+const KNOWN: [&str; 6] = [
+    "run.json",
+    "flows.csv",
+    "routes.csv",
+    "reexports.csv",
+    "compare.csv",
+    "final_flows.csv",
+];
+
+impl Folder {
+    /// Reads the chart inputs of the folder `dir` from disk.
+    pub fn read(dir: &Path) -> Result<Self, PlotError> {
+        if !dir.is_dir() {
+            return Err(PlotError::MissingFolder {
+                path: dir.to_owned(),
+            });
+        }
+        let mut files = BTreeMap::new();
+        for name in KNOWN {
+            let path = dir.join(name);
+            if path.is_file() {
+                let bytes = std::fs::read(&path).map_err(|e| PlotError::Read {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+                files.insert(name.to_owned(), bytes);
+            }
+        }
+        Ok(Self {
+            dir: dir.to_owned(),
+            files,
+        })
+    }
+
+    /// A folder made of files held in memory (what a run is about to write into `dir`).
+    pub fn from_files(dir: &Path, files: &[(&str, Vec<u8>)]) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            files: files
+                .iter()
+                .filter(|(n, _)| KNOWN.contains(n))
+                .map(|(n, b)| ((*n).to_owned(), b.clone()))
+                .collect(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.files.contains_key(name)
+    }
+
+    /// Which kind of results folder this is, from the files present.
+    pub fn kind(&self) -> Result<FolderKind, PlotError> {
+        if self.has("compare.csv") {
+            return Ok(FolderKind::Compare);
+        }
+        if self.has("run.json") {
+            return Ok(FolderKind::YearRun);
+        }
+        Err(PlotError::NotResults {
+            path: self.dir.clone(),
+        })
+    }
+
+    fn bytes(&self, name: &str, why: &str) -> Result<&[u8], PlotError> {
+        self.files
+            .get(name)
+            .map(Vec::as_slice)
+            .ok_or_else(|| PlotError::MissingFile {
+                path: self.path(name),
+                why: why.to_owned(),
+            })
+    }
+
+    /// Rows of a CSV file, checked: the header must name every column in `columns`, every
+    /// row must parse, numbers must be finite (and, in `non_negative`, not below zero).
+    pub(crate) fn csv<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        why: &str,
+        columns: &[&str],
+        numbers: &[&str],
+        non_negative: &[&str],
+    ) -> Result<Vec<T>, PlotError> {
+        let path = self.path(name);
+        let bytes = self.bytes(name, why)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(PlotError::Empty { path });
+        }
+        let mut reader = csv::Reader::from_reader(bytes);
+        let header = reader
+            .headers()
+            .map_err(|e| row_error(&path, &e, None))?
+            .clone();
+        for c in columns {
+            if !header.iter().any(|h| h == *c) {
+                return Err(PlotError::MissingColumn {
+                    path,
+                    column: (*c).to_owned(),
+                    header: header.iter().collect::<Vec<_>>().join(","),
+                });
+            }
+        }
+        let index: Vec<(usize, &str)> = numbers
+            .iter()
+            .filter_map(|c| header.iter().position(|h| h == *c).map(|i| (i, *c)))
+            .collect();
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| row_error(&path, &e, Some(&header)))?;
+            let line = record.position().map_or(0, csv::Position::line);
+            for &(i, c) in &index {
+                let Some(field) = record.get(i) else { continue };
+                let bad = |message: String| PlotError::Row {
+                    path: path.clone(),
+                    line,
+                    message: format!("column `{c}`: {message}"),
+                };
+                match field.trim().parse::<f64>() {
+                    Ok(v) if !v.is_finite() => {
+                        return Err(bad(format!("`{field}` is not a finite number")))
+                    }
+                    Ok(v) if v < 0.0 && non_negative.contains(&c) => {
+                        return Err(bad(format!("`{field}` is negative")))
+                    }
+                    Ok(_) => {}
+                    Err(_) => return Err(bad(format!("`{field}` is not a number"))),
+                }
+            }
+            let row: T = record
+                .deserialize(Some(&header))
+                .map_err(|e| row_error(&path, &e, Some(&header)))?;
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+
+    /// The `run.json` of a yearly run.
+    pub(crate) fn run_json(&self) -> Result<RunJson, PlotError> {
+        let path = self.path("run.json");
+        let bytes = self.bytes(
+            "run.json",
+            "a yearly run's folder holds run.json (the resolved scenario)",
+        )?;
+        let de = &mut serde_json::Deserializer::from_slice(bytes);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let inner = e.inner();
+            PlotError::Json {
+                path,
+                message: format!(
+                    "line {}, column {}, at `{}`: {}",
+                    inner.line(),
+                    inner.column(),
+                    e.path(),
+                    inner
+                ),
+            }
+        })
+    }
+}
+
+/// A CSV error as ours, with the line and, for a field that does not parse, its column.
+fn row_error(path: &Path, e: &csv::Error, header: Option<&csv::StringRecord>) -> PlotError {
+    let line = e.position().map_or(0, csv::Position::line);
+    let message = match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => {
+            let column = err
+                .field()
+                .and_then(|f| header.and_then(|h| h.get(usize::try_from(f).ok()?)))
+                .map(|c| format!("column `{c}`: "))
+                .unwrap_or_default();
+            format!("{column}{}", err.kind())
+        }
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("{len} fields where the header has {expected_len}"),
+        _ => e.to_string(),
+    };
+    PlotError::Row {
+        path: path.to_owned(),
+        line,
+        message,
+    }
+}
+
+/// One row of `flows.csv` (the columns charts use).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct FlowIn {
+    pub year: i32,
+    pub sector: String,
+    pub exporter: String,
+    pub importer: String,
+    pub reporter: String,
+    pub final_destination: f64,
+}
+
+/// One row of `routes.csv`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct RouteIn {
+    pub year: i32,
+    pub sector: String,
+    pub origin: String,
+    pub via: String,
+    pub destination: String,
+    pub value: f64,
+}
+
+/// One row of `reexports.csv`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct ReexportIn {
+    pub year: i32,
+    pub sector: String,
+    pub intermediary: String,
+    pub origin: String,
+    pub reexports_to_target: f64,
+}
+
+/// One row of `compare.csv`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct CompareIn {
+    pub scenario: String,
+    pub series: String,
+    pub year: i32,
+    pub value: f64,
+}
+
+/// One row of `final_flows.csv` (written by `tradeflow compare`).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct FinalFlowIn {
+    pub scenario: String,
+    pub year: i32,
+    pub exporter: String,
+    pub importer: String,
+    pub final_destination: f64,
+}
+
+/// What charts need from `run.json`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct RunJson {
+    pub scenario: ScenarioJson,
+    pub years: Option<Vec<i32>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct ScenarioJson {
+    pub name: String,
+    pub economies: Vec<String>,
+    pub dynamics: Option<DynamicsJson>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct DynamicsJson {
+    pub sectors: Vec<SectorJson>,
+    pub routes: Option<RoutesJson>,
+    #[serde(default)]
+    pub instruments: Vec<InstrumentJson>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct SectorJson {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct RoutesJson {
+    pub layout: LayoutJson,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct LayoutJson {
+    pub target: usize,
+    pub hubs: Vec<usize>,
+    pub recorded_share: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct InstrumentJson {
+    pub label: String,
+    pub start: i32,
+    pub end: Option<i32>,
+    pub effect: EffectJson,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct EffectJson {
+    pub effect: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(name: &str, text: &str) -> Folder {
+        Folder::from_files(Path::new("out"), &[(name, text.as_bytes().to_vec())])
+    }
+
+    fn routes(f: &Folder) -> Result<Vec<RouteIn>, PlotError> {
+        f.csv(
+            "routes.csv",
+            "",
+            &["year", "sector", "origin", "via", "destination", "value"],
+            &["value"],
+            &["value"],
+        )
+    }
+
+    #[test]
+    fn located_errors() {
+        let ok = "year,sector,origin,via,destination,value,share\n2021,all,CHN,direct,RUS,1.5,1\n";
+        assert_eq!(routes(&folder("routes.csv", ok)).unwrap().len(), 1);
+        let e = routes(&folder("routes.csv", "")).unwrap_err().to_string();
+        assert!(e.contains("routes.csv") && e.contains("empty"), "{e}");
+        let e = routes(&folder("routes.csv", "year,sector,origin,via,value\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no column `destination`"), "{e}");
+        let bad = "year,sector,origin,via,destination,value\n2021,all,CHN,direct,RUS,1\n2022,all,CHN,direct,RUS,abc\n";
+        let e = routes(&folder("routes.csv", bad)).unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("column `value`"), "{e}");
+        let neg = "year,sector,origin,via,destination,value\n2021,all,CHN,direct,RUS,-1\n";
+        let e = routes(&folder("routes.csv", neg)).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("negative"), "{e}");
+        let year = "year,sector,origin,via,destination,value\n20x1,all,CHN,direct,RUS,1\n";
+        let e = routes(&folder("routes.csv", year)).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("column `year`"), "{e}");
+        let e = routes(&folder("flows.csv", ok)).unwrap_err().to_string();
+        assert!(e.contains("routes.csv") && e.contains("missing"), "{e}");
+    }
+
+    #[test]
+    fn bad_run_json_is_located() {
+        let e = folder("run.json", "{\"scenario\": {\"name\": 3}}")
+            .run_json()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("run.json") && e.contains("scenario.name"), "{e}");
+    }
+}
