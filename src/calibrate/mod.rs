@@ -158,6 +158,26 @@ impl Problem {
         Ok(self.index.iter().map(|&k| out[k].2).collect())
     }
 
+    /// Forward-difference Jacobian of the residuals `r` at `x`, stepping inward at an upper
+    /// bound: one model run per parameter.
+    fn jacobian(
+        &self,
+        x: &DVector<f64>,
+        r: &DVector<f64>,
+        upper: &DVector<f64>,
+    ) -> Result<DMatrix<f64>, String> {
+        let mut jac = DMatrix::zeros(r.len(), x.len());
+        for j in 0..x.len() {
+            let h = 1e-5 * x[j].abs().max(1e-2);
+            let mut xh = x.clone();
+            let dir = if xh[j] + h > upper[j] { -1.0 } else { 1.0 };
+            xh[j] += dir * h;
+            let rh = self.residuals(&xh)?;
+            jac.set_column(j, &((rh - r) / (dir * h)));
+        }
+        Ok(jac)
+    }
+
     /// Weighted log residuals.
     fn residuals(&self, x: &DVector<f64>) -> Result<DVector<f64>, String> {
         let m = self.model(x)?;
@@ -318,18 +338,13 @@ fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
     let mut stop = format!("stopped at the step limit ({})", pb.max_steps);
     let mut converged = false;
     let mut jac = DMatrix::zeros(r.len(), n);
+    // Whether `jac` is the Jacobian at the current `x`.
+    let mut jac_current = false;
     for step in 1..=pb.max_steps {
         steps = step;
-        // Forward differences, stepping inward at an upper bound.
-        for j in 0..n {
-            let h = 1e-5 * x[j].abs().max(1e-2);
-            let mut xh = x.clone();
-            let dir = if xh[j] + h > upper[j] { -1.0 } else { 1.0 };
-            xh[j] += dir * h;
-            evaluations += 1;
-            let rh = pb.residuals(&xh).map_err(start_err)?;
-            jac.set_column(j, &((rh - &r) / (dir * h)));
-        }
+        jac = pb.jacobian(&x, &r, &upper).map_err(start_err)?;
+        evaluations += n;
+        jac_current = true;
         let g = jac.transpose() * &r;
         // Projected gradient: zero where a bound blocks the descent direction.
         let pg_norm = (0..n)
@@ -368,6 +383,7 @@ fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
                     x = trial;
                     r = rt;
                     cost = new_cost;
+                    jac_current = false;
                     mu = (mu / 3.0).max(1e-12);
                     improved = true;
                     if rel < 1e-12 || dx < 1e-10 {
@@ -390,15 +406,11 @@ fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
             break;
         }
     }
-    // Jacobian at the fit for standard errors and identification.
-    for j in 0..n {
-        let h = 1e-5 * x[j].abs().max(1e-2);
-        let mut xh = x.clone();
-        let dir = if xh[j] + h > upper[j] { -1.0 } else { 1.0 };
-        xh[j] += dir * h;
-        evaluations += 1;
-        let rh = pb.residuals(&xh).map_err(start_err)?;
-        jac.set_column(j, &((rh - &r) / (dir * h)));
+    // Jacobian at the fit for standard errors and identification (unless the last step
+    // left it there already).
+    if !jac_current {
+        jac = pb.jacobian(&x, &r, &upper).map_err(start_err)?;
+        evaluations += n;
     }
     let svd = jac.clone().svd(false, true);
     let mut order: Vec<usize> = (0..svd.singular_values.len()).collect();
