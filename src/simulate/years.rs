@@ -130,6 +130,7 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
     };
     // Per year, the sum over sectors of final flows and route flows, for the `all` rows.
     let mut totals: Vec<Option<(Matrix, RouteFlows, Matrix)>> = vec![None; years.len()];
+    let rho = recorded_shares(d, n);
     for (si, sector) in d.sectors.iter().enumerate() {
         let theta = d
             .routes
@@ -141,7 +142,6 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
         // network form the link costs come from the base-year costs of the detour-free
         // world, so the network is built after the first inversion (see `network_links`).
         let recorded = Matrix::from_fn(n, n, |i, j| s.data.trade[(i, j)] * sector.share[i]);
-        let rho = recorded_shares(d, n);
         let links = match d.routes.as_ref().map(|r| r.form) {
             Some(RouteForm::Network) => Some(network_links(&recorded, sector.sigma)?),
             _ => None,
@@ -221,7 +221,7 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
                 Some(prev) => adjust(prev, &rf_star, d.adjustment),
             };
             let x = rf.final_flows();
-            let views = Views::new(&x, &rf, &rho, &st.union);
+            let views = Views::new(&rf, &rho, &st.union);
             push_rows(&mut out, year, &sector.name, eco, &x, &rf, &views, d);
             push_countries(&mut out, year, &sector.name, eco, &base_eq, &eq);
             let slot = &mut totals[yi];
@@ -233,10 +233,9 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
         }
     }
     if d.sectors.len() > 1 {
-        let rho = recorded_shares(d, n);
         for (yi, &year) in years.iter().enumerate() {
             if let Some((x, rf, union)) = &totals[yi] {
-                let views = Views::new(x, rf, &rho, union);
+                let views = Views::new(rf, &rho, union);
                 push_rows(&mut out, year, ALL_SECTORS, eco, x, rf, &views, d);
             }
         }
@@ -392,8 +391,7 @@ struct Views {
 }
 
 impl Views {
-    fn new(x: &Matrix, rf: &RouteFlows, rho: &Vector, union: &Matrix) -> Views {
-        let _ = x;
+    fn new(rf: &RouteFlows, rho: &Vector, union: &Matrix) -> Views {
         let transit = rf.transit();
         let reexports = rf.reexports();
         let n = rf.len();
@@ -431,7 +429,7 @@ pub fn final_from_recorded(
     let mut x = recorded.clone();
     for _ in 0..500 {
         let rf = route_flows(&x, routing).map_err(|e| e.to_string())?;
-        let v = Views::new(&x, &rf, rho, union);
+        let v = Views::new(&rf, rho, union);
         let mut next = x.clone();
         let mut change = 0.0f64;
         for a in 0..n {
