@@ -1,9 +1,23 @@
-//! `tradeflow calibrate FILE`: fit the scenario's free parameters to its targets.
+//! `tradeflow calibrate FILE`: fit the scenario's free parameters to its targets; writes the
+//! fit report (`fit.csv`, `parameters.csv`, `calibration.json`) with its chart in `charts/`,
+//! and the fitted scenario next to the original.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use tradeflow::calibrate::{calibrate, fitted_file};
+use serde::Serialize;
+use tradeflow::calibrate::{calibrate, fitted_file, Fit};
+
+/// `calibration.json`: the fit report with the scenario it fits.
+#[derive(Serialize)]
+struct Report<'a> {
+    /// The scenario's name.
+    scenario: &'a str,
+    /// The scenario file.
+    file: &'a Path,
+    #[serde(flatten)]
+    fit: &'a Fit,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -48,10 +62,18 @@ pub fn run(args: Args) -> Result<()> {
         ),
         (
             "calibration.json",
-            tradeflow::output::json_bytes(&fit, "calibration report")?,
+            tradeflow::output::json_bytes(
+                &Report {
+                    scenario: &name,
+                    file: &args.file,
+                    fit: &fit,
+                },
+                "calibration report",
+            )?,
         ),
     ];
-    tradeflow::output::write_run_folder(&out, &files)?;
+    // The fit chart is drawn from these very bytes and written with them, in one piece.
+    let charts = super::montecarlo::write_with_charts(&out, &files, true)?;
     // The fitted scenario goes next to the original: written to a temporary name first, so
     // a failure leaves no half-written file.
     let tmp = fitted_path.with_extension("toml.partial");
@@ -116,7 +138,7 @@ pub fn run(args: Args) -> Result<()> {
             }
         ));
         s.push_str(&format!(
-            "wrote {} and {}\n",
+            "wrote {} and {}{charts}\n",
             fitted_path.display(),
             out.display()
         ));

@@ -3,9 +3,11 @@
 //!
 //! A run writes `<results>/montecarlo/`: `montecarlo.csv` (one row per series and year:
 //! draws, failed, mean, sd, q05, q25, q50, q75, q95), `failed_draws.csv` (draw, reason) and
-//! `montecarlo.json` (scenario, seed, draws, shard, series). A shard writes
+//! `montecarlo.json` (scenario, seed, draws, shard, series), and its charts in `charts/`
+//! (fan charts, or interval charts of a single counterfactual). A shard writes
 //! `<results>/montecarlo-shard-K-of-N/` with the same files plus `draws.csv` (every value of
-//! its draws); `tradeflow merge` joins the shards into exactly what one run would write.
+//! its draws) and no charts; `tradeflow merge` joins the shards into exactly what one run
+//! would write, charts included.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -123,16 +125,38 @@ pub fn run(
         series: mc.series().to_vec(),
     };
     let files = folder_files(&record, &results_of, shard.is_some())?;
-    tradeflow::output::write_run_folder(&folder, &files)?;
+    // A shard's bands cover only its draws: charts come with the merged folder.
+    let charts = write_with_charts(&folder, &files, shard.is_none())?;
     if !quiet {
         println!(
-            "{} draws ({} failed), seed {seed}: wrote {}",
+            "{} draws ({} failed), seed {seed}: wrote {}{charts}",
             range.end - range.start,
             record.failed,
             folder.display()
         );
     }
     Ok(())
+}
+
+/// Writes a Monte Carlo or sweep folder, with its charts in `charts/` when `charts` is set
+/// (drawn from the very bytes about to be written, all in one piece); returns a line saying
+/// which charts were written, or nothing.
+pub(crate) fn write_with_charts(
+    folder: &Path,
+    files: &[(&str, Vec<u8>)],
+    charts: bool,
+) -> Result<String> {
+    if !charts {
+        tradeflow::output::write_run_folder(folder, files)?;
+        return Ok(String::new());
+    }
+    let kind = tradeflow::plot::Folder::from_files(folder, files).kind()?;
+    let (charts, chart_files) = super::plot::charts_of(folder, files, kind)?;
+    super::plot::write_with_charts(folder, files, &chart_files)?;
+    Ok(format!(
+        "\nwrote {}",
+        super::plot::describe(&folder.join(tradeflow::plot::CHARTS_DIR), &charts)
+    ))
 }
 
 fn folder_files(
@@ -309,10 +333,10 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         series: first.series.clone(),
     };
     let files = folder_files(&record, &all, false)?;
-    tradeflow::output::write_run_folder(&args.out, &files)?;
+    let charts = write_with_charts(&args.out, &files, true)?;
     if !args.quiet {
         println!(
-            "merged {} shards, {} draws: wrote {}",
+            "merged {} shards, {} draws: wrote {}{charts}",
             records.len(),
             first.draws,
             args.out.display()
@@ -432,10 +456,10 @@ fn merge_sweep(args: MergeArgs) -> Result<()> {
             super::sweep::tornado_csv(&sweep, &axes, &record.tornado_output)?,
         ),
     ];
-    tradeflow::output::write_run_folder(&args.out, &files)?;
+    let charts = write_with_charts(&args.out, &files, true)?;
     if !args.quiet {
         println!(
-            "merged {} shards, {} points: wrote {}",
+            "merged {} shards, {} points: wrote {}{charts}",
             records.len(),
             first.points,
             args.out.display()

@@ -6,14 +6,18 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use tradeflow::output::{write_run_folder, OutputError};
 use tradeflow::plot::{
-    chart_files, compare_charts, year_run_charts, Chart, CompareOptions, Folder, FolderKind,
-    NamedBytes, RunOptions, CHARTS_DIR,
+    calibration_charts, chart_files, compare_charts, montecarlo_charts, sweep_charts,
+    year_run_charts, Chart, CompareOptions, Folder, FolderKind, MonteCarloOptions, NamedBytes,
+    RunOptions, CHARTS_DIR,
 };
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A results folder: a yearly run's (`tradeflow run`) or a comparison's (`tradeflow
-    /// compare`). The charts are written to DIR/charts, replacing what was there.
+    /// A results folder: a yearly run's (`tradeflow run`), a comparison's (`tradeflow
+    /// compare`), a Monte Carlo folder (`tradeflow run --draws`: `<results>/montecarlo`), a
+    /// calibration folder (`tradeflow calibrate`) or a sweep folder (`tradeflow sweep`:
+    /// `<results>/sweep`), told apart by their files. The charts are written to
+    /// DIR/charts, replacing what was there.
     dir: PathBuf,
     /// Year of the route diagram and end year of the heatmap (yearly run), or year of the
     /// bar chart and heatmaps (comparison) [default: the last year].
@@ -24,7 +28,10 @@ pub struct Args {
     from_year: Option<i32>,
     /// A series of compare.csv to draw across scenarios (repeat for several) [default:
     /// re-exports via the largest intermediary, the largest recorded flow into it, the
-    /// target's imports].
+    /// target's imports]. In a Monte Carlo folder: a series of montecarlo.csv to draw a fan
+    /// chart of [default: re-exports via each intermediary, the largest recorded flow into
+    /// the largest one, the target's imports], or for a single counterfactual a measure
+    /// drawn per country [default: welfare_change_pct].
     #[arg(long)]
     series: Vec<String>,
     /// The scenario a comparison's heatmaps compare the others with [default: the first].
@@ -38,38 +45,67 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let folder = Folder::read(&args.dir)?;
     let kind = folder.kind()?;
+    // Options that do not apply to the kind of folder are an error, not silently ignored.
+    let given: Vec<&str> = [
+        ("--year", args.year.is_some()),
+        ("--from-year", args.from_year.is_some()),
+        ("--series", !args.series.is_empty()),
+        ("--reference", args.reference.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(o, set)| set.then_some(o))
+    .collect();
+    let (what, allowed): (&str, &[&str]) = match kind {
+        FolderKind::YearRun => ("a yearly run's folder", &["--year", "--from-year"]),
+        FolderKind::Compare => (
+            "a comparison folder",
+            &["--year", "--series", "--reference"],
+        ),
+        FolderKind::MonteCarlo => ("a Monte Carlo folder", &["--series"]),
+        FolderKind::Calibration => ("a calibration folder", &[]),
+        FolderKind::Sweep => ("a sweep folder", &[]),
+    };
+    if let Some(o) = given.iter().find(|o| !allowed.contains(o)) {
+        let for_whom = match *o {
+            "--year" => "a yearly run's or a comparison folder",
+            "--from-year" => "a yearly run's folder",
+            "--series" => "a comparison or a Monte Carlo folder",
+            _ => "a comparison folder",
+        };
+        bail!(
+            "{}: this is {what}, and {o} applies to {for_whom}{}",
+            args.dir.display(),
+            if allowed.is_empty() {
+                format!("; {what} takes no options")
+            } else {
+                format!("; {what} takes {}", allowed.join(", "))
+            }
+        );
+    }
     let charts = match kind {
-        FolderKind::YearRun => {
-            if !args.series.is_empty() || args.reference.is_some() {
-                bail!(
-                    "{}: --series and --reference apply to a comparison folder (compare.csv); this is a yearly run's folder",
-                    args.dir.display()
-                );
-            }
-            year_run_charts(
-                &folder,
-                &RunOptions {
-                    year: args.year,
-                    from_year: args.from_year,
-                },
-            )?
-        }
-        FolderKind::Compare => {
-            if args.from_year.is_some() {
-                bail!(
-                    "{}: --from-year applies to a yearly run's folder; this is a comparison folder",
-                    args.dir.display()
-                );
-            }
-            compare_charts(
-                &folder,
-                &CompareOptions {
-                    series: args.series.clone(),
-                    year: args.year,
-                    reference: args.reference.clone(),
-                },
-            )?
-        }
+        FolderKind::YearRun => year_run_charts(
+            &folder,
+            &RunOptions {
+                year: args.year,
+                from_year: args.from_year,
+            },
+        )?,
+        FolderKind::Compare => compare_charts(
+            &folder,
+            &CompareOptions {
+                series: args.series.clone(),
+                year: args.year,
+                reference: args.reference.clone(),
+            },
+        )?,
+        FolderKind::MonteCarlo => montecarlo_charts(
+            &folder,
+            &MonteCarloOptions {
+                series: args.series.clone(),
+            },
+        )?,
+        FolderKind::Calibration => calibration_charts(&folder)?,
+        FolderKind::Sweep => sweep_charts(&folder)?,
     };
     let files = chart_files(&charts)?;
     let out = args.dir.join(CHARTS_DIR);
@@ -84,9 +120,10 @@ pub fn run(args: Args) -> Result<()> {
 /// "DIR (a, b, c)" with the charts' stems.
 pub(super) fn describe(dir: &Path, charts: &[Chart]) -> String {
     format!(
-        "{} ({} charts as PNG, SVG and CSV: {})",
+        "{} ({} chart{} as PNG, SVG and CSV: {})",
         dir.display(),
         charts.len(),
+        if charts.len() == 1 { "" } else { "s" },
         charts
             .iter()
             .map(Chart::stem)
@@ -105,6 +142,9 @@ pub(super) fn charts_of(
     let charts = match kind {
         FolderKind::YearRun => year_run_charts(&folder, &RunOptions::default())?,
         FolderKind::Compare => compare_charts(&folder, &CompareOptions::default())?,
+        FolderKind::MonteCarlo => montecarlo_charts(&folder, &MonteCarloOptions::default())?,
+        FolderKind::Calibration => calibration_charts(&folder)?,
+        FolderKind::Sweep => sweep_charts(&folder)?,
     };
     let rendered = chart_files(&charts)?;
     Ok((charts, rendered))

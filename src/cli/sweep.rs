@@ -4,7 +4,8 @@
 //! Writes `<results>/sweep/` (or `sweep-shard-K-of-N/` with `--shard`): `sweep.csv` (point,
 //! one column per parameter, series, year, value), `failed_points.csv` (point, reason),
 //! `tornado.csv` (each parameter alone at its low and high bound; unsharded runs only) and
-//! `sweep.json`. `tradeflow merge` joins shards into the rows one run would write.
+//! `sweep.json`, with the tornado chart in `charts/` (unsharded runs only). `tradeflow merge`
+//! joins shards into the rows, tornado and chart one run would write.
 
 use std::path::PathBuf;
 
@@ -188,11 +189,12 @@ pub fn run(args: Args) -> Result<()> {
         None => results_dir.join("sweep"),
         Some(s) => results_dir.join(format!("sweep-shard-{}-of-{}", s.k, s.n)),
     };
-    tradeflow::output::write_run_folder(&folder, &files)?;
+    // The tornado chart comes with the tornado data (not with a shard, which has none).
+    let charts = super::montecarlo::write_with_charts(&folder, &files, args.shard.is_none())?;
     if !args.quiet {
         let n_failed = results.iter().filter(|r| r.is_err()).count();
         println!(
-            "{} points ({} failed): wrote {}",
+            "{} points ({} failed): wrote {}{charts}",
             last - first,
             n_failed,
             folder.display()

@@ -21,26 +21,39 @@ pub enum Unit {
     UsdBn,
     /// A share in [0, 1], shown in percent.
     Share,
+    /// Already a percentage (a counterfactual's `welfare_change_pct`).
+    Percent,
 }
 
 impl Unit {
-    /// The unit of a `compare.csv` series, from its name.
+    /// The unit of a series (`compare.csv`, `montecarlo.csv`, a target or a sweep
+    /// output), from its name.
     pub fn of_series(name: &str) -> Self {
-        if name.contains("share") {
+        if name.ends_with("_pct") {
+            Unit::Percent
+        } else if name.contains("share") {
             Unit::Share
         } else {
             Unit::UsdBn
         }
     }
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Unit::UsdBn => "USD bn",
-            Unit::Share => "%",
+            Unit::Share | Unit::Percent => "%",
         }
     }
-    fn scale(self) -> f64 {
+    /// The unit at the start of a sentence ("USD bn by year", "Percent by year").
+    pub(crate) fn words(self) -> &'static str {
         match self {
-            Unit::UsdBn => 1.0,
+            Unit::UsdBn => "USD bn",
+            Unit::Share | Unit::Percent => "Percent",
+        }
+    }
+    /// Factor from the series' values to the values shown.
+    pub(crate) fn scale(self) -> f64 {
+        match self {
+            Unit::UsdBn | Unit::Percent => 1.0,
             Unit::Share => 100.0,
         }
     }
@@ -111,7 +124,7 @@ impl ScenarioBars {
 }
 
 /// Capitalises the first letter (series names start in lower case).
-fn sentence(s: &str) -> String {
+pub(crate) fn sentence(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),

@@ -321,7 +321,7 @@ fn x_range(first: i32, last: i32) -> (f64, f64) {
     }
 }
 
-fn no_data<DB: DrawingBackend>(
+pub(crate) fn no_data<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     th: &Theme,
     message: &str,

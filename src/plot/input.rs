@@ -27,16 +27,29 @@ pub enum FolderKind {
     YearRun,
     /// `tradeflow compare`.
     Compare,
+    /// The `montecarlo/` folder of `tradeflow run --draws N` (or of `tradeflow merge`).
+    MonteCarlo,
+    /// The folder `tradeflow calibrate` writes its fit report into.
+    Calibration,
+    /// The `sweep/` folder of `tradeflow sweep` (or of `tradeflow merge`).
+    Sweep,
 }
 
 /// The files charts are drawn from.
-const KNOWN: [&str; 6] = [
+const KNOWN: [&str; 13] = [
     "run.json",
     "flows.csv",
     "routes.csv",
     "reexports.csv",
     "compare.csv",
     "final_flows.csv",
+    "montecarlo.csv",
+    "montecarlo.json",
+    "fit.csv",
+    "parameters.csv",
+    "calibration.json",
+    "tornado.csv",
+    "sweep.json",
 ];
 
 impl Folder {
@@ -96,6 +109,15 @@ impl Folder {
         if self.has("run.json") {
             return Ok(FolderKind::YearRun);
         }
+        if self.has("montecarlo.csv") || self.has("montecarlo.json") {
+            return Ok(FolderKind::MonteCarlo);
+        }
+        if self.has("fit.csv") || self.has("calibration.json") {
+            return Ok(FolderKind::Calibration);
+        }
+        if self.has("tornado.csv") || self.has("sweep.json") {
+            return Ok(FolderKind::Sweep);
+        }
         Err(PlotError::NotResults {
             path: self.dir.clone(),
         })
@@ -149,7 +171,11 @@ impl Folder {
             let record = record.map_err(|e| row_error(&path, &e, Some(&header)))?;
             let line = record.position().map_or(0, csv::Position::line);
             for &(i, c) in &index {
-                let Some(field) = record.get(i) else { continue };
+                // An empty cell is a missing value: the row's type decides whether that is
+                // allowed (an `Option`) or a located error when it is deserialised.
+                let Some(field) = record.get(i).filter(|f| !f.trim().is_empty()) else {
+                    continue;
+                };
                 let bad = |message: String| PlotError::Row {
                     path: path.clone(),
                     line,
@@ -176,11 +202,16 @@ impl Folder {
 
     /// The `run.json` of a yearly run.
     pub(crate) fn run_json(&self) -> Result<RunJson, PlotError> {
-        let path = self.path("run.json");
-        let bytes = self.bytes(
+        self.json(
             "run.json",
             "a yearly run's folder holds run.json (the resolved scenario)",
-        )?;
+        )
+    }
+
+    /// A JSON file, its problems located by line, column and field path.
+    pub(crate) fn json<T: DeserializeOwned>(&self, name: &str, why: &str) -> Result<T, PlotError> {
+        let path = self.path(name);
+        let bytes = self.bytes(name, why)?;
         let de = &mut serde_json::Deserializer::from_slice(bytes);
         serde_path_to_error::deserialize(de).map_err(|e| {
             let inner = e.inner();
@@ -323,6 +354,100 @@ pub(crate) struct InstrumentJson {
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct EffectJson {
     pub effect: String,
+}
+
+/// One row of `montecarlo.csv`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct BandIn {
+    pub series: String,
+    pub year: Option<i32>,
+    pub draws: usize,
+    pub failed: usize,
+    pub q05: f64,
+    pub q25: f64,
+    pub q50: f64,
+    pub q75: f64,
+    pub q95: f64,
+}
+
+/// What charts need from `montecarlo.json`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct MonteCarloJson {
+    pub scenario: String,
+    pub seed: u64,
+    pub draws: u64,
+    pub failed: usize,
+    pub shard: Option<ShardJson>,
+    pub first_draw: u64,
+    pub last_draw: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct ShardJson {
+    pub k: u64,
+    pub n: u64,
+}
+
+/// One row of a calibration's `fit.csv`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct FitIn {
+    pub series: String,
+    pub year: Option<i32>,
+    pub observed: f64,
+    pub initial: f64,
+    pub fitted: f64,
+    pub weight: f64,
+    pub source: String,
+}
+
+/// One row of a calibration's `parameters.csv` (`stderr` is `NaN` when there is no
+/// residual variance).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct ParameterIn {
+    pub path: String,
+    pub initial: f64,
+    pub fitted: f64,
+    pub stderr: f64,
+    pub at_bound: bool,
+    pub poorly_identified: bool,
+}
+
+/// What charts need from `calibration.json` (non-finite numbers are written as `null`).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct CalibrationJson {
+    /// The scenario's name (reports written before it was recorded lack it).
+    pub scenario: Option<String>,
+    pub objective_initial: Option<f64>,
+    pub objective: Option<f64>,
+    pub steps: usize,
+    pub evaluations: usize,
+    pub stop: String,
+    pub converged: bool,
+}
+
+/// One row of a sweep's `tornado.csv`; empty cells where a run failed.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct TornadoIn {
+    pub parameter: String,
+    pub low: f64,
+    pub high: f64,
+    /// The parameter's value in the scenario (older sweeps did not record it).
+    #[serde(default)]
+    pub base_value: Option<f64>,
+    pub output: String,
+    pub year: Option<i32>,
+    pub output_at_base: Option<f64>,
+    pub output_at_low: Option<f64>,
+    pub output_at_high: Option<f64>,
+    pub failed: String,
+}
+
+/// What charts need from `sweep.json`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct SweepJson {
+    pub scenario: String,
+    pub points: usize,
+    pub shard: Option<ShardJson>,
 }
 
 #[cfg(test)]

@@ -23,20 +23,34 @@
 //! [`draw_scenario_bars`]) and `change_<scenario>_vs_<reference>_<year>` (bilateral change
 //! between two scenarios).
 //!
-//! Still to come with the tuning issue, which produces their inputs: the Monte Carlo fan
-//! chart (median with 50% and 90% bands), the calibration fit (observed targets against
-//! model values) and the sensitivity tornado.
+//! Charts of the tuning commands, drawn from the folders they write ([`montecarlo_charts`],
+//! [`calibration_charts`], [`sweep_charts`]):
+//! - `fan_<series>` (Monte Carlo folder of a yearly scenario): the median of the draws over
+//!   years with 50% and 90% bands, draws and failed draws in the footnote
+//!   ([`draw_fan_chart`]);
+//! - `intervals_<measure>` (Monte Carlo folder of a single counterfactual): median, 50% and
+//!   90% ranges of a measure such as `welfare_change_pct`, one row per country
+//!   ([`draw_intervals`]);
+//! - `calibration_fit` (calibration folder): each observed target against the model at the
+//!   starting values and after the fit, with the fitted parameters
+//!   ([`draw_calibration_fit`]);
+//! - `tornado_<output>_<year>` (sweep folder): each parameter moved alone to the ends of its
+//!   range, bars around the scenario's value, largest swing first ([`draw_tornado`]).
 //!
 //! Text is drawn with plotters' pure-Rust `ab_glyph` path and the bundled DejaVu Sans
 //! (`fonts/`, licence beside it): no system font library, no C library.
 
 mod build;
 mod compare;
+mod fan;
+mod fit;
 mod flows;
 mod heatmap;
 mod input;
 mod sankey;
 mod style;
+mod tornado;
+mod tuning;
 
 use std::path::PathBuf;
 
@@ -46,12 +60,16 @@ use thiserror::Error;
 
 pub use build::{compare_charts, year_run_charts, CompareOptions, RunOptions};
 pub use compare::{draw_scenario_bars, draw_scenario_lines, ScenarioBars, ScenarioLines, Unit};
+pub use fan::{draw_fan_chart, draw_intervals, Draws, FanChart, IntervalChart, Quantiles};
+pub use fit::{draw_calibration_fit, CalibrationFit, FitParameter, FitTarget};
 pub use flows::{
     draw_flows_by_route, draw_reexports, Band, Event, FlowsByRoute, HubSeries, Reexports, Role,
 };
 pub use heatmap::{draw_change_heatmap, ChangeHeatmap, Comparing};
 pub use input::{Folder, FolderKind};
 pub use sankey::{draw_route_diagram, RouteDiagram, RouteFlow};
+pub use tornado::{draw_tornado, Tornado, TornadoBar};
+pub use tuning::{calibration_charts, montecarlo_charts, sweep_charts, MonteCarloOptions};
 
 /// Pixel size of the PNG and SVG charts.
 pub const SIZE: (u32, u32) = (1600, 1000);
@@ -64,7 +82,7 @@ pub const CHARTS_DIR: &str = "charts";
 pub enum PlotError {
     #[error("{path}: no such results folder")]
     MissingFolder { path: PathBuf },
-    #[error("{path}: not a results folder (expected run.json with flows.csv, routes.csv and reexports.csv from `tradeflow run`, or compare.csv from `tradeflow compare`)")]
+    #[error("{path}: not a results folder (expected run.json with flows.csv, routes.csv and reexports.csv from `tradeflow run`, compare.csv from `tradeflow compare`, montecarlo.csv from `tradeflow run --draws`, fit.csv from `tradeflow calibrate` or tornado.csv from `tradeflow sweep`)")]
     NotResults { path: PathBuf },
     #[error("{path}: missing ({why})")]
     MissingFile { path: PathBuf, why: String },
@@ -107,6 +125,10 @@ pub enum Chart {
     ScenarioLines(ScenarioLines),
     ScenarioBars(ScenarioBars),
     ChangeHeatmap(ChangeHeatmap),
+    FanChart(FanChart),
+    Intervals(IntervalChart),
+    CalibrationFit(CalibrationFit),
+    Tornado(Tornado),
 }
 
 impl Chart {
@@ -124,6 +146,13 @@ impl Chart {
                     format!("change_{}_vs_{}_{year}", slug(&c.to), slug(&c.from))
                 }
             },
+            Chart::FanChart(c) => format!("fan_{}", slug(&c.series)),
+            Chart::Intervals(c) => format!("intervals_{}", slug(&c.measure)),
+            Chart::CalibrationFit(_) => "calibration_fit".to_owned(),
+            Chart::Tornado(c) => match c.year {
+                Some(y) => format!("tornado_{}_{y}", slug(&c.output)),
+                None => format!("tornado_{}", slug(&c.output)),
+            },
         }
     }
 
@@ -136,6 +165,10 @@ impl Chart {
             Chart::ScenarioLines(c) => c.csv(),
             Chart::ScenarioBars(c) => c.csv(),
             Chart::ChangeHeatmap(c) => c.csv(),
+            Chart::FanChart(c) => c.csv(),
+            Chart::Intervals(c) => c.csv(),
+            Chart::CalibrationFit(c) => c.csv(),
+            Chart::Tornado(c) => c.csv(),
         }
     }
 
@@ -148,6 +181,10 @@ impl Chart {
             Chart::ScenarioLines(c) => draw_scenario_lines(area, c),
             Chart::ScenarioBars(c) => draw_scenario_bars(area, c),
             Chart::ChangeHeatmap(c) => draw_change_heatmap(area, c),
+            Chart::FanChart(c) => draw_fan_chart(area, c),
+            Chart::Intervals(c) => draw_intervals(area, c),
+            Chart::CalibrationFit(c) => draw_calibration_fit(area, c),
+            Chart::Tornado(c) => draw_tornado(area, c),
         }
     }
 }

@@ -113,6 +113,11 @@ impl Theme {
         }
     }
 
+    /// A pixel length of this area in the units sizes are designed in (1600 x 1000).
+    pub fn design(&self, px: i32) -> f64 {
+        f64::from(px) / self.s
+    }
+
     /// A length designed for 1600 x 1000, scaled to this area (at least 1 pixel).
     pub fn px(&self, v: f64) -> i32 {
         ((v * self.s).round() as i32).max(1)
@@ -517,6 +522,7 @@ pub(crate) fn draw_axes<DB: DrawingBackend>(
 pub(crate) enum Swatch {
     Fill(RGBColor),
     Line { colour: RGBColor, dashed: bool },
+    Marker(Marker),
 }
 
 /// A legend as a column of entries starting at `(x, y)`, each label wrapped to `w` pixels.
@@ -544,25 +550,7 @@ pub(crate) fn legend<DB: DrawingBackend>(
     for (swatch, label) in entries {
         let lines = wrap(area, label, &ls, w - sw - th.px(12.0))?;
         let cy = y + line_h / 2;
-        match swatch {
-            Swatch::Fill(c) => area
-                .draw(&Rectangle::new(
-                    [(x, cy - th.px(10.0)), (x + sw, cy + th.px(10.0))],
-                    c.filled(),
-                ))
-                .map_err(draw_err)?,
-            Swatch::Line { colour, dashed } => {
-                let style = ShapeStyle::from(colour).stroke_width(th.px(4.0) as u32);
-                if *dashed {
-                    for seg in dashes(&[(x, cy), (x + sw, cy)], th.px(9.0), th.px(6.0)) {
-                        area.draw(&PathElement::new(seg, style)).map_err(draw_err)?;
-                    }
-                } else {
-                    area.draw(&PathElement::new(vec![(x, cy), (x + sw, cy)], style))
-                        .map_err(draw_err)?;
-                }
-            }
-        }
+        swatch_at(area, th, swatch, (x, cy), sw)?;
         for (k, line) in lines.iter().enumerate() {
             text(
                 area,
@@ -642,6 +630,227 @@ pub(crate) fn polyline<DB: DrawingBackend>(
         area.draw(&PathElement::new(points, style))
             .map_err(draw_err)
     }
+}
+
+/// `c` blended with white: `t` = 1 is `c`, 0 is white (light bands of one hue).
+pub(crate) fn tint(c: RGBColor, t: f64) -> RGBColor {
+    let t = t.clamp(0.0, 1.0);
+    let mix = |v: u8| (f64::from(v) * t + 255.0 * (1.0 - t)).round() as u8;
+    RGBColor(mix(c.0), mix(c.1), mix(c.2))
+}
+
+/// A horizontal value axis for a frame whose x range is `axis`: vertical gridlines, tick
+/// labels under the frame and `title` (with its unit) under them. The zero line, where it
+/// is inside the range, is darker.
+pub(crate) fn draw_x_axis<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    th: &Theme,
+    f: &Frame,
+    axis: &ValueAxis,
+    title: &str,
+) -> Result<(), PlotError> {
+    let grid = ShapeStyle::from(&GRID).stroke_width(th.px(1.5) as u32);
+    let axis_style = ShapeStyle::from(&DARK_GREY).stroke_width(th.px(2.0) as u32);
+    let ts = anchored(&th.tick(), HPos::Center, VPos::Top);
+    for &v in &axis.ticks {
+        let x = f.x(v);
+        area.draw(&PathElement::new(vec![(x, f.t), (x, f.b)], grid))
+            .map_err(draw_err)?;
+        area.draw(&PathElement::new(
+            vec![(x, f.b), (x, f.b + th.px(8.0))],
+            axis_style,
+        ))
+        .map_err(draw_err)?;
+        text(area, &axis.label(v), (x, f.b + th.px(12.0)), &ts)?;
+    }
+    area.draw(&PathElement::new(vec![(f.l, f.b), (f.r, f.b)], axis_style))
+        .map_err(draw_err)?;
+    if axis.lo < 0.0 && axis.hi > 0.0 {
+        let x = f.x(0.0);
+        area.draw(&PathElement::new(vec![(x, f.t), (x, f.b)], axis_style))
+            .map_err(draw_err)?;
+    }
+    if !title.is_empty() {
+        let xt = anchored(&th.axis(), HPos::Center, VPos::Top);
+        text(area, title, ((f.l + f.r) / 2, f.b + th.px(46.0)), &xt)?;
+    }
+    Ok(())
+}
+
+/// A legend as one row of entries starting at `(x, y)` (its vertical centre); returns the
+/// x after the last entry.
+pub(crate) fn legend_row<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    th: &Theme,
+    (x, y): (i32, i32),
+    entries: &[(Swatch, String)],
+) -> Result<i32, PlotError> {
+    let ls = anchored(&th.legend(), HPos::Left, VPos::Center);
+    let sw = th.px(34.0);
+    let mut x = x;
+    for (swatch, label) in entries {
+        swatch_at(area, th, swatch, (x, y), sw)?;
+        text(area, label, (x + sw + th.px(10.0), y), &ls)?;
+        x += sw + th.px(10.0) + text_size(area, label, &ls)?.0 + th.px(36.0);
+    }
+    Ok(x)
+}
+
+/// Draws a legend swatch `sw` pixels wide, left end at `x`, centred on `cy`.
+fn swatch_at<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    th: &Theme,
+    swatch: &Swatch,
+    (x, cy): (i32, i32),
+    sw: i32,
+) -> Result<(), PlotError> {
+    match swatch {
+        Swatch::Fill(c) => area
+            .draw(&Rectangle::new(
+                [(x, cy - th.px(10.0)), (x + sw, cy + th.px(10.0))],
+                c.filled(),
+            ))
+            .map_err(draw_err),
+        Swatch::Line { colour, dashed } => {
+            let style = ShapeStyle::from(colour).stroke_width(th.px(4.0) as u32);
+            if *dashed {
+                for seg in dashes(&[(x, cy), (x + sw, cy)], th.px(9.0), th.px(6.0)) {
+                    area.draw(&PathElement::new(seg, style)).map_err(draw_err)?;
+                }
+                Ok(())
+            } else {
+                area.draw(&PathElement::new(vec![(x, cy), (x + sw, cy)], style))
+                    .map_err(draw_err)
+            }
+        }
+        Swatch::Marker(m) => m.draw(area, th, (x + sw / 2, cy), 1.0),
+    }
+}
+
+/// A point marker of a dot plot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Marker {
+    /// A filled circle.
+    Dot(RGBColor),
+    /// An open circle.
+    Ring(RGBColor),
+    /// A vertical bar across the row, taller than the other markers so that it shows
+    /// above and below a dot drawn on it.
+    Bar(RGBColor),
+}
+
+impl Marker {
+    /// Draws the marker centred on `(x, y)`, `scale` times its usual size.
+    pub fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        th: &Theme,
+        (x, y): (i32, i32),
+        scale: f64,
+    ) -> Result<(), PlotError> {
+        let r = th.px(9.0 * scale);
+        match *self {
+            Marker::Dot(c) => area
+                .draw(&Circle::new((x, y), r, c.filled()))
+                .map_err(draw_err),
+            Marker::Ring(c) => {
+                // A little larger than a dot, so that a dot on it leaves a halo.
+                let r = th.px(12.0 * scale);
+                area.draw(&Circle::new((x, y), r, WHITE.filled()))
+                    .map_err(draw_err)?;
+                area.draw(&Circle::new(
+                    (x, y),
+                    r,
+                    ShapeStyle::from(&c).stroke_width(th.px(3.5 * scale) as u32),
+                ))
+                .map_err(draw_err)
+            }
+            Marker::Bar(c) => {
+                let (w, h) = (th.px(2.5 * scale), th.px(20.0 * scale));
+                area.draw(&Rectangle::new(
+                    [(x - w, y - h), (x + w, y + h)],
+                    c.filled(),
+                ))
+                .map_err(draw_err)
+            }
+        }
+    }
+}
+
+/// A footnote of up to `max_lines` lines at the bottom left (the last one ellipsized when
+/// the text is longer); returns the y of the top of the first line.
+pub(crate) fn footnote_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    th: &Theme,
+    note: &str,
+    max_lines: usize,
+) -> Result<i32, PlotError> {
+    let ns = anchored(&th.note(), HPos::Left, VPos::Bottom);
+    let w = th.w - th.px(80.0);
+    let mut lines = wrap(area, note, &ns, w)?;
+    if lines.len() > max_lines.max(1) {
+        let rest = lines[max_lines.max(1) - 1..].join(" ");
+        lines.truncate(max_lines.max(1) - 1);
+        lines.push(ellipsize(area, &rest, &ns, w)?);
+    }
+    let line_h = th.px(23.0);
+    let bottom = th.h - th.px(18.0);
+    let n = lines.len() as i32;
+    for (k, line) in lines.iter().enumerate() {
+        let y = bottom - (n - 1 - k as i32) * line_h;
+        text(area, line, (th.px(40.0), y), &ns)?;
+    }
+    Ok(bottom - n * line_h)
+}
+
+/// A parameter path (`instruments.evasion_china_kgz.premium`) on lines no wider than
+/// `max_w`, broken after dots; a segment longer than a line is ellipsized.
+pub(crate) fn wrap_path<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    path: &str,
+    style: &TextStyle<'static>,
+    max_w: i32,
+) -> Result<Vec<String>, PlotError> {
+    let mut parts: Vec<String> = Vec::new();
+    let segments: Vec<&str> = path.split_inclusive('.').collect();
+    let mut line = String::new();
+    for seg in segments {
+        let candidate = format!("{line}{seg}");
+        if line.is_empty() || text_size(area, &candidate, style)?.0 <= max_w {
+            line = candidate;
+        } else {
+            parts.push(std::mem::take(&mut line));
+            line = seg.to_owned();
+        }
+    }
+    if !line.is_empty() {
+        parts.push(line);
+    }
+    parts
+        .into_iter()
+        .map(|l| ellipsize(area, &l, style, max_w))
+        .collect()
+}
+
+/// A number with `decimals` decimals and a sign (`+1.5`, `−0.3`, `0.0`).
+pub(crate) fn fmt_signed(v: f64, decimals: usize) -> String {
+    let s = fmt_num(v, decimals);
+    if v > 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        format!("+{s}")
+    } else {
+        s
+    }
+}
+
+/// Decimals that show `v` with about `digits` significant digits (at most 6), and at
+/// least `min`.
+pub(crate) fn decimals_for_value(v: f64, digits: i32, min: usize) -> usize {
+    if !v.is_finite() || v == 0.0 {
+        return min;
+    }
+    let mag = v.abs().log10().floor() as i32;
+    let d = (digits - 1 - mag).clamp(0, 6) as usize;
+    d.max(min)
 }
 
 /// Moves label centres `ys` (sorted by wish) apart so that neighbours are at least `gap`

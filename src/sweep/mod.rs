@@ -213,6 +213,7 @@ impl Sweep {
                     parameter: axis.path.to_string(),
                     low: axis.low,
                     high: axis.high,
+                    base_value: self.base[k],
                     output: output.0.clone(),
                     year: output.1,
                     output_at_base: base.clone().ok(),
@@ -239,6 +240,8 @@ pub struct TornadoRow {
     pub parameter: String,
     pub low: f64,
     pub high: f64,
+    /// The parameter's value in the scenario (where the other bars hold it).
+    pub base_value: f64,
     pub output: String,
     pub year: Option<i32>,
     /// Empty where that run failed (see `failed`).

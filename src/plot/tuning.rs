@@ -1,0 +1,413 @@
+//! From the folders the tuning commands write to their charts: a Monte Carlo folder
+//! (`montecarlo.csv`, `montecarlo.json`) to fan charts or, for a single counterfactual,
+//! interval charts; a calibration folder (`fit.csv`, `parameters.csv`, `calibration.json`)
+//! to the fit chart; a sweep folder (`tornado.csv`, `sweep.json`) to the tornado.
+
+use std::collections::BTreeMap;
+
+use super::compare::Unit;
+use super::fan::{Draws, FanChart, IntervalChart, Quantiles};
+use super::fit::{CalibrationFit, FitParameter, FitTarget};
+use super::input::{
+    BandIn, CalibrationJson, FitIn, Folder, MonteCarloJson, ParameterIn, SweepJson, TornadoIn,
+};
+use super::tornado::{Tornado, TornadoBar};
+use super::{Chart, PlotError};
+
+/// Choices for the charts of a Monte Carlo folder.
+#[derive(Debug, Clone, Default)]
+pub struct MonteCarloOptions {
+    /// Yearly scenarios: series of `montecarlo.csv` to draw a fan chart of [default: the
+    /// re-exports via each intermediary, the largest recorded flow into the largest one,
+    /// the target's imports]. Single counterfactuals: measures to draw per country
+    /// [default: `welfare_change_pct`].
+    pub series: Vec<String>,
+}
+
+/// The counterfactual measure drawn by default.
+const DEFAULT_MEASURE: &str = "welfare_change_pct";
+
+/// The charts of a Monte Carlo folder: a fan chart per key series of a yearly scenario, or
+/// an interval chart per measure of a single counterfactual.
+pub fn montecarlo_charts(
+    folder: &Folder,
+    opts: &MonteCarloOptions,
+) -> Result<Vec<Chart>, PlotError> {
+    let record: MonteCarloJson = folder.json(
+        "montecarlo.json",
+        "a Monte Carlo folder holds montecarlo.json (scenario, seed and draws)",
+    )?;
+    if let Some(s) = &record.shard {
+        return Err(PlotError::Content {
+            path: folder.path("montecarlo.json"),
+            message: format!(
+                "shard {} of {} (draws {} to {} of {}): join the shards with `tradeflow merge` and draw the merged folder",
+                s.k,
+                s.n,
+                record.first_draw,
+                record.last_draw.saturating_sub(1),
+                record.draws
+            ),
+        });
+    }
+    let q = ["q05", "q25", "q50", "q75", "q95"];
+    let mut numbers = vec!["draws", "failed"];
+    numbers.extend(q);
+    let mut columns = vec!["series", "year"];
+    columns.extend(&numbers);
+    let rows: Vec<BandIn> = folder.csv(
+        "montecarlo.csv",
+        "a Monte Carlo folder holds montecarlo.csv",
+        &columns,
+        &numbers,
+        &["draws", "failed"],
+    )?;
+    if rows.is_empty() {
+        return Err(PlotError::Content {
+            path: folder.path("montecarlo.csv"),
+            message: "no rows".into(),
+        });
+    }
+    let draws = Draws {
+        ran: rows.iter().map(|r| r.draws).max().unwrap_or(0),
+        failed: rows.iter().map(|r| r.failed).max().unwrap_or(record.failed),
+        seed: record.seed,
+        scenario: record.scenario.clone(),
+    };
+    let quantiles = |r: &BandIn| Quantiles {
+        q05: r.q05,
+        q25: r.q25,
+        q50: r.q50,
+        q75: r.q75,
+        q95: r.q95,
+    };
+    let mut names: Vec<&str> = Vec::new();
+    for r in &rows {
+        if !names.contains(&r.series.as_str()) {
+            names.push(&r.series);
+        }
+    }
+    if rows.iter().any(|r| r.year.is_some()) {
+        // A yearly scenario: one fan chart per chosen series.
+        let mut by_series: BTreeMap<&str, Vec<(i32, Quantiles)>> = BTreeMap::new();
+        for r in &rows {
+            if let Some(y) = r.year {
+                by_series
+                    .entry(&r.series)
+                    .or_default()
+                    .push((y, quantiles(r)));
+            }
+        }
+        let last_median = |name: &str| -> f64 {
+            by_series
+                .get(name)
+                .and_then(|v| v.iter().max_by_key(|(y, _)| *y))
+                .map_or(f64::NEG_INFINITY, |(_, q)| q.q50)
+        };
+        let chosen = if opts.series.is_empty() {
+            default_fans(&names, &last_median)
+        } else {
+            for s in &opts.series {
+                if !by_series.contains_key(s.as_str()) {
+                    return Err(PlotError::Option(format!(
+                        "--series `{s}`: not a series of {} (it has: {})",
+                        folder.path("montecarlo.csv").display(),
+                        names.join("; ")
+                    )));
+                }
+            }
+            opts.series.clone()
+        };
+        return Ok(chosen
+            .into_iter()
+            .map(|name| {
+                let mut points = by_series.get(name.as_str()).cloned().unwrap_or_default();
+                points.sort_by_key(|(y, _)| *y);
+                Chart::FanChart(FanChart {
+                    unit: Unit::of_series(&name),
+                    series: name,
+                    years: points.iter().map(|(y, _)| *y).collect(),
+                    bands: points.iter().map(|(_, q)| *q).collect(),
+                    draws: draws.clone(),
+                })
+            })
+            .collect());
+    }
+    // A single counterfactual: series are `<country> <measure>`.
+    let mut measures: Vec<&str> = Vec::new();
+    let mut by_measure: BTreeMap<&str, Vec<(String, Quantiles)>> = BTreeMap::new();
+    for r in &rows {
+        let (country, measure) = r.series.split_once(' ').unwrap_or(("", r.series.as_str()));
+        if !measures.contains(&measure) {
+            measures.push(measure);
+        }
+        by_measure
+            .entry(measure)
+            .or_default()
+            .push((country.to_owned(), quantiles(r)));
+    }
+    let chosen: Vec<String> = if opts.series.is_empty() {
+        if measures.contains(&DEFAULT_MEASURE) {
+            vec![DEFAULT_MEASURE.to_owned()]
+        } else {
+            measures.iter().take(1).map(|m| (*m).to_owned()).collect()
+        }
+    } else {
+        for s in &opts.series {
+            if !measures.contains(&s.as_str()) {
+                return Err(PlotError::Option(format!(
+                    "--series `{s}`: {} is a single counterfactual's, drawn per country by measure; the measures are: {}",
+                    folder.path("montecarlo.csv").display(),
+                    measures.join(", ")
+                )));
+            }
+        }
+        opts.series.clone()
+    };
+    Ok(chosen
+        .into_iter()
+        .map(|measure| {
+            Chart::Intervals(IntervalChart {
+                unit: Unit::of_series(&measure),
+                rows: by_measure
+                    .get(measure.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
+                measure,
+                draws: draws.clone(),
+            })
+        })
+        .collect())
+}
+
+/// Default fan charts of a yearly scenario: re-exports via each intermediary (largest
+/// last-year median first), the largest recorded flow into the largest intermediary from
+/// another origin than the target, and the target's imports; else the first series.
+fn default_fans(names: &[&str], value: &dyn Fn(&str) -> f64) -> Vec<String> {
+    let target = names.iter().find_map(|n| {
+        n.strip_prefix("imports of ")
+            .and_then(|t| t.strip_suffix(", final destination"))
+    });
+    let mut vias: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| n.starts_with("re-exports via "))
+        .collect();
+    vias.sort_by(|a, b| value(b).total_cmp(&value(a)));
+    let hub = vias
+        .first()
+        .and_then(|v| v.strip_prefix("re-exports via ")?.split(' ').next());
+    let into_hub = hub.and_then(|h| {
+        names
+            .iter()
+            .copied()
+            .filter(|n| {
+                n.split_once(" recorded by ").is_some_and(|(pair, _)| {
+                    pair.split_once("->")
+                        .is_some_and(|(e, i)| i == h && Some(e) != target)
+                })
+            })
+            .max_by(|a, b| value(a).total_cmp(&value(b)))
+    });
+    let imports = target.map(|t| format!("imports of {t}, final destination"));
+    let mut out: Vec<String> = vias.iter().map(|s| (*s).to_owned()).collect();
+    out.extend(into_hub.map(str::to_owned));
+    out.extend(imports.filter(|i| names.contains(&i.as_str())));
+    if out.is_empty() {
+        out.extend(names.first().map(|s| (*s).to_owned()));
+    }
+    out
+}
+
+/// The chart of a calibration folder: targets against the model before and after the fit.
+pub fn calibration_charts(folder: &Folder) -> Result<Vec<Chart>, PlotError> {
+    let report: CalibrationJson = folder.json(
+        "calibration.json",
+        "a calibration folder holds calibration.json (the fit report)",
+    )?;
+    let targets: Vec<FitIn> = folder.csv(
+        "fit.csv",
+        "a calibration folder holds fit.csv (targets against the fit)",
+        &[
+            "series", "year", "observed", "initial", "fitted", "weight", "source",
+        ],
+        &["observed", "initial", "fitted", "weight"],
+        &["weight"],
+    )?;
+    if targets.is_empty() {
+        return Err(PlotError::Content {
+            path: folder.path("fit.csv"),
+            message: "no targets".into(),
+        });
+    }
+    let parameters: Vec<ParameterIn> = folder.csv(
+        "parameters.csv",
+        "a calibration folder holds parameters.csv (the fitted parameters)",
+        &[
+            "path",
+            "initial",
+            "fitted",
+            "stderr",
+            "at_bound",
+            "poorly_identified",
+        ],
+        &["initial", "fitted"],
+        &[],
+    )?;
+    // Reports written before the scenario's name was recorded: the folder's parent is
+    // named after the scenario (`plots/<name>/calibration`).
+    let scenario = report.scenario.clone().unwrap_or_else(|| {
+        folder
+            .dir()
+            .parent()
+            .and_then(|p| p.file_name())
+            .map_or_else(
+                || "the scenario".to_owned(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+    });
+    Ok(vec![Chart::CalibrationFit(CalibrationFit {
+        scenario,
+        targets: targets
+            .into_iter()
+            .map(|t| FitTarget {
+                series: t.series,
+                year: t.year,
+                observed: t.observed,
+                initial: t.initial,
+                fitted: t.fitted,
+                weight: t.weight,
+                source: t.source,
+            })
+            .collect(),
+        parameters: parameters
+            .into_iter()
+            .map(|p| FitParameter {
+                path: p.path,
+                initial: p.initial,
+                fitted: p.fitted,
+                stderr: p.stderr.is_finite().then_some(p.stderr),
+                at_bound: p.at_bound,
+                poorly_identified: p.poorly_identified,
+            })
+            .collect(),
+        converged: report.converged,
+        stop: report.stop,
+        steps: report.steps,
+        evaluations: report.evaluations,
+        objective_initial: report.objective_initial,
+        objective: report.objective,
+    })])
+}
+
+/// The chart of a sweep folder: the tornado of its first output.
+pub fn sweep_charts(folder: &Folder) -> Result<Vec<Chart>, PlotError> {
+    let record: SweepJson = folder.json(
+        "sweep.json",
+        "a sweep's folder holds sweep.json (scenario and parameters)",
+    )?;
+    if let Some(s) = &record.shard {
+        return Err(PlotError::Content {
+            path: folder.path("sweep.json"),
+            message: format!(
+                "shard {} of {} of a sweep over {} points: join the shards with `tradeflow merge` and draw the merged folder (shards have no tornado.csv)",
+                s.k, s.n, record.points
+            ),
+        });
+    }
+    let rows: Vec<TornadoIn> = folder.csv(
+        "tornado.csv",
+        "a sweep's folder holds tornado.csv",
+        &[
+            "parameter",
+            "low",
+            "high",
+            "output",
+            "year",
+            "output_at_base",
+            "output_at_low",
+            "output_at_high",
+            "failed",
+        ],
+        &[
+            "low",
+            "high",
+            "base_value",
+            "output_at_base",
+            "output_at_low",
+            "output_at_high",
+        ],
+        &[],
+    )?;
+    let Some(first) = rows.first() else {
+        return Err(PlotError::Content {
+            path: folder.path("tornado.csv"),
+            message: "no rows".into(),
+        });
+    };
+    if let Some(other) = rows
+        .iter()
+        .find(|r| r.output != first.output || r.year != first.year)
+    {
+        return Err(PlotError::Content {
+            path: folder.path("tornado.csv"),
+            message: format!(
+                "rows for two outputs (`{}` and `{}`): a tornado shows one",
+                first.output, other.output
+            ),
+        });
+    }
+    Ok(vec![Chart::Tornado(Tornado {
+        output: first.output.clone(),
+        year: first.year,
+        unit: Unit::of_series(&first.output),
+        at_base: rows.iter().find_map(|r| r.output_at_base),
+        scenario: record.scenario.clone(),
+        bars: rows
+            .iter()
+            .map(|r| TornadoBar {
+                parameter: r.parameter.clone(),
+                low: r.low,
+                high: r.high,
+                base_value: r.base_value,
+                at_low: r.output_at_low,
+                at_high: r.output_at_high,
+                failed: r.failed.clone(),
+            })
+            .collect(),
+    })])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_fans_are_the_hubs_the_inflow_and_the_imports() {
+        let names = [
+            "imports of RUS, final destination",
+            "re-exports via KAZ to RUS",
+            "re-exports via KGZ to RUS",
+            "CHN->KGZ recorded by CHN",
+            "RUS->KGZ recorded by RUS",
+            "EU->KGZ recorded by EU",
+        ];
+        let value = |n: &str| match n {
+            "re-exports via KGZ to RUS" => 25.0,
+            "re-exports via KAZ to RUS" => 19.0,
+            "CHN->KGZ recorded by CHN" => 28.0,
+            "RUS->KGZ recorded by RUS" => 40.0,
+            _ => 1.0,
+        };
+        assert_eq!(
+            default_fans(&names, &value),
+            [
+                "re-exports via KGZ to RUS",
+                "re-exports via KAZ to RUS",
+                "CHN->KGZ recorded by CHN",
+                "imports of RUS, final destination"
+            ]
+        );
+        assert_eq!(default_fans(&["x", "y"], &value), ["x"]);
+    }
+}
