@@ -70,6 +70,8 @@ pub struct Uncertainty {
 pub struct MonteCarlo {
     path: PathBuf,
     table: Table,
+    /// The central scenario, whose loaded data every draw reuses.
+    central: Scenario,
     uncertainty: Uncertainty,
     /// Names (and years) of the output series, from the central run.
     series: Vec<(String, Option<i32>)>,
@@ -131,6 +133,7 @@ impl MonteCarlo {
         Ok(MonteCarlo {
             path: path.to_owned(),
             table,
+            central,
             uncertainty,
             series,
         })
@@ -191,7 +194,8 @@ impl MonteCarlo {
 
     fn one(&self, seed: u64, index: u64) -> Result<Vec<f64>, String> {
         let table = self.draw_table(seed, index)?;
-        let s = Scenario::from_table(table, &self.path).map_err(|e| e.to_string())?;
+        let s = Scenario::from_table_reusing(table, &self.path, Some(&self.central))
+            .map_err(|e| e.to_string())?;
         let values = outputs(&s)?;
         if values.len() != self.series.len() {
             return Err("the draw produced a different set of series".into());

@@ -156,6 +156,16 @@ impl Scenario {
     /// Validates a scenario from its merged table (see [`Scenario::load_table`]); `path`
     /// names it in messages and anchors relative paths.
     pub fn from_table(table: toml::Table, path: &Path) -> Result<Scenario, ScenarioError> {
+        Self::from_table_reusing(table, path, None)
+    }
+
+    /// As [`Scenario::from_table`], reusing the loaded data of `reuse` when the table names
+    /// the same data file and year: draws and sweep points change parameters, not data.
+    pub fn from_table_reusing(
+        table: toml::Table,
+        path: &Path,
+        reuse: Option<&Scenario>,
+    ) -> Result<Scenario, ScenarioError> {
         let base = path.parent().unwrap_or(Path::new("."));
         // Merged from several files: serde errors carry the key path but no line.
         let raw: RawScenario = serde_path_to_error::deserialize(toml::Value::Table(table))
@@ -169,7 +179,7 @@ impl Scenario {
                     ),
                 }
             })?;
-        validate(raw, Some(path), base)
+        validate::validate_reusing(raw, Some(path), base, reuse)
     }
 
     /// Parses and validates scenario text; `path` names it in messages and `base_dir`

@@ -29,6 +29,18 @@ pub fn validate(
     path: Option<&Path>,
     base_dir: &Path,
 ) -> Result<Scenario, ScenarioError> {
+    validate_reusing(raw, path, base_dir, None)
+}
+
+/// As [`validate`], taking a data file's contents from `reuse` when it names the same file
+/// and year: Monte Carlo draws and sweep points change parameters, not data, and need not
+/// read the file again.
+pub fn validate_reusing(
+    raw: RawScenario,
+    path: Option<&Path>,
+    base_dir: &Path,
+    reuse: Option<&Scenario>,
+) -> Result<Scenario, ScenarioError> {
     let display_path = path.map_or_else(|| "command line".into(), Path::to_path_buf);
     let mut p = Problems::default();
 
@@ -58,7 +70,7 @@ pub fn validate(
     // Data come first: codes are checked against them. A data file that cannot be read
     // ends validation at once (nothing else can be checked without it).
     let (data, data_source, reporters) =
-        match load_data(&raw.data, &raw.economies, base_dir, &mut p)? {
+        match load_data(&raw.data, &raw.economies, base_dir, reuse, &mut p)? {
             Some(d) => d,
             None => return Err(invalid(display_path, p)),
         };
@@ -193,6 +205,7 @@ fn load_data(
     raw: &RawData,
     listed: &Option<Vec<String>>,
     base_dir: &Path,
+    reuse: Option<&Scenario>,
     p: &mut Problems,
 ) -> Result<Option<Loaded>, ScenarioError> {
     match (&raw.path, &raw.flows) {
@@ -210,7 +223,14 @@ fn load_data(
         (Some(rel), None) => {
             let path = base_dir.join(rel);
             let year = raw.year.map(|y| y.to_string());
-            let data = load_gegravity_csv(&path, year.as_deref())?;
+            let source = DataSource::File {
+                path: path.clone(),
+                year: raw.year,
+            };
+            let data = match reuse {
+                Some(s) if s.data_source == source => s.data.clone(),
+                _ => load_gegravity_csv(&path, year.as_deref())?,
+            };
             let n = data.economies.len();
             Ok(Some((
                 data,

@@ -133,6 +133,8 @@ pub fn latin_hypercube(axes: &[Axis], n: usize, seed: u64) -> Vec<Vec<f64>> {
 pub struct Sweep {
     file: PathBuf,
     table: Table,
+    /// The scenario as given, whose loaded data every point reuses.
+    central: Scenario,
     paths: Vec<ParamPath>,
     /// Base values of the swept parameters.
     pub base: Vec<f64>,
@@ -152,8 +154,10 @@ impl Sweep {
                 message,
             })?);
         }
+        let central = Scenario::from_table(table.clone(), file)?;
         Ok(Sweep {
             file: file.to_owned(),
+            central,
             table,
             paths: axes.iter().map(|a| a.path.clone()).collect(),
             base,
@@ -166,7 +170,8 @@ impl Sweep {
         for (p, v) in self.paths.iter().zip(values) {
             p.set(&mut t, *v)?;
         }
-        let s = Scenario::from_table(t, &self.file).map_err(|e| e.to_string())?;
+        let s = Scenario::from_table_reusing(t, &self.file, Some(&self.central))
+            .map_err(|e| e.to_string())?;
         outputs(&s)
     }
 

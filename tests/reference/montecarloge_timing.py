@@ -174,7 +174,7 @@ def main():
     diagnostics = [mc_model.solver_diagnostics[k] for k in range(len(solved))]
     converged = [all(bool(r.success) for r in d.values()) for d in diagnostics]
     unconverged = [
-        "{} ({})".format(solved[k], ", ".join("{}: {}".format(name, r.message)
+        "{} ({})".format(solved[k], ", ".join("{}: {}".format(name, " ".join(str(r.message).split()))
                                              for name, r in diagnostics[k].items() if not r.success))
         for k in range(len(solved)) if not converged[k]]
     info("trials_with_unconverged_solver (kept by gegravity)",
