@@ -150,56 +150,27 @@ pub(super) fn charts_of(
     Ok((charts, rendered))
 }
 
-/// Writes `files` into `out` and `charts` into `out/charts` as one piece: the whole tree is
-/// built in a hidden sibling folder and renamed into place, so an error leaves either the
-/// previous results or nothing, never data without its charts.
+/// Writes `files` into `out` and `charts` into `out/charts` as one piece (one
+/// [`write_run_folder`]), so an error leaves either the previous results or nothing, never
+/// data without its charts.
 pub(super) fn write_with_charts(
     out: &Path,
     files: &[(&str, Vec<u8>)],
     charts: &[NamedBytes],
 ) -> Result<(), OutputError> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |cause| OutputError::Io { path, cause }
-    };
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".to_owned());
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let pid = std::process::id();
-    let staging = parent.join(format!(".{name}.with-charts-{pid}"));
-    let old = parent.join(format!(".{name}.replaced-{pid}"));
-    let chart_refs: Vec<(&str, Vec<u8>)> = charts
+    let chart_names: Vec<String> = charts
         .iter()
-        .map(|(n, b)| (n.as_str(), b.clone()))
+        .map(|(n, _)| format!("{CHARTS_DIR}/{n}"))
         .collect();
-    let result = (|| {
-        write_run_folder(&staging, files)?;
-        write_run_folder(&staging.join(CHARTS_DIR), &chart_refs)?;
-        let had_old = out.exists();
-        if had_old {
-            std::fs::rename(out, &old).map_err(io(out))?;
-        }
-        if let Err(cause) = std::fs::rename(&staging, out) {
-            if had_old {
-                let _ = std::fs::rename(&old, out);
-            }
-            return Err(OutputError::Io {
-                path: out.to_owned(),
-                cause,
-            });
-        }
-        if had_old {
-            std::fs::remove_dir_all(&old).map_err(io(&old))?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    result
+    let all: Vec<(&str, Vec<u8>)> = files
+        .iter()
+        .map(|(n, b)| (*n, b.clone()))
+        .chain(
+            chart_names
+                .iter()
+                .zip(charts)
+                .map(|(n, (_, b))| (n.as_str(), b.clone())),
+        )
+        .collect();
+    write_run_folder(out, &all)
 }

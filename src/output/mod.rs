@@ -118,7 +118,8 @@ pub fn json_bytes<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>, Output
 }
 
 /// Writes `files` (name, bytes) into `dir`, replacing what a previous run left there.
-/// Either every file lands or the folder is as it was.
+/// Either every file lands or the folder is as it was. A name may hold a sub-folder
+/// (`charts/flows.png`); it is created inside the folder.
 pub fn write_run_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), OutputError> {
     let io = |path: &Path| {
         let path = path.to_owned();
@@ -141,6 +142,9 @@ pub fn write_run_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), Out
         std::fs::create_dir(&staging).map_err(io(&staging))?;
         for (file, bytes) in files {
             let path = staging.join(file);
+            if let Some(sub) = path.parent().filter(|p| *p != staging.as_path()) {
+                std::fs::create_dir_all(sub).map_err(io(sub))?;
+            }
             std::fs::write(&path, bytes).map_err(io(&path))?;
         }
         // Swap in: move an older folder aside first so a failed rename can restore it.
@@ -193,6 +197,18 @@ mod tests {
             String::from_utf8(bytes).unwrap(),
             "a,b\nx,0.30000000000000004\n"
         );
+    }
+
+    #[test]
+    fn names_with_a_sub_folder_land_in_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        write_run_folder(
+            &dir,
+            &[("a.csv", b"1".to_vec()), ("charts/b.png", b"2".to_vec())],
+        )
+        .unwrap();
+        assert_eq!(std::fs::read(dir.join("charts/b.png")).unwrap(), b"2");
     }
 
     #[test]
