@@ -161,11 +161,7 @@ pub fn draw_scenario_lines<DB: DrawingBackend>(
         (Some(&a), Some(&b)) => (c.years[a], c.years[b]),
         _ => (0, 0),
     };
-    let years_text = if first == last {
-        first.to_string()
-    } else {
-        format!("{first}–{last}")
-    };
+    let years_text = super::style::years_text(first, last);
     let k = c.unit.scale();
     let all = c
         .scenarios

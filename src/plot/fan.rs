@@ -239,11 +239,7 @@ pub fn draw_fan_chart<DB: DrawingBackend>(
         return no_data(area, &th, "no years to show");
     };
     let (first, last) = (c.years[a], c.years[b]);
-    let years_text = if first == last {
-        first.to_string()
-    } else {
-        format!("{first}–{last}")
-    };
+    let years_text = super::style::years_text(first, last);
     let k = c.unit.scale();
     let bands: Vec<Quantiles> = c.bands.iter().map(|q| q.scaled(k)).collect();
     let (lo, hi) = order

@@ -341,11 +341,7 @@ pub fn draw_flows_by_route<DB: DrawingBackend>(
         title_block(area, &th, &format!("Goods reaching {}", c.target), "")?;
         return no_data(area, &th, "no years to show");
     };
-    let years_text = if first == last {
-        first.to_string()
-    } else {
-        format!("{first}–{last}")
-    };
+    let years_text = super::style::years_text(first, last);
     let top = title_block(
         area,
         &th,
@@ -459,11 +455,7 @@ pub fn draw_reexports<DB: DrawingBackend>(
         title_block(area, &th, &format!("Re-exports to {}", c.target), "")?;
         return no_data(area, &th, "no years to show");
     };
-    let years_text = if first == last {
-        first.to_string()
-    } else {
-        format!("{first}–{last}")
-    };
+    let years_text = super::style::years_text(first, last);
     let top = title_block(
         area,
         &th,

@@ -886,6 +886,15 @@ pub(crate) fn spread(wish: &[i32], gap: i32, lo: i32, hi: i32) -> Vec<i32> {
     out
 }
 
+/// A year range as titles show it: `2021` for one year, `2021–2030` for several.
+pub(crate) fn years_text(first: i32, last: i32) -> String {
+    if first == last {
+        first.to_string()
+    } else {
+        format!("{first}–{last}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
