@@ -9,6 +9,8 @@
 
 pub mod calibrate;
 pub mod gravity;
+pub mod input;
+pub mod limits;
 pub mod montecarlo;
 pub mod output;
 pub mod plot;

@@ -84,8 +84,9 @@ pub struct FittedParameter {
     pub path: String,
     pub initial: f64,
     pub fitted: f64,
-    /// NaN when there are no more targets than parameters (no residual variance).
-    pub stderr: f64,
+    /// `None` (an empty cell in `parameters.csv`, `null` in JSON) when it is undefined: no
+    /// more targets than parameters (no residual variance), or a singular `J'WJ`.
+    pub stderr: Option<f64>,
     pub lower: f64,
     pub upper: f64,
     pub at_bound: bool,
@@ -227,9 +228,18 @@ pub fn calibrate(file: &Path) -> Result<Fit, CalibrationError> {
             "names no target".into(),
         ));
     }
-    let mut free = Vec::new();
+    let mut free: Vec<(ParamPath, f64, f64)> = Vec::new();
     for (k, f) in raw.free.iter().enumerate() {
         let field = format!("calibration.free[{k}]");
+        if let Some(first) = raw.free[..k].iter().position(|o| o.path == f.path) {
+            return Err(spec_err(
+                format!("{field}.path"),
+                format!(
+                    "`{}` is already free in calibration.free[{first}]: free each parameter once",
+                    f.path
+                ),
+            ));
+        }
         let p = ParamPath::parse(&f.path).map_err(|m| spec_err(format!("{field}.path"), m))?;
         let v = p
             .get(&table)
@@ -254,7 +264,8 @@ pub fn calibrate(file: &Path) -> Result<Fit, CalibrationError> {
         }
         free.push((p, f.lower, f.upper));
     }
-    let central = Scenario::from_table(table.clone(), file)?;
+    let central = Scenario::from_table(table.clone(), file)
+        .map_err(|e| crate::scenario::located(file, e))?;
     let out = outputs(&central).map_err(|message| CalibrationError::Start {
         path: file.to_owned(),
         message,
@@ -442,7 +453,8 @@ fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
             fitted: x[j],
             stderr: cov
                 .as_ref()
-                .map_or(f64::INFINITY, |c| (s2 * c[(j, j)]).sqrt()),
+                .map(|c| (s2 * c[(j, j)]).sqrt())
+                .filter(|v| v.is_finite()),
             lower: *lo,
             upper: *hi,
             at_bound: x[j] <= *lo || x[j] >= *hi,
@@ -451,7 +463,7 @@ fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
         })
         .collect();
     for p in &mut parameters {
-        p.poorly_identified = (p.stderr.is_finite() && p.stderr > 0.5 * p.fitted.abs())
+        p.poorly_identified = p.stderr.is_some_and(|se| se > 0.5 * p.fitted.abs())
             || (condition > 1e6 && p.weak_direction_loading > 0.5);
     }
     let targets = pb
@@ -563,11 +575,7 @@ pub fn fitted_file(original: &Path, fit: &Fit) -> Result<String, String> {
             p.path,
             p.initial,
             p.fitted,
-            if p.stderr.is_finite() {
-                format!("{:.4}", p.stderr)
-            } else {
-                "n/a".into()
-            }
+            p.stderr.map_or_else(|| "n/a".into(), |se| format!("{se:.4}"))
         ));
     }
     out.push_str("#\n# target                                      year   observed     fitted\n");

@@ -7,6 +7,51 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use tradeflow::calibrate::{calibrate, fitted_file, Fit};
+use tradeflow::output::{Claim, Results};
+use tradeflow::plot::CHARTS_DIR;
+
+/// The first line of every fitted scenario file: it says who wrote it, and tells
+/// `calibrate` that it may replace the file.
+const FITTED_HEADER: &str =
+    "# Written by `tradeflow calibrate`, which replaces this file on every fit: edit a copy.\n";
+
+/// A fitted scenario file may be replaced only if tradeflow wrote it: missing, or starting
+/// with [`FITTED_HEADER`].
+fn check_fitted_file(path: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot check {}", path.display())),
+        Ok(m) if !m.file_type().is_file() => anyhow::bail!(
+            "refusing to write {}: it is not a regular file; nothing was written",
+            path.display()
+        ),
+        Ok(_) => {
+            let mut head = vec![0; FITTED_HEADER.len()];
+            let ours = std::fs::File::open(path)
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+                .is_ok()
+                && head == FITTED_HEADER.as_bytes();
+            if ours {
+                Ok(())
+            } else {
+                anyhow::bail!(
+                    "refusing to write {}: it exists and was not written by tradeflow calibrate (it lacks the first line `{}`); move it away or rename it; nothing was written",
+                    path.display(),
+                    FITTED_HEADER.trim_end()
+                )
+            }
+        }
+    }
+}
+
+fn write_new(path: &Path, bytes: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    f.write_all(bytes.as_bytes())
+}
 
 /// `calibration.json`: the fit report with the scenario it fits.
 #[derive(Serialize)]
@@ -32,25 +77,33 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let fit = calibrate(&args.file)?;
-    let text = fitted_file(&args.file, &fit)
-        .map_err(anyhow::Error::msg)
-        .with_context(|| format!("{}: writing the fitted scenario", args.file.display()))?;
+    // The scenario is read, its fitted file checked and the folder claimed before the fit.
+    let scenario = tradeflow::scenario::Scenario::from_file(&args.file)?;
     let stem = args
         .file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scenario".into());
     let fitted_path = args.file.with_file_name(format!("{stem}.fitted.toml"));
-    let name = fit
-        .table
-        .get("name")
-        .and_then(|v| v.as_str())
-        .unwrap_or("scenario")
-        .to_owned();
-    let out = args
-        .out
-        .unwrap_or_else(|| PathBuf::from("plots").join(&name).join("calibration"));
+    check_fitted_file(&fitted_path)?;
+    let inputs = super::scenario_inputs(&args.file, &scenario);
+    let mut claim = match &args.out {
+        Some(out) => Claim::new(out, "tradeflow calibrate", &inputs, &[CHARTS_DIR])?,
+        None => Claim::new_in(
+            &PathBuf::from("plots").join(&scenario.name),
+            "calibration",
+            "tradeflow calibrate",
+            &inputs,
+            &[CHARTS_DIR],
+        )?,
+    };
+    let out = claim.path().to_owned();
+    let fit = calibrate(&args.file)?;
+    let text = fitted_file(&args.file, &fit)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("{}: writing the fitted scenario", args.file.display()))?;
+    let name = scenario.name.clone();
+    let text = format!("{FITTED_HEADER}{text}");
     let files = vec![
         (
             "parameters.csv",
@@ -73,11 +126,17 @@ pub fn run(args: Args) -> Result<()> {
         ),
     ];
     // The fit chart is drawn from these very bytes and written with them, in one piece.
-    let charts = super::montecarlo::write_with_charts(&out, &files, true)?;
-    // The fitted scenario goes next to the original: written to a temporary name first, so
-    // a failure leaves no half-written file.
-    let tmp = fitted_path.with_extension("toml.partial");
-    std::fs::write(&tmp, &text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let (parts, charts) =
+        super::montecarlo::parts_with_charts(&out, files, true, Results::Calibration)?;
+    // The fitted scenario goes next to the original: written in full to a temporary name
+    // first, so a failure leaves no half-written file, and renamed once the folder is in.
+    let tmp = fitted_path.with_extension(format!("toml.partial-{}", std::process::id()));
+    write_new(&tmp, &text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    if let Err(e) = claim.write(&parts) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.into());
+    }
+    check_fitted_file(&fitted_path)?;
     std::fs::rename(&tmp, &fitted_path)
         .with_context(|| format!("cannot write {}", fitted_path.display()))?;
     if !args.quiet {
@@ -102,11 +161,8 @@ pub fn run(args: Args) -> Result<()> {
                 p.path,
                 p.initial,
                 p.fitted,
-                if p.stderr.is_finite() {
-                    format!("{:.4}", p.stderr)
-                } else {
-                    "n/a".into()
-                },
+                p.stderr
+                    .map_or_else(|| "n/a".into(), |se| format!("{se:.4}")),
                 note.join(", ")
             ));
         }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
+use tradeflow::output::{Claim, Results};
 use tradeflow::scenario::Scenario;
 
 #[derive(Debug, clap::Args)]
@@ -40,9 +41,9 @@ struct Row<'a> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let mut all = Vec::new();
-    let mut finals: Vec<(String, Vec<tradeflow::simulate::FlowRow>)> = Vec::new();
-    let mut years: Vec<i32> = Vec::new();
+    // Every scenario is read and checked, and the folder claimed, before any is run.
+    let mut scenarios = Vec::new();
+    let mut inputs = Vec::new();
     for file in &args.files {
         let scenario = Scenario::from_file(file)?;
         if scenario.dynamics.is_none() {
@@ -52,6 +53,30 @@ pub fn run(args: Args) -> Result<()> {
                 scenario.name
             );
         }
+        if let Some((other, _)) = scenarios
+            .iter()
+            .find(|(_, s): &&(&PathBuf, Scenario)| s.name == scenario.name)
+        {
+            bail!(
+                "{}: scenario name `{}` is also the name of {}; compare tells scenarios apart by name, so each needs its own",
+                file.display(),
+                scenario.name,
+                other.display()
+            );
+        }
+        inputs.extend(super::scenario_inputs(file, &scenario));
+        scenarios.push((file, scenario));
+    }
+    let mut claim = Claim::new(
+        &args.out,
+        "tradeflow compare",
+        &inputs,
+        &[tradeflow::plot::CHARTS_DIR],
+    )?;
+    let mut all = Vec::new();
+    let mut finals: Vec<(String, Vec<tradeflow::simulate::FlowRow>)> = Vec::new();
+    let mut years: Vec<i32> = Vec::new();
+    for (file, scenario) in &scenarios {
         let run = tradeflow::simulate::run_years(&scenario)
             .with_context(|| format!("{}: scenario `{}`", file.display(), scenario.name))?;
         for y in &run.years {
@@ -106,9 +131,13 @@ pub fn run(args: Args) -> Result<()> {
             tradeflow::output::csv_bytes(&final_rows, "final-destination flows")?,
         ),
     ];
-    let (charts, chart_files) =
-        super::plot::charts_of(&args.out, &files, tradeflow::plot::FolderKind::Compare)?;
-    super::plot::write_with_charts(&args.out, &files, &chart_files)?;
+    let (charts, parts) = super::plot::parts_with_charts(
+        &args.out,
+        files,
+        tradeflow::plot::FolderKind::Compare,
+        Results::Compare,
+    )?;
+    claim.write(&parts)?;
     if !args.quiet {
         let mut text = String::new();
         let first = all.first().map(|(_, s)| s.as_slice()).unwrap_or_default();

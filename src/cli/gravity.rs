@@ -131,7 +131,7 @@ pub fn run(args: Args) -> Result<()> {
             value: Some(r.value),
             factor: None,
             percent: None,
-            pairs: Some(vec![[r.exporter, r.importer]]),
+            pairs: Some(vec![vec![r.exporter, r.importer]]),
             exporters: None,
             importers: None,
         })
@@ -169,7 +169,8 @@ pub fn run(args: Args) -> Result<()> {
     };
     let scenario = tradeflow::scenario::validate(raw, None, Path::new("."))
         .map_err(|e| name_flags(e, &args.coefficients))?;
-    super::solve_and_write(&scenario, &args.out, args.quiet)
+    let inputs = [args.data.clone(), args.coefficients.clone(), args.experiment.clone()];
+    super::solve_and_write(&scenario, &args.out, &inputs, args.quiet)
 }
 
 /// Validation speaks of scenario fields; here they came from flags and files, so say so.

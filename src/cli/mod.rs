@@ -64,41 +64,84 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Solves a validated scenario, writes its folder and prints a short summary.
+/// The files a command reads for a scenario file: the file, the files it extends and its
+/// data file. A results folder may not hold any of them.
+fn scenario_inputs(file: &std::path::Path, scenario: &tradeflow::scenario::Scenario) -> Vec<std::path::PathBuf> {
+    let mut inputs = vec![file.to_owned()];
+    inputs.extend(scenario.source.iter().cloned());
+    if let tradeflow::scenario::DataSource::File { path, .. } = &scenario.data_source {
+        inputs.push(path.clone());
+    }
+    // The `extends` chain, as far as it can be followed (the scenario validated, so it can).
+    let mut at = file.to_owned();
+    for _ in 0..64 {
+        let Some(rel) = std::fs::read_to_string(&at)
+            .ok()
+            .and_then(|t| t.parse::<toml::Table>().ok())
+            .and_then(|t| t.get("extends").and_then(|v| v.as_str()).map(str::to_owned))
+        else {
+            break;
+        };
+        at = at.parent().unwrap_or(std::path::Path::new(".")).join(rel);
+        inputs.push(at.clone());
+    }
+    inputs
+}
+
+/// Solves a single counterfactual built from command-line files (`tradeflow gravity`) and
+/// writes its folder, which may not hold any of `inputs`.
 fn solve_and_write(
     scenario: &tradeflow::scenario::Scenario,
     out: &std::path::Path,
+    inputs: &[std::path::PathBuf],
     quiet: bool,
 ) -> anyhow::Result<()> {
+    let mut claim = tradeflow::output::Claim::new(out, "tradeflow gravity", inputs, &[])?;
+    let outcome = solve(scenario, out)?;
+    claim.write(&outcome.parts)?;
+    if !quiet {
+        print_stdout(&format!("{}{}", outcome.text, outcome.wrote))?;
+    }
+    Ok(())
+}
+
+/// Solves a single counterfactual: the parts of its results folder and a short summary.
+fn solve(scenario: &tradeflow::scenario::Scenario, out: &std::path::Path) -> anyhow::Result<Outcome> {
     use anyhow::Context;
     let results = tradeflow::simulate::run(scenario).with_context(|| match &scenario.source {
         Some(path) => format!("{}: scenario `{}`", path.display(), scenario.name),
         None => format!("scenario `{}`", scenario.name),
     })?;
     let files = tradeflow::output::run_files(scenario, &results)?;
-    tradeflow::output::write_run_folder(out, &files)?;
-    if !quiet {
-        let mut text = String::new();
-        for r in &results.reports {
-            text.push_str(&format!("{r}\n"));
-        }
-        text.push_str(&summary(&results));
-        text.push_str(&format!(
-            "wrote {} ({})\n",
-            out.display(),
-            files.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-        ));
-        print_stdout(&text)?;
+    let mut text = String::new();
+    for r in &results.reports {
+        text.push_str(&format!("{r}\n"));
     }
-    Ok(())
+    text.push_str(&summary(&results));
+    let wrote = format!(
+        "wrote {} ({})\n",
+        out.display(),
+        files.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+    );
+    let part = tradeflow::output::Part::new("", tradeflow::output::Results::Run, files);
+    Ok(Outcome {
+        parts: vec![part],
+        text,
+        wrote,
+    })
 }
 
-/// Runs a scenario with `[years]`, writes its folder and prints the key series.
-fn simulate_and_write(
-    scenario: &tradeflow::scenario::Scenario,
-    out: &std::path::Path,
-    quiet: bool,
-) -> anyhow::Result<()> {
+/// What a command computed, before anything is written: the parts of its results folder,
+/// what to print, and what to print once they are written.
+struct Outcome {
+    parts: Vec<tradeflow::output::Part>,
+    text: String,
+    wrote: String,
+}
+
+/// Runs a scenario with `[years]`: the parts of its results folder (data and charts) and the
+/// key series as a table.
+fn simulate(scenario: &tradeflow::scenario::Scenario, out: &std::path::Path) -> anyhow::Result<Outcome> {
     use anyhow::Context;
     let run = tradeflow::simulate::run_years(scenario).with_context(|| match &scenario.source {
         Some(path) => format!("{}: scenario `{}`", path.display(), scenario.name),
@@ -106,30 +149,31 @@ fn simulate_and_write(
     })?;
     let files = tradeflow::output::year_run_files(scenario, &run)?;
     // Charts are drawn from the very bytes about to be written, before anything is written.
-    let (charts, chart_files) = plot::charts_of(out, &files, tradeflow::plot::FolderKind::YearRun)?;
-    plot::write_with_charts(out, &files, &chart_files)?;
-    if !quiet {
-        let solves = run.reports.len();
-        let newton = run.reports.iter().filter(|r| r.newton_steps > 0).count();
-        let worst = run.reports.iter().map(|r| r.residual).fold(0.0, f64::max);
-        let mut text = format!(
-            "{solves} solves converged (largest residual {worst:.1e}; {newton} needed Newton steps)\n"
-        );
-        let series = tradeflow::simulate::key_series(&run, scenario);
-        text.push_str(&series_table(&series, &run.years, |name| {
-            !name.contains("recorded by")
-                || name.starts_with("CHN->KGZ")
-                || name.starts_with("EU->RUS")
-        }));
-        text.push_str(&format!(
-            "wrote {} ({})\nwrote {}\n",
-            out.display(),
-            files.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
-            plot::describe(&out.join(tradeflow::plot::CHARTS_DIR), &charts)
-        ));
-        print_stdout(&text)?;
-    }
-    Ok(())
+    let (charts, parts) = plot::parts_with_charts(out, files, tradeflow::plot::FolderKind::YearRun, tradeflow::output::Results::Run)?;
+    let solves = run.reports.len();
+    let newton = run.reports.iter().filter(|r| r.newton_steps > 0).count();
+    let worst = run.reports.iter().map(|r| r.residual).fold(0.0, f64::max);
+    let mut text = format!(
+        "{solves} solves converged (largest residual {worst:.1e}; {newton} needed Newton steps)\n"
+    );
+    let series = tradeflow::simulate::key_series(&run, scenario);
+    text.push_str(&series_table(&series, &run.years, |name| {
+        !name.contains("recorded by")
+            || name.starts_with("CHN->KGZ")
+            || name.starts_with("EU->RUS")
+    }));
+    let wrote = format!(
+        "wrote {} ({})\nwrote {}\n",
+        out.display(),
+        parts[0]
+            .files
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        plot::describe(&out.join(tradeflow::plot::CHARTS_DIR), &charts)
+    );
+    Ok(Outcome { parts, text, wrote })
 }
 
 /// A table of series (rows) by year (columns), for the series `keep` accepts.

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use tradeflow::montecarlo::{bands, DrawResult, MonteCarlo};
+use tradeflow::output::{Claim, Part, Results};
 
 /// `K/N`: the K-th of N slices (1-based), as a cluster job array index gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,9 +38,7 @@ impl FromStr for Shard {
             .trim()
             .parse()
             .map_err(|_| format!("`{n}` is not a whole number"))?;
-        if n == 0 || k == 0 || k > n {
-            return Err(format!("shard {k}/{n}: need 1 <= K <= N"));
-        }
+        tradeflow::limits::check_shard(k, n).map_err(|e| e.to_string())?;
         Ok(Shard { k, n })
     }
 }
@@ -84,15 +83,27 @@ struct FailedRow {
     reason: String,
 }
 
-/// Runs the draws of `file` and writes the Monte Carlo folder under `results`.
+/// What the draws of a run computed: the parts of the Monte Carlo folder (relative to that
+/// folder) and the line to print once they are written.
+pub struct Draws {
+    pub parts: Vec<Part>,
+    pub wrote: String,
+}
+
+/// Runs the draws of `file` for the Monte Carlo folder `folder` (its name is used in the
+/// messages only: nothing is written here). Zero draws, a bad `[uncertainty]`, Ctrl-C and
+/// every draw failing are errors.
 pub fn run(
     file: &Path,
-    results: &Path,
+    folder: &Path,
     draws: u64,
     seed: u64,
     shard: Option<Shard>,
     quiet: bool,
-) -> Result<()> {
+) -> Result<Draws> {
+    if draws == 0 {
+        bail!("--draws 0: a Monte Carlo needs at least one draw");
+    }
     let mc = MonteCarlo::from_file(file)?;
     let range = shard.map_or(0..draws, |s| s.range(draws));
     let stop = Arc::new(AtomicBool::new(false));
@@ -107,12 +118,8 @@ pub fn run(
     });
     bar.finish_and_clear();
     if stop.load(Ordering::SeqCst) {
-        bail!("interrupted (Ctrl-C): no Monte Carlo results were written");
+        bail!("interrupted (Ctrl-C): nothing was written, earlier results are as they were");
     }
-    let folder = match shard {
-        None => results.join("montecarlo"),
-        Some(s) => results.join(format!("montecarlo-shard-{}-of-{}", s.k, s.n)),
-    };
     let record = Record {
         tradeflow_version: env!("CARGO_PKG_VERSION").to_owned(),
         scenario: file.to_owned(),
@@ -126,37 +133,71 @@ pub fn run(
     };
     let files = folder_files(&record, &results_of, shard.is_some())?;
     // A shard's bands cover only its draws: charts come with the merged folder.
-    let charts = write_with_charts(&folder, &files, shard.is_none())?;
-    if !quiet {
-        println!(
-            "{} draws ({} failed), seed {seed}: wrote {}{charts}",
+    let (parts, charts) = parts_with_charts(folder, files, shard.is_none(), Results::MonteCarlo)?;
+    Ok(Draws {
+        parts,
+        wrote: format!(
+            "{} draws ({} failed), seed {seed}: wrote {}{charts}\n",
             range.end - range.start,
             record.failed,
             folder.display()
-        );
-    }
-    Ok(())
+        ),
+    })
 }
 
-/// Writes a Monte Carlo or sweep folder, with its charts in `charts/` when `charts` is set
-/// (drawn from the very bytes about to be written, all in one piece); returns a line saying
-/// which charts were written, or nothing.
+/// The parts of a Monte Carlo, calibration or sweep folder: `files`, and their charts in
+/// `charts/` when `charts` is set (drawn from the very bytes about to be written); also a
+/// line saying which charts there are, or nothing.
+pub(crate) fn parts_with_charts<N: AsRef<str>>(
+    folder: &Path,
+    files: Vec<(N, Vec<u8>)>,
+    charts: bool,
+    results: Results,
+) -> Result<(Vec<Part>, String)> {
+    if !charts {
+        let files = files.into_iter().map(|(n, b)| (n.as_ref().to_owned(), b));
+        return Ok((vec![Part::new("", results, files)], String::new()));
+    }
+    let borrowed: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_ref(), b.clone())).collect();
+    let kind = tradeflow::plot::Folder::from_files(folder, &borrowed).kind()?;
+    let (charts, parts) = super::plot::parts_with_charts(folder, files, kind, results)?;
+    Ok((
+        parts,
+        format!(
+            "\nwrote {}",
+            super::plot::describe(&folder.join(tradeflow::plot::CHARTS_DIR), &charts)
+        ),
+    ))
+}
+
+/// Writes a Monte Carlo or sweep folder of `tradeflow merge`, with its charts in `charts/`
+/// when `charts` is set, in one piece; returns a line saying which charts were written, or
+/// nothing. The folder may not hold any of `inputs` (the shards).
 pub(crate) fn write_with_charts(
     folder: &Path,
     files: &[(&str, Vec<u8>)],
     charts: bool,
 ) -> Result<String> {
-    if !charts {
-        tradeflow::output::write_run_folder(folder, files)?;
-        return Ok(String::new());
-    }
-    let kind = tradeflow::plot::Folder::from_files(folder, files).kind()?;
-    let (charts, chart_files) = super::plot::charts_of(folder, files, kind)?;
-    super::plot::write_with_charts(folder, files, &chart_files)?;
-    Ok(format!(
-        "\nwrote {}",
-        super::plot::describe(&folder.join(tradeflow::plot::CHARTS_DIR), &charts)
-    ))
+    write_merged(folder, files, charts, &[])
+}
+
+/// [`write_with_charts`], refusing a folder that holds any of `inputs`.
+pub(crate) fn write_merged(
+    folder: &Path,
+    files: &[(&str, Vec<u8>)],
+    charts: bool,
+    inputs: &[PathBuf],
+) -> Result<String> {
+    let results = if files.iter().any(|(n, _)| *n == "sweep.json") {
+        Results::Sweep
+    } else {
+        Results::MonteCarlo
+    };
+    let mut claim = Claim::new(folder, "tradeflow merge", inputs, &[tradeflow::plot::CHARTS_DIR])?;
+    let owned: Vec<(&str, Vec<u8>)> = files.to_vec();
+    let (parts, line) = parts_with_charts(folder, owned, charts, results)?;
+    claim.write(&parts)?;
+    Ok(line)
 }
 
 fn folder_files(

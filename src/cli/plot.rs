@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use tradeflow::output::{write_run_folder, OutputError};
+use tradeflow::output::{Claim, Part, Results};
 use tradeflow::plot::{
     calibration_charts, chart_files, compare_charts, montecarlo_charts, sweep_charts,
     year_run_charts, Chart, CompareOptions, Folder, FolderKind, MonteCarloOptions, NamedBytes,
@@ -17,7 +17,7 @@ pub struct Args {
     /// compare`), a Monte Carlo folder (`tradeflow run --draws`: `<results>/montecarlo`), a
     /// calibration folder (`tradeflow calibrate`) or a sweep folder (`tradeflow sweep`:
     /// `<results>/sweep`), told apart by their files. The charts are written to
-    /// DIR/charts, replacing what was there.
+    /// DIR/charts, replacing the charts tradeflow wrote there and nothing else.
     dir: PathBuf,
     /// Year of the route diagram and end year of the heatmap (yearly run), or year of the
     /// bar chart and heatmaps (comparison) [default: the last year].
@@ -43,6 +43,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if !args.dir.is_dir() {
+        bail!("{}: not a folder", args.dir.display());
+    }
+    // The charts folder is claimed first: a folder that is not tradeflow's is refused
+    // before anything is drawn.
+    let mut claim = Claim::new_in(&args.dir, CHARTS_DIR, "tradeflow plot", &[], &[])?;
     let folder = Folder::read(&args.dir)?;
     let kind = folder.kind()?;
     // Options that do not apply to the kind of folder are an error, not silently ignored.
@@ -109,8 +115,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     let files = chart_files(&charts)?;
     let out = args.dir.join(CHARTS_DIR);
-    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-    write_run_folder(&out, &refs)?;
+    claim.write(&[Part::new("", Results::Charts, files)])?;
     if !args.quiet {
         super::print_stdout(&format!("wrote {}\n", describe(&out, &charts)))?;
     }
@@ -150,27 +155,18 @@ pub(super) fn charts_of(
     Ok((charts, rendered))
 }
 
-/// Writes `files` into `out` and `charts` into `out/charts` as one piece (one
-/// [`write_run_folder`]), so an error leaves either the previous results or nothing, never
-/// data without its charts.
-pub(super) fn write_with_charts(
+/// The parts of a results folder: `files` at the top as `results`, and the charts drawn from
+/// those very bytes in `charts/` (so the two are written in one piece, never data without
+/// its charts).
+pub(super) fn parts_with_charts<N: AsRef<str>>(
     out: &Path,
-    files: &[(&str, Vec<u8>)],
-    charts: &[NamedBytes],
-) -> Result<(), OutputError> {
-    let chart_names: Vec<String> = charts
-        .iter()
-        .map(|(n, _)| format!("{CHARTS_DIR}/{n}"))
-        .collect();
-    let all: Vec<(&str, Vec<u8>)> = files
-        .iter()
-        .map(|(n, b)| (*n, b.clone()))
-        .chain(
-            chart_names
-                .iter()
-                .zip(charts)
-                .map(|(n, (_, b))| (n.as_str(), b.clone())),
-        )
-        .collect();
-    write_run_folder(out, &all)
+    files: Vec<(N, Vec<u8>)>,
+    kind: FolderKind,
+    results: Results,
+) -> Result<(Vec<Chart>, Vec<Part>)> {
+    let borrowed: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_ref(), b.clone())).collect();
+    let (charts, chart_files) = charts_of(out, &borrowed, kind)?;
+    let data = Part::new("", results, files.into_iter().map(|(n, b)| (n.as_ref().to_owned(), b)));
+    let drawn = Part::new(CHARTS_DIR, Results::Charts, chart_files);
+    Ok((charts, vec![data, drawn]))
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use tradeflow::gravity::GeMode;
+use tradeflow::output::Claim;
 use tradeflow::scenario::Scenario;
 
 #[derive(Debug, clap::Args)]
@@ -56,13 +57,36 @@ pub fn run(args: Args) -> Result<()> {
     let out = args
         .out
         .unwrap_or_else(|| PathBuf::from("plots").join(&scenario.name));
-    if scenario.dynamics.is_some() {
-        super::simulate_and_write(&scenario, &out, args.quiet)?;
-    } else {
-        super::solve_and_write(&scenario, &out, args.quiet)?;
+    let mc_folder = args.draws.map(|_| match args.shard {
+        None => "montecarlo".to_owned(),
+        Some(s) => format!("montecarlo-shard-{}-of-{}", s.k, s.n),
+    });
+    if args.draws == Some(0) {
+        anyhow::bail!("--draws 0: a Monte Carlo needs at least one draw; nothing was written");
     }
-    if let Some(draws) = args.draws {
-        super::montecarlo::run(&args.file, &out, draws, args.seed, args.shard, args.quiet)?;
+    let mut subfolders = vec![tradeflow::plot::CHARTS_DIR];
+    subfolders.extend(mc_folder.as_deref());
+    // Claimed before any work: a folder tradeflow may not write is refused at once.
+    let mut claim = Claim::new(
+        &out,
+        "tradeflow run",
+        &super::scenario_inputs(&args.file, &scenario),
+        &subfolders,
+    )?;
+    let mut outcome = if scenario.dynamics.is_some() {
+        super::simulate(&scenario, &out)?
+    } else {
+        super::solve(&scenario, &out)?
+    };
+    if let (Some(draws), Some(dir)) = (args.draws, &mc_folder) {
+        let mc = super::montecarlo::run(&args.file, &out.join(dir), draws, args.seed, args.shard, args.quiet)?;
+        outcome.parts.extend(mc.parts.into_iter().map(|p| p.under(dir)));
+        outcome.wrote.push_str(&mc.wrote);
+    }
+    // Everything is computed: the folder is written in one piece.
+    claim.write(&outcome.parts)?;
+    if !args.quiet {
+        super::print_stdout(&format!("{}{}", outcome.text, outcome.wrote))?;
     }
     Ok(())
 }

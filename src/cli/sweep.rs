@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
+use tradeflow::output::{Claim, Results};
 use tradeflow::scenario::Scenario;
 use tradeflow::sweep::{grid, latin_hypercube, Axis, Sweep};
 
@@ -85,10 +86,27 @@ pub(crate) fn tornado_csv(
 pub fn run(args: Args) -> Result<()> {
     let sweep = Sweep::new(&args.file, &args.params)?;
     let scenario = Scenario::from_file(&args.file)?;
+    let results_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("plots").join(&scenario.name));
+    let sub = match args.shard {
+        None => "sweep".to_owned(),
+        Some(s) => format!("sweep-shard-{}-of-{}", s.k, s.n),
+    };
+    let folder = results_dir.join(&sub);
+    // Claimed before any point runs: a folder tradeflow may not write is refused at once.
+    let mut claim = Claim::new_in(
+        &results_dir,
+        &sub,
+        "tradeflow sweep",
+        &super::scenario_inputs(&args.file, &scenario),
+        &[tradeflow::plot::CHARTS_DIR],
+    )?;
     let points = match args.lhs {
-        Some(n) if n > 0 => latin_hypercube(&args.params, n, args.seed),
+        Some(n) if n > 0 => latin_hypercube(&args.params, n, args.seed)?,
         Some(_) => bail!("--lhs needs at least one point"),
-        None => grid(&args.params),
+        None => grid(&args.params)?,
     };
     let range = args
         .shard
@@ -182,15 +200,14 @@ pub fn run(args: Args) -> Result<()> {
     if args.shard.is_none() {
         files.push(("tornado.csv", tornado_csv(&sweep, &args.params, &target)?));
     }
-    let results_dir = args
-        .out
-        .unwrap_or_else(|| PathBuf::from("plots").join(&scenario.name));
-    let folder = match args.shard {
-        None => results_dir.join("sweep"),
-        Some(s) => results_dir.join(format!("sweep-shard-{}-of-{}", s.k, s.n)),
-    };
     // The tornado chart comes with the tornado data (not with a shard, which has none).
-    let charts = super::montecarlo::write_with_charts(&folder, &files, args.shard.is_none())?;
+    let (parts, charts) = super::montecarlo::parts_with_charts(
+        &folder,
+        files,
+        args.shard.is_none(),
+        Results::Sweep,
+    )?;
+    claim.write(&parts)?;
     if !args.quiet {
         let n_failed = results.iter().filter(|r| r.is_err()).count();
         println!(

@@ -16,6 +16,19 @@ pub enum CostError {
     NonFinite { name: String, value: f64 },
     #[error("domestic sales of {code} are zero: costs backed out of flows need a positive domestic flow for every economy")]
     NoDomesticFlow { code: String },
+    /// `exp(sum_k b_k z_k)` is not a positive finite number for a pair (or is zero for
+    /// domestic sales): the coefficients and variables are out of the range of `f64`.
+    #[error("t^(1-sigma) = exp(sum_k b_k z_k) for {exporter}->{importer} is {value}: the exponent {exponent:e} is out of range (the largest term is coefficient `{name}` = {beta} times {variable} = {z}); check `costs.coefficients.{name}`")]
+    OutOfRange {
+        exporter: String,
+        importer: String,
+        value: f64,
+        exponent: f64,
+        name: String,
+        beta: f64,
+        variable: String,
+        z: f64,
+    },
 }
 
 /// The name of the coefficient that multiplies 1 when the data have no such column.
@@ -48,7 +61,36 @@ pub fn costs_from_coefficients(
             }
         }
     }
-    Ok(log_t.map(f64::exp))
+    let t = log_t.map(f64::exp);
+    // Overflow (or a domestic term that underflows to zero) is named by the coefficient
+    // that drives it: `inf` alone names no input.
+    for i in 0..n {
+        for j in 0..n {
+            let v = t[(i, j)];
+            if v.is_finite() && (v > 0.0 || i != j) {
+                continue;
+            }
+            let (name, beta, variable, z) = coefficients
+                .iter()
+                .map(|(name, &beta)| match data.variables.get(name) {
+                    Some(m) => (name, beta, name.as_str(), m[(i, j)]),
+                    None => (name, beta, "1", 1.0),
+                })
+                .max_by(|a, b| (a.1 * a.3).abs().total_cmp(&(b.1 * b.3).abs()))
+                .expect("a non-finite cost has a coefficient");
+            return Err(CostError::OutOfRange {
+                exporter: data.economies.code(i).to_owned(),
+                importer: data.economies.code(j).to_owned(),
+                value: v,
+                exponent: log_t[(i, j)],
+                name: name.clone(),
+                beta,
+                variable: variable.to_owned(),
+                z,
+            });
+        }
+    }
+    Ok(t)
 }
 
 /// Costs backed out of observed flows so that the baseline reproduces them exactly:

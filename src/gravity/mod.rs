@@ -164,7 +164,8 @@ impl GravityModel {
             }
             if costs[(i, i)].is_nan() || costs[(i, i)] <= 0.0 {
                 return bad(format!(
-                    "domestic trade cost term t^(1-sigma) of {code} must be positive (its domestic sales cannot be zero)"
+                    "domestic trade cost term t^(1-sigma) of {code} must be positive (every economy sells at home), got {}",
+                    costs[(i, i)]
                 ));
             }
         }

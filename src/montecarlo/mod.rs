@@ -20,6 +20,7 @@ use serde::Serialize;
 use thiserror::Error;
 use toml::Table;
 
+use crate::limits::{check_draws, LimitError};
 use crate::scenario::params::ParamPath;
 use crate::scenario::raw::{RawDistribution, RawUncertainty};
 use crate::scenario::{Scenario, ScenarioError};
@@ -40,6 +41,8 @@ pub enum MonteCarloError {
     Nothing { path: PathBuf },
     #[error("{path}: the scenario itself does not run: {message}")]
     Base { path: PathBuf, message: String },
+    #[error(transparent)]
+    Limit(#[from] LimitError),
 }
 
 /// One uncertain parameter.
@@ -101,27 +104,18 @@ pub struct DrawResult {
 }
 
 impl MonteCarlo {
+    /// Checks everything a run of `draws` draws needs before any work: the number of draws
+    /// against [`crate::limits::MAX_DRAWS`], the scenario, and its `[uncertainty]` against
+    /// the merged table. Runs nothing; a command calls it before it replaces any results.
+    pub fn check(path: &Path, draws: u64) -> Result<(), MonteCarloError> {
+        check_draws(draws)?;
+        spec(path).map(|_| ())
+    }
+
     /// Reads the scenario, checks its `[uncertainty]` against the merged table and runs the
     /// central scenario once to fix the output series.
     pub fn from_file(path: &Path) -> Result<MonteCarlo, MonteCarloError> {
-        let table = Scenario::load_table(path)?;
-        let central = Scenario::from_table(table.clone(), path)?;
-        let spec_value =
-            table
-                .get("uncertainty")
-                .cloned()
-                .ok_or_else(|| MonteCarloError::Nothing {
-                    path: path.to_owned(),
-                })?;
-        let raw: RawUncertainty =
-            spec_value
-                .try_into()
-                .map_err(|e: toml::de::Error| MonteCarloError::Spec {
-                    path: path.to_owned(),
-                    field: "uncertainty".into(),
-                    message: e.message().to_owned(),
-                })?;
-        let uncertainty = validate(&raw, &table, path)?;
+        let (table, central, uncertainty) = spec(path)?;
         let series = outputs(&central)
             .map_err(|message| MonteCarloError::Base {
                 path: path.to_owned(),
@@ -297,6 +291,29 @@ pub fn outputs(s: &Scenario) -> Result<Vec<(String, Option<i32>, f64)>, String> 
         }
         Ok(out)
     }
+}
+
+/// The merged table, the central scenario and the validated `[uncertainty]` of a file.
+fn spec(path: &Path) -> Result<(Table, Scenario, Uncertainty), MonteCarloError> {
+    let table = Scenario::load_table(path)?;
+    let central = Scenario::from_table(table.clone(), path)
+        .map_err(|e| crate::scenario::located(path, e))?;
+    let spec_value = table
+        .get("uncertainty")
+        .cloned()
+        .ok_or_else(|| MonteCarloError::Nothing {
+            path: path.to_owned(),
+        })?;
+    let raw: RawUncertainty =
+        spec_value
+            .try_into()
+            .map_err(|e: toml::de::Error| MonteCarloError::Spec {
+                path: path.to_owned(),
+                field: "uncertainty".into(),
+                message: e.message().to_owned(),
+            })?;
+    let uncertainty = validate(&raw, &table, path)?;
+    Ok((table, central, uncertainty))
 }
 
 fn validate(

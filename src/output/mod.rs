@@ -1,11 +1,7 @@
-//! Output: CSV and JSON writers that return bytes (so they can be snapshot-tested), and a
-//! run folder written in one piece.
-//!
-//! A run folder is first written in full to a hidden sibling folder and then renamed into
-//! place, so a failure part-way leaves either the previous results or nothing, never a
-//! half-written folder.
+//! Output: CSV and JSON writers that return bytes (so they can be snapshot-tested), and
+//! results folders that tradeflow owns, written in one piece ([`folder`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 use thiserror::Error;
@@ -13,6 +9,10 @@ use thiserror::Error;
 use crate::gravity::SolveReport;
 use crate::scenario::Scenario;
 use crate::simulate::{RunResults, YearRun};
+
+pub mod folder;
+
+pub use folder::{Claim, Part, Results};
 
 /// A problem writing results.
 #[derive(Debug, Error)]
@@ -24,6 +24,12 @@ pub enum OutputError {
     },
     #[error("cannot serialise {what}: {message}")]
     Serialise { what: String, message: String },
+    /// A folder tradeflow will not write into; nothing was touched.
+    #[error("refusing to write results into {path}: {reason}; nothing was written")]
+    Refused { path: PathBuf, reason: String },
+    /// Another tradeflow process is writing the folder.
+    #[error("{path} is in use by {holder}; nothing was written")]
+    InUse { path: PathBuf, holder: String },
 }
 
 /// What `run.json` records besides the results: enough to reproduce the run.
@@ -117,62 +123,6 @@ pub fn json_bytes<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>, Output
     Ok(v)
 }
 
-/// Writes `files` (name, bytes) into `dir`, replacing what a previous run left there.
-/// Either every file lands or the folder is as it was. A name may hold a sub-folder
-/// (`charts/flows.png`); it is created inside the folder.
-pub fn write_run_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), OutputError> {
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |cause| OutputError::Io { path, cause }
-    };
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".to_owned());
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    let result = (|| {
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
-        }
-        std::fs::create_dir(&staging).map_err(io(&staging))?;
-        for (file, bytes) in files {
-            let path = staging.join(file);
-            if let Some(sub) = path.parent().filter(|p| *p != staging.as_path()) {
-                std::fs::create_dir_all(sub).map_err(io(sub))?;
-            }
-            std::fs::write(&path, bytes).map_err(io(&path))?;
-        }
-        // Swap in: move an older folder aside first so a failed rename can restore it.
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        let had_old = dir.exists();
-        if had_old {
-            std::fs::rename(dir, &old).map_err(io(dir))?;
-        }
-        if let Err(cause) = std::fs::rename(&staging, dir) {
-            if had_old {
-                let _ = std::fs::rename(&old, dir);
-            }
-            return Err(OutputError::Io {
-                path: dir.to_owned(),
-                cause,
-            });
-        }
-        if had_old {
-            std::fs::remove_dir_all(&old).map_err(io(&old))?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,29 +147,5 @@ mod tests {
             String::from_utf8(bytes).unwrap(),
             "a,b\nx,0.30000000000000004\n"
         );
-    }
-
-    #[test]
-    fn names_with_a_sub_folder_land_in_it() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("run");
-        write_run_folder(
-            &dir,
-            &[("a.csv", b"1".to_vec()), ("charts/b.png", b"2".to_vec())],
-        )
-        .unwrap();
-        assert_eq!(std::fs::read(dir.join("charts/b.png")).unwrap(), b"2");
-    }
-
-    #[test]
-    fn replaces_a_previous_folder_whole() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("run");
-        write_run_folder(&dir, &[("a.csv", b"1".to_vec()), ("b.csv", b"2".to_vec())]).unwrap();
-        write_run_folder(&dir, &[("a.csv", b"3".to_vec())]).unwrap();
-        assert_eq!(std::fs::read(dir.join("a.csv")).unwrap(), b"3");
-        assert!(!dir.join("b.csv").exists());
-        let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
-        assert_eq!(leftovers.len(), 1);
     }
 }

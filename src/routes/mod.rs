@@ -95,6 +95,53 @@ pub enum RouteError {
     SpectralRadius { rho: f64 },
 }
 
+impl RouteError {
+    /// The message with economies named by their codes instead of their positions.
+    pub fn named(&self, economies: &crate::world::Economies) -> String {
+        let c = |i: usize| {
+            if i < economies.len() {
+                economies.code(i).to_owned()
+            } else {
+                i.to_string()
+            }
+        };
+        match *self {
+            RouteError::Cost { i, j, value } => {
+                format!("trade cost t for {}->{} must be positive and finite, got {value}", c(i), c(j))
+            }
+            RouteError::Wedge { i, j, value } => format!(
+                "policy wedge w for {}->{} must be at least 1, or +inf for a closed link, got {value}",
+                c(i),
+                c(j)
+            ),
+            RouteError::Multiplier { hub, i, j, value, .. } => format!(
+                "route multiplier m for {}->{} via {} must be positive, or +inf for a route not offered, got {value}",
+                c(i),
+                c(j),
+                c(hub)
+            ),
+            RouteError::LinkCost { k, l, value } => format!(
+                "link cost kappa for {}->{} must be positive, or +inf for no link, got {value}",
+                c(k),
+                c(l)
+            ),
+            RouteError::Flow { i, j, value } => format!(
+                "final flow X for {}->{} must be finite and non-negative, got {value}",
+                c(i),
+                c(j)
+            ),
+            RouteError::NoRoute { i, j, value } => format!(
+                "final flow X for {}->{} is {value}, but every route from {} to {} is closed",
+                c(i),
+                c(j),
+                c(i),
+                c(j)
+            ),
+            _ => self.to_string(),
+        }
+    }
+}
+
 /// Checks the route-choice shape: `theta > 0` and finite.
 fn check_theta(theta: f64) -> Result<(), RouteError> {
     if theta > 0.0 && theta.is_finite() {

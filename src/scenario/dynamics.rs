@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::raw::{InstrumentKind, RawInstrument, RawScenario, RouteForm};
 use super::validate::{resolve_set, Problems};
+use crate::limits::{check_sectors, check_years};
 use crate::policy::{Effect, Instrument, RouteLayout};
 use crate::world::Economies;
 
@@ -90,6 +91,28 @@ pub(crate) fn validate_dynamics(
         return None;
     };
     let before = p.0.len();
+    // Sizes first: the years become one solve each, so a typo in a year must not reach
+    // anything that allocates per year.
+    if let Err(e) = check_years(years.base.into(), years.horizon.into()) {
+        p.add(e.field, format!("{} {}", e.value, e.reason));
+        return None;
+    }
+    if let Err(e) = check_sectors(raw.sectors.len()) {
+        p.add(e.field, format!("{} {}", e.value, e.reason));
+        return None;
+    }
+    for (k, ins) in raw.instruments.iter().enumerate() {
+        let Some(id) = &ins.id else { continue };
+        if let Some(first) = raw.instruments[..k]
+            .iter()
+            .position(|o| o.id.as_deref() == Some(id))
+        {
+            p.add(
+                format!("instruments[{k}].id"),
+                format!("`{id}` is already the id of instruments[{first}] (ids name instruments, so a file that extends this one can replace one)"),
+            );
+        }
+    }
     if years.horizon < years.base {
         p.add(
             "years.horizon",
@@ -123,6 +146,15 @@ pub(crate) fn validate_dynamics(
         let hubs = resolve_set(&r.intermediaries, "routes.intermediaries", economies, groups, p);
         if hubs.is_empty() {
             p.add("routes.intermediaries", "needs at least one intermediary");
+        }
+        if let Some(t) = target.filter(|t| hubs.contains(t)) {
+            p.add(
+                "routes.intermediaries",
+                format!(
+                    "lists the target `{}` itself: goods bound for the target cannot pass through it on the way",
+                    economies.code(t)
+                ),
+            );
         }
         let origins = match &r.origins {
             Some(o) => resolve_set(o, "routes.origins", economies, groups, p),
@@ -565,6 +597,11 @@ fn validate_instrument(
         }
     };
     if p.0.len() > before {
+        if let Some(id) = &ins.id {
+            for problem in &mut p.0[before..] {
+                problem.message.push_str(&format!(" [instrument `{id}`]"));
+            }
+        }
         return None;
     }
     Some(Instrument {

@@ -20,6 +20,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::gravity::{GeMode, SolverOptions};
+use crate::input::{read_text, InputError, InputKind};
 use crate::world::{DataError, GravityData};
 
 pub use dynamics::{Dynamics, Reporter, Routes, Sector};
@@ -58,6 +59,8 @@ pub enum ScenarioError {
     },
     #[error(transparent)]
     Data(#[from] DataError),
+    #[error(transparent)]
+    Input(#[from] InputError),
 }
 
 fn list_problems(problems: &[Problem]) -> String {
@@ -136,15 +139,17 @@ impl Scenario {
     /// Reads and validates a scenario file. Relative data paths are taken from the file's
     /// folder.
     pub fn from_file(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|cause| ScenarioError::Io {
-            path: path.to_owned(),
-            cause,
-        })?;
+        let text = read_text(path, InputKind::Scenario)?;
         let base = path.parent().unwrap_or(Path::new("."));
         if !extends::has_extends(&text) {
             return Self::from_toml_str(&text, path, base);
         }
-        Self::from_table(extends::load_merged(path)?, path)
+        // Read again as a chain, which knows the file each part came from: problems are
+        // reported against the file that holds them.
+        let merged = extends::load_chain(path)?;
+        let raw = deserialize_merged(merged.table.clone(), path, Some(&merged))?;
+        validate::validate_reusing(raw, Some(path), base, None)
+            .map_err(|e| locate_instruments(e, &merged, path))
     }
 
     /// The scenario file as one TOML table, with everything it `extends` merged in and data
@@ -167,19 +172,28 @@ impl Scenario {
         reuse: Option<&Scenario>,
     ) -> Result<Scenario, ScenarioError> {
         let base = path.parent().unwrap_or(Path::new("."));
-        // Merged from several files: serde errors carry the key path but no line.
-        let raw: RawScenario = serde_path_to_error::deserialize(toml::Value::Table(table))
-            .map_err(|e| {
-                let key = e.path().to_string();
-                ScenarioError::Syntax {
-                    path: path.to_owned(),
-                    message: format!(
-                        "{} (at `{key}`, in this file or one it extends)",
-                        e.into_inner().message()
-                    ),
-                }
-            })?;
+        let raw = deserialize_merged(table, path, None)?;
         validate::validate_reusing(raw, Some(path), base, reuse)
+    }
+
+    /// The scenario with another full-GE convention (the command line's `--ge-mode`),
+    /// checked as the file's `ge_mode` is: the yearly loop of a scenario with `[years]`
+    /// always solves the complete GE, so `gegravity` is refused for one.
+    pub fn with_ge_mode(mut self, mode: GeMode) -> Result<Scenario, ScenarioError> {
+        if let Some(message) = ge_mode_problem(mode, self.dynamics.is_some()) {
+            return Err(ScenarioError::Invalid {
+                path: self
+                    .source
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("command line")),
+                problems: vec![Problem {
+                    field: "--ge-mode".into(),
+                    message,
+                }],
+            });
+        }
+        self.ge_mode = mode;
+        Ok(self)
     }
 
     /// Parses and validates scenario text; `path` names it in messages and `base_dir`
@@ -191,6 +205,118 @@ impl Scenario {
     ) -> Result<Scenario, ScenarioError> {
         let raw = parse_toml(text, path)?;
         validate(raw, Some(path), base_dir)
+    }
+}
+
+/// The error of a scenario validated from its merged table (which knows no line and no
+/// file of an `extends` chain), replaced by the error of reading the file itself, which
+/// locates it; `e` when the file reads without error.
+pub(crate) fn located(path: &Path, e: ScenarioError) -> ScenarioError {
+    match e {
+        ScenarioError::Invalid { .. } | ScenarioError::Syntax { .. } => {
+            Scenario::from_file(path).err().unwrap_or(e)
+        }
+        other => other,
+    }
+}
+
+/// Why `mode` cannot be used, if it cannot.
+pub(crate) fn ge_mode_problem(mode: GeMode, has_years: bool) -> Option<String> {
+    (mode == GeMode::Gegravity && has_years).then(|| {
+        "\"gegravity\" is a one-step convention for a single counterfactual; a scenario with `[years]` always solves the complete GE each year (use \"complete\", or leave it out)".to_owned()
+    })
+}
+
+/// Most unknown fields reported from one merged table (each found by deserialising again).
+const MAX_UNKNOWN_REPORTED: usize = 50;
+
+/// Deserialises a merged table. Merged from several files, serde errors carry the key path
+/// but no line, so the file is named instead (when `merged` knows it). Unknown fields are
+/// collected (each removed and the table read again) and reported together.
+fn deserialize_merged(
+    mut table: toml::Table,
+    path: &Path,
+    merged: Option<&extends::Merged>,
+) -> Result<RawScenario, ScenarioError> {
+    let mut problems: Vec<Problem> = Vec::new();
+    loop {
+        let e = match serde_path_to_error::deserialize(toml::Value::Table(table.clone())) {
+            Ok(raw) if problems.is_empty() => return Ok(raw),
+            Ok(_) => break,
+            Err(e) => e,
+        };
+        let key = e.path().to_string();
+        let message = e.into_inner().message().to_owned();
+        let (field, file) = match merged {
+            Some(m) => localize(&key, m),
+            None => (key.clone(), None),
+        };
+        let whereabouts = match file {
+            Some(f) => format!("in {}", f.display()),
+            None => "in this file or one it extends".to_owned(),
+        };
+        let unknown = message.starts_with("unknown field");
+        if problems.is_empty() && !unknown {
+            return Err(ScenarioError::Syntax {
+                path: path.to_owned(),
+                message: format!("{message} (at `{field}`, {whereabouts})"),
+            });
+        }
+        problems.push(Problem {
+            field,
+            message: format!("{message} ({whereabouts})"),
+        });
+        if !unknown
+            || problems.len() >= MAX_UNKNOWN_REPORTED
+            || !extends::remove_at(&mut table, &key)
+        {
+            break;
+        }
+    }
+    Err(ScenarioError::Invalid {
+        path: path.to_owned(),
+        problems,
+    })
+}
+
+/// A key path of the merged table as the user would find it: an instrument by its position
+/// in the file that holds it; and that file, when it is not the named one.
+fn localize(key: &str, merged: &extends::Merged) -> (String, Option<PathBuf>) {
+    let file = merged.file_of(key).map(Path::to_path_buf);
+    let field = key
+        .strip_prefix("instruments[")
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(k, rest)| {
+            let origin = merged.instruments.get(k.parse::<usize>().ok()?)?;
+            Some(format!("instruments[{}]{rest}", origin.index))
+        })
+        .unwrap_or_else(|| key.to_owned());
+    let top = merged.files.first().map(|(p, _)| p.as_path());
+    (field, file.filter(|f| Some(f.as_path()) != top))
+}
+
+/// Problems with instruments of a merged scenario, located in the file that holds each.
+fn locate_instruments(e: ScenarioError, merged: &extends::Merged, path: &Path) -> ScenarioError {
+    let ScenarioError::Invalid { problems, .. } = e else {
+        return e;
+    };
+    let problems = problems
+        .into_iter()
+        .map(|p| {
+            if !p.field.starts_with("instruments[") {
+                return p;
+            }
+            let (field, file) = localize(&p.field, merged);
+            let message = match file {
+                Some(f) => format!("{} (in {})", p.message, f.display()),
+                None => p.message,
+            };
+            Problem { field, message }
+        })
+        .collect();
+    ScenarioError::Invalid {
+        path: path.to_owned(),
+        problems,
     }
 }
 

@@ -344,9 +344,10 @@ pub struct RawShock {
     pub factor: Option<f64>,
     #[serde(default)]
     pub percent: Option<f64>,
-    /// Explicit `[exporter, importer]` pairs.
+    /// Explicit `[exporter, importer]` pairs (read as lists so that a pair of any other
+    /// length is reported, not cut to two).
     #[serde(default)]
-    pub pairs: Option<Vec<[String; 2]>>,
+    pub pairs: Option<Vec<Vec<String>>>,
     /// Exporters (codes or group names); with `importers`, every pair between distinct
     /// economies of the two sets.
     #[serde(default)]

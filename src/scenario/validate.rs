@@ -7,6 +7,7 @@ use super::dynamics::{validate_dynamics, Reporter};
 use super::raw::{CostMethod, RawData, RawScenario, RawShock, ShockKind};
 use super::{CostChange, DataSource, Problem, Scenario, ScenarioError, Shock};
 use crate::gravity::{SolverOptions, CONSTANT};
+use crate::limits::{check_economies, MAX_DATA_TOTAL, MIN_DATA_TOTAL};
 use crate::world::{load_gegravity_csv, Economies, GravityData, Matrix};
 
 /// Collects problems with their key paths.
@@ -74,10 +75,24 @@ pub fn validate_reusing(
             Some(d) => d,
             None => return Err(invalid(display_path, p)),
         };
+    check_scale(
+        &data,
+        if raw.data.path.is_some() {
+            "data.path"
+        } else {
+            "data.flows"
+        },
+        &mut p,
+    );
     let economies = &data.economies;
     if let Some(listed) = &raw.economies {
         for (k, code) in listed.iter().enumerate() {
-            if economies.position(code).is_none() {
+            if code.trim().is_empty() {
+                p.add(
+                    format!("economies[{k}]"),
+                    format!("`{code}` is not an economy code: a code cannot be empty"),
+                );
+            } else if economies.position(code).is_none() {
                 p.add(
                     format!("economies[{k}]"),
                     format!("`{code}` is not in the data (the data must hold every pair of the listed economies)"),
@@ -139,6 +154,9 @@ pub fn validate_reusing(
         .collect();
 
     let dynamics = validate_dynamics(&raw, economies, &groups, reporters, &mut p);
+    if let Some(message) = super::ge_mode_problem(raw.ge_mode, raw.years.is_some()) {
+        p.add("ge_mode", message);
+    }
 
     let defaults = SolverOptions::default();
     let solver = SolverOptions {
@@ -190,6 +208,37 @@ pub fn validate_reusing(
     })
 }
 
+/// The totals of flows, output and expenditure within
+/// [`MIN_DATA_TOTAL`, `MAX_DATA_TOTAL`]: the check is on the data's scale (its units), so it
+/// names the real reason when tiny or huge units would make a product of two totals
+/// underflow or overflow.
+fn check_scale(data: &GravityData, field: &str, p: &mut Problems) {
+    for (what, total) in [
+        ("flows", data.trade.sum()),
+        ("outputs Y", data.output.sum()),
+        ("expenditures E", data.expenditure.sum()),
+    ] {
+        if total == 0.0 {
+            p.add(field, format!("the {what} are all zero"));
+            return;
+        }
+        if !(MIN_DATA_TOTAL..=MAX_DATA_TOTAL).contains(&total) {
+            let units = if total > MAX_DATA_TOTAL || total.is_nan() {
+                "larger units (USD bn instead of USD)"
+            } else {
+                "smaller units (USD instead of USD bn)"
+            };
+            p.add(
+                field,
+                format!(
+                    "the {what} add up to {total:e}: the gravity equations multiply outputs by expenditures, which needs totals between {MIN_DATA_TOTAL:e} and {MAX_DATA_TOTAL:e}; state the data in {units}"
+                ),
+            );
+            return;
+        }
+    }
+}
+
 fn invalid(path: std::path::PathBuf, p: Problems) -> ScenarioError {
     ScenarioError::Invalid {
         path,
@@ -231,6 +280,10 @@ fn load_data(
                 Some(s) if s.data_source == source => s.data.clone(),
                 _ => load_gegravity_csv(&path, year.as_deref())?,
             };
+            if let Err(e) = check_economies("data", data.economies.len()) {
+                p.add(e.field, format!("{} {}", e.value, e.reason));
+                return Ok(None);
+            }
             let n = data.economies.len();
             Ok(Some((
                 data,
@@ -252,6 +305,22 @@ fn load_data(
                 p.add("economies", "inline flows need the list of economies");
                 return Ok(None);
             };
+            if let Err(e) = check_economies("economies", listed.len()) {
+                p.add(e.field, format!("{} {}", e.value, e.reason));
+                return Ok(None);
+            }
+            let before = p.0.len();
+            for (k, code) in listed.iter().enumerate() {
+                if code.trim().is_empty() {
+                    p.add(
+                        format!("economies[{k}]"),
+                        format!("`{code}` is not an economy code: a code cannot be empty"),
+                    );
+                }
+            }
+            if p.0.len() > before {
+                return Ok(None);
+            }
             let economies = match Economies::new(listed.iter().cloned()) {
                 Ok(e) => e,
                 Err(dup) => {
@@ -523,7 +592,21 @@ fn resolve_shock(
     let pairs: Vec<(usize, usize)> = match (&s.pairs, &s.exporters, &s.importers) {
         (Some(pairs), None, None) => {
             let mut out = Vec::new();
-            for (m, [e, i]) in pairs.iter().enumerate() {
+            for (m, pair) in pairs.iter().enumerate() {
+                let [e, i] = pair.as_slice() else {
+                    p.add(
+                        format!("{field}.pairs[{m}]"),
+                        format!(
+                            "a pair is [exporter, importer], got {} codes ({})",
+                            pair.len(),
+                            pair.iter()
+                                .map(|c| format!("`{c}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    );
+                    continue;
+                };
                 let ie = economies.position(e);
                 let ii = economies.position(i);
                 for (code, pos, side) in [(e, ie, 0), (i, ii, 1)] {

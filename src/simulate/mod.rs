@@ -20,14 +20,25 @@ use crate::world::Matrix;
 /// Why a run failed after the scenario was valid.
 #[derive(Debug, Error)]
 pub enum RunError {
+    /// Not a `source`: the message already holds the cost error's, and a report that
+    /// prints the chain would say it twice.
     #[error("trade costs: {0}")]
-    Cost(#[from] CostError),
+    Cost(CostError),
     #[error(transparent)]
     Solve(#[from] SolveError),
     #[error("the result holds a value that is not a finite number ({0}); nothing was written")]
     NonFinite(String),
     #[error("{0}")]
     Setup(String),
+    /// A shock takes a trade cost out of the range of `f64`.
+    #[error("{0}")]
+    Shock(String),
+}
+
+impl From<CostError> for RunError {
+    fn from(e: CostError) -> Self {
+        RunError::Cost(e)
+    }
 }
 
 /// Everything a run produces.
@@ -53,11 +64,21 @@ pub fn baseline_costs(s: &Scenario) -> Result<Matrix, CostError> {
 ///
 /// Setting variable `k` to `v` multiplies `t^(1-sigma)` by `exp(b_k (v - z_k))`, with `z_k`
 /// the value the earlier shocks left; a factor `f` on `t` multiplies `t^(1-sigma)` by
-/// `f^(1-sigma)`.
-pub fn counterfactual_costs(s: &Scenario, base: &Matrix) -> Matrix {
+/// `f^(1-sigma)`. A shock that takes a cost out of the range of `f64` (`0.8^(1-sigma)` with
+/// `sigma = 1e308`) is an error naming the shock and the values that overflow.
+pub fn counterfactual_costs(s: &Scenario, base: &Matrix) -> Result<Matrix, RunError> {
     let mut t = base.clone();
     let mut vars = s.data.variables.clone();
     for shock in &s.shocks {
+        let code = |i: usize| s.data.economies.code(i);
+        let out_of_range = |i: usize, j: usize, v: f64, what: String| {
+            RunError::Shock(format!(
+                "shock \"{}\": {what} makes t^(1-sigma) for {}->{} {v}, not a finite number",
+                shock.label,
+                code(i),
+                code(j)
+            ))
+        };
         match &shock.change {
             CostChange::SetVariable { variable, value } => {
                 let beta = s.coefficients[variable];
@@ -65,7 +86,19 @@ pub fn counterfactual_costs(s: &Scenario, base: &Matrix) -> Matrix {
                     .get_mut(variable)
                     .expect("validation checked that the variable exists");
                 for &(i, j) in &shock.pairs {
+                    let before = t[(i, j)];
                     t[(i, j)] *= (beta * (value - z[(i, j)])).exp();
+                    if !t[(i, j)].is_finite() && before.is_finite() {
+                        return Err(out_of_range(
+                            i,
+                            j,
+                            t[(i, j)],
+                            format!(
+                                "`{variable}` = {value} (from {}, coefficient {beta})",
+                                z[(i, j)]
+                            ),
+                        ));
+                    }
                     z[(i, j)] = *value;
                 }
             }
@@ -73,17 +106,28 @@ pub fn counterfactual_costs(s: &Scenario, base: &Matrix) -> Matrix {
                 let m = factor.powf(1.0 - s.sigma);
                 for &(i, j) in &shock.pairs {
                     t[(i, j)] *= m;
+                    if !t[(i, j)].is_finite() {
+                        return Err(out_of_range(
+                            i,
+                            j,
+                            t[(i, j)],
+                            format!(
+                                "a cost factor {factor} with sigma = {} (factor^(1-sigma) = {m})",
+                                s.sigma
+                            ),
+                        ));
+                    }
                 }
             }
         }
     }
-    t
+    Ok(t)
 }
 
 /// The gravity model of a scenario's baseline, and its counterfactual costs `t^(1-sigma)`.
 pub fn model(s: &Scenario) -> Result<(GravityModel, Matrix), RunError> {
     let t0 = baseline_costs(s)?;
-    let t1 = counterfactual_costs(s, &t0);
+    let t1 = counterfactual_costs(s, &t0)?;
     let model = GravityModel::new(
         s.data.economies.clone(),
         s.sigma,

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use toml::Table;
 
+use crate::limits::{check_axis_count, check_lhs, grid_points, LimitError, MAX_AXIS_COUNT};
 use crate::montecarlo::outputs;
 use crate::scenario::params::ParamPath;
 use crate::scenario::{Scenario, ScenarioError};
@@ -44,10 +45,17 @@ impl std::str::FromStr for Axis {
                 .map_err(|_| format!("`{s}`: `{t}` is not a number"))
         };
         let (low, high) = (num(low)?, num(high)?);
-        let count: usize = count
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{s}`: `{count}` is not a whole number"))?;
+        let count = count.trim();
+        let count: u64 = count.parse().map_err(|_| {
+            if !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()) {
+                format!("`{s}`: COUNT {count} is more than the limit of {MAX_AXIS_COUNT} values on one axis")
+            } else {
+                format!("`{s}`: `{count}` is not a whole number")
+            }
+        })?;
+        check_axis_count("COUNT", count).map_err(|e| format!("`{s}`: {e}"))?;
+        // At most MAX_AXIS_COUNT, so it fits.
+        let count = count as usize;
         if !(low <= high && low.is_finite() && high.is_finite()) {
             return Err(format!(
                 "`{s}`: LOW must not exceed HIGH (bounds reversed?)"
@@ -85,8 +93,11 @@ impl Axis {
     }
 }
 
-/// Every combination of the axes' values (the last axis varies fastest).
-pub fn grid(axes: &[Axis]) -> Vec<Vec<f64>> {
+/// Every combination of the axes' values (the last axis varies fastest). The number of
+/// points is checked first ([`crate::limits::MAX_GRID_POINTS`]).
+pub fn grid(axes: &[Axis]) -> Result<Vec<Vec<f64>>, LimitError> {
+    let counts: Vec<u64> = axes.iter().map(|a| a.count as u64).collect();
+    grid_points(&counts)?;
     let mut points = vec![Vec::new()];
     for axis in axes {
         let values = axis.values();
@@ -101,13 +112,15 @@ pub fn grid(axes: &[Axis]) -> Vec<Vec<f64>> {
             })
             .collect();
     }
-    points
+    Ok(points)
 }
 
 /// A Latin hypercube of `n` points within the axes' bounds (the counts are ignored): each
 /// axis is cut into `n` equal strata, each stratum used once, a uniform draw inside it
-/// (McKay, Beckman and Conover 1979). Reproducible from `seed`.
-pub fn latin_hypercube(axes: &[Axis], n: usize, seed: u64) -> Vec<Vec<f64>> {
+/// (McKay, Beckman and Conover 1979). Reproducible from `seed`. `n` is checked first
+/// ([`crate::limits::MAX_LHS_POINTS`]).
+pub fn latin_hypercube(axes: &[Axis], n: usize, seed: u64) -> Result<Vec<Vec<f64>>, LimitError> {
+    check_lhs(n as u64)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut columns: Vec<Vec<f64>> = Vec::new();
     for axis in axes {
@@ -123,9 +136,9 @@ pub fn latin_hypercube(axes: &[Axis], n: usize, seed: u64) -> Vec<Vec<f64>> {
                 .collect(),
         );
     }
-    (0..n)
+    Ok((0..n)
         .map(|i| columns.iter().map(|c| c[i]).collect())
-        .collect()
+        .collect())
 }
 
 /// A scenario ready to sweep.
@@ -144,8 +157,21 @@ pub struct Sweep {
 pub type PointResult = Result<Vec<(String, Option<i32>, f64)>, String>;
 
 impl Sweep {
-    /// Reads the scenario and checks that every path names a number.
+    /// Reads the scenario and checks that every path names a number, once.
     pub fn new(file: &Path, axes: &[Axis]) -> Result<Sweep, SweepError> {
+        for (k, a) in axes.iter().enumerate() {
+            if let Some(first) = axes[..k].iter().position(|b| b.path == a.path) {
+                return Err(SweepError::Param {
+                    path: file.to_owned(),
+                    message: format!(
+                        "--param `{}` is given twice (parameters {} and {}): sweep each parameter once",
+                        a.path,
+                        first + 1,
+                        k + 1
+                    ),
+                });
+            }
+        }
         let table = Scenario::load_table(file)?;
         let mut base = Vec::new();
         for a in axes {
@@ -154,7 +180,8 @@ impl Sweep {
                 message,
             })?);
         }
-        let central = Scenario::from_table(table.clone(), file)?;
+        let central = Scenario::from_table(table.clone(), file)
+            .map_err(|e| crate::scenario::located(file, e))?;
         Ok(Sweep {
             file: file.to_owned(),
             central,
@@ -266,6 +293,8 @@ pub enum SweepError {
     Scenario(#[from] ScenarioError),
     #[error("{path}: {message}")]
     Param { path: PathBuf, message: String },
+    #[error(transparent)]
+    Limit(#[from] LimitError),
 }
 
 #[cfg(test)]
@@ -276,11 +305,11 @@ mod tests {
     fn grid_and_hypercube_cover_the_axes() {
         let a: Axis = "x=0:1:3".parse().unwrap();
         let b: Axis = "y=10:20:2".parse().unwrap();
-        let g = grid(&[a.clone(), b.clone()]);
+        let g = grid(&[a.clone(), b.clone()]).unwrap();
         assert_eq!(g.len(), 6);
         assert_eq!(g[0], [0.0, 10.0]);
         assert_eq!(g[5], [1.0, 20.0]);
-        let h = latin_hypercube(&[a, b], 10, 3);
+        let h = latin_hypercube(&[a, b], 10, 3).unwrap();
         assert_eq!(h.len(), 10);
         // One point per stratum on each axis.
         let mut strata: Vec<usize> = h.iter().map(|p| (p[0] * 10.0) as usize).collect();
@@ -293,6 +322,7 @@ mod tests {
                 10,
                 3
             )
+            .unwrap()
         );
     }
 

@@ -16,10 +16,13 @@ const REQUIRED: [&str; 6] = ["exporter", "importer", "year", "trade", "Y", "E"];
 /// Something wrong with a data file.
 #[derive(Debug, Error)]
 pub enum DataError {
-    #[error("{path}: cannot read: {cause}")]
-    Io {
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
+    #[error("{path}: the rows name {count} economies, more than the limit of {limit}")]
+    TooManyEconomies {
         path: PathBuf,
-        cause: std::io::Error,
+        count: usize,
+        limit: usize,
     },
     #[error("{path}, line {line}: malformed CSV: {message}")]
     Csv {
@@ -70,10 +73,7 @@ pub enum DataError {
 /// Reads a gegravity-layout CSV. With `year`, only that year's rows are kept; without it the
 /// file must hold a single year.
 pub fn load_gegravity_csv(path: &Path, year: Option<&str>) -> Result<GravityData, DataError> {
-    let text = std::fs::read_to_string(path).map_err(|cause| DataError::Io {
-        path: path.to_owned(),
-        cause,
-    })?;
+    let text = crate::input::read_text(path, crate::input::InputKind::Data)?;
     parse_gegravity_csv(&text, path, year)
 }
 
@@ -209,6 +209,15 @@ fn assemble(
     codes.sort_unstable();
     let seen: HashMap<&str, usize> = codes.iter().enumerate().map(|(k, &c)| (c, k)).collect();
     let n = codes.len();
+    // Before the n x n matrices are allocated: a file of distinct codes on every row would
+    // otherwise ask for a matrix of its row count squared.
+    if n > crate::limits::MAX_ECONOMIES {
+        return Err(DataError::TooManyEconomies {
+            path: path.to_owned(),
+            count: n,
+            limit: crate::limits::MAX_ECONOMIES,
+        });
+    }
     let mut trade = Matrix::zeros(n, n);
     let mut vars: Vec<Matrix> = vec![Matrix::zeros(n, n); var_cols.len()];
     let mut line_of = vec![0u64; n * n];

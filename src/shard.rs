@@ -1,0 +1,153 @@
+//! Shards: slice `K` of `N` of a run's draws or points, as a cluster job array numbers
+//! its tasks (`--shard K/N`), and the contiguous range of indices each slice runs.
+//!
+//! The slices are contiguous and cover `0..total` exactly once: the first `total % N` are
+//! one longer than the rest. Monte Carlo ([`crate::montecarlo::merge`]) and sweep
+//! ([`crate::sweep::merge`]) shards are joined back by their keys, never by position.
+//!
+//! Result records (`montecarlo.json`, `sweep.json`) name their scenario twice: `scenario`,
+//! the path as it was given on the command line (shown in charts), and `scenario_file`, that
+//! file's absolute path ([`absolute`]). A record is read back with [`stored_scenario`]:
+//! `scenario_file` when the record has it; otherwise (records written before it existed,
+//! or edited by hand) `scenario`, taken as is when absolute and from the folder of the
+//! record file when relative, or, when no file is there, from the working directory (where
+//! older versions meant it).
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// `K/N`: the K-th of N slices (1-based), as a cluster job array index gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub k: u64,
+    pub n: u64,
+}
+
+/// Why a `--shard` value is not `K/N` with `1 <= K <= N`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ShardError(String);
+
+impl FromStr for Shard {
+    type Err = ShardError;
+    fn from_str(s: &str) -> Result<Self, ShardError> {
+        let (k, n) = s
+            .split_once('/')
+            .ok_or_else(|| ShardError("a shard is K/N, e.g. 3/10".into()))?;
+        let whole = |t: &str| {
+            t.trim()
+                .parse::<u64>()
+                .map_err(|_| ShardError(format!("`{t}` is not a whole number")))
+        };
+        let (k, n) = (whole(k)?, whole(n)?);
+        if n == 0 || k == 0 || k > n {
+            return Err(ShardError(format!("shard {k}/{n}: need 1 <= K <= N")));
+        }
+        crate::limits::check_shard(k, n).map_err(|e| ShardError(e.to_string()))?;
+        Ok(Shard { k, n })
+    }
+}
+
+impl Shard {
+    /// The indices of this shard among `total`: contiguous slices, the first ones one
+    /// longer when N does not divide `total`.
+    pub fn range(self, total: u64) -> std::ops::Range<u64> {
+        let (base, extra) = (total / self.n, total % self.n);
+        let i = self.k - 1;
+        let start = i * base + i.min(extra);
+        let len = base + u64::from(i < extra);
+        start..start + len
+    }
+
+    /// Whether the shard's numbers make sense (`1 <= K <= N <= MAX_SHARDS`): a record
+    /// read from disk may hold anything.
+    pub fn is_valid(self) -> bool {
+        crate::limits::check_shard(self.k, self.n).is_ok()
+    }
+}
+
+/// `path` made absolute: resolved through symbolic links when the file exists, else
+/// joined to the working directory; as given when neither works.
+pub fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_owned())
+}
+
+/// The scenario a result record names (see the module docs): `scenario_file` when given,
+/// else `scenario`, absolute as is, relative from the folder of `record_file` (or, when no
+/// file is there, from the working directory).
+pub fn stored_scenario(record_file: &Path, scenario: &Path, scenario_file: Option<&Path>) -> PathBuf {
+    if let Some(abs) = scenario_file {
+        return abs.to_owned();
+    }
+    if scenario.is_absolute() {
+        return scenario.to_owned();
+    }
+    let beside = record_file
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(scenario);
+    if beside.is_file() || !scenario.is_file() {
+        beside
+    } else {
+        scenario.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_cover_every_index_once() {
+        for total in [0u64, 1, 7, 20, 101] {
+            for n in 1..=9 {
+                let mut next = 0;
+                for k in 1..=n {
+                    let r = Shard { k, n }.range(total);
+                    assert_eq!(r.start, next, "{k}/{n} of {total}");
+                    next = r.end;
+                }
+                assert_eq!(next, total);
+            }
+        }
+        assert_eq!(Shard { k: 1, n: 3 }.range(20), 0..7);
+        assert_eq!(Shard { k: 3, n: 3 }.range(20), 14..20);
+    }
+
+    #[test]
+    fn stored_paths_resolve_from_the_record_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = tmp.path().join("results/sweep");
+        std::fs::create_dir_all(&run).unwrap();
+        std::fs::write(tmp.path().join("s.toml"), "").unwrap();
+        let record = run.join("sweep.json");
+        let abs = tmp.path().join("s.toml");
+        assert_eq!(
+            stored_scenario(&record, Path::new("../../s.toml"), None),
+            run.join("../../s.toml")
+        );
+        assert_eq!(stored_scenario(&record, &abs, None), abs);
+        assert_eq!(
+            stored_scenario(&record, Path::new("elsewhere.toml"), Some(&abs)),
+            abs
+        );
+        assert!(absolute(Path::new("x.toml")).is_absolute());
+    }
+
+    #[test]
+    fn parses_k_of_n() {
+        assert_eq!("2/5".parse::<Shard>(), Ok(Shard { k: 2, n: 5 }));
+        for bad in ["4/3", "0/3", "1/0", "3", "a/3", "1/b"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+        assert!("4/3"
+            .parse::<Shard>()
+            .unwrap_err()
+            .to_string()
+            .contains("1 <= K <= N"));
+    }
+}
