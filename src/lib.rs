@@ -17,6 +17,7 @@ pub mod plot;
 pub mod policy;
 pub mod routes;
 pub mod scenario;
+pub mod shard;
 pub mod simulate;
 pub mod sweep;
 pub mod world;

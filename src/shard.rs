@@ -79,7 +79,11 @@ pub fn absolute(path: &Path) -> PathBuf {
 /// The scenario a result record names (see the module docs): `scenario_file` when given,
 /// else `scenario`, absolute as is, relative from the folder of `record_file` (or, when no
 /// file is there, from the working directory).
-pub fn stored_scenario(record_file: &Path, scenario: &Path, scenario_file: Option<&Path>) -> PathBuf {
+pub fn stored_scenario(
+    record_file: &Path,
+    scenario: &Path,
+    scenario_file: Option<&Path>,
+) -> PathBuf {
     if let Some(abs) = scenario_file {
         return abs.to_owned();
     }

@@ -133,10 +133,7 @@ fn recovers_parameters_from_noisy_data_within_their_standard_errors() {
     for (p, truth) in fit.parameters.iter().zip([60.0, 1.6]) {
         let se = p.stderr.expect("a standard error");
         assert!(se > 0.0, "{p:?}");
-        assert!(
-            (p.fitted - truth).abs() < 3.0 * se + 0.1 * truth,
-            "{p:?}"
-        );
+        assert!((p.fitted - truth).abs() < 3.0 * se + 0.1 * truth, "{p:?}");
     }
     assert!(fit.objective > 0.0);
 }

@@ -299,8 +299,10 @@ fn unwritable_output_folder_is_an_error() {
         .assert()
         .failure()
         .code(1)
-        .stderr(contains("cannot write the output folder"));
+        .stderr(contains("is not a folder"))
+        .stderr(contains("nothing was written"));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    assert_eq!(std::fs::read(&blocker).unwrap(), b"not a folder");
 }
 
 #[test]

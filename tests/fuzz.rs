@@ -225,8 +225,8 @@ fn numbers(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        let starts = b[i].is_ascii_digit()
-            || (b[i] == b'-' && i + 1 < b.len() && b[i + 1].is_ascii_digit());
+        let starts =
+            b[i].is_ascii_digit() || (b[i] == b'-' && i + 1 < b.len() && b[i + 1].is_ascii_digit());
         let inside_word = i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
         if !starts || inside_word {
             i += 1;
@@ -582,11 +582,18 @@ fn harness(first: u64, cases: u64, show_input: bool) -> (u64, Vec<Found>) {
         }
         if show_input {
             for (path, text) in &c.files {
-                println!("--- {} (case {n}, seed {})\n{text}", path.display(), c.seed.display());
+                println!(
+                    "--- {} (case {n}, seed {})\n{text}",
+                    path.display(),
+                    c.seed.display()
+                );
             }
         }
         current.store(n, Ordering::Relaxed);
-        CASE_STARTED.store(started.elapsed().as_millis().max(1) as u64, Ordering::Relaxed);
+        CASE_STARTED.store(
+            started.elapsed().as_millis().max(1) as u64,
+            Ordering::Relaxed,
+        );
         std::fs::write(work.join("case.txt"), format!("{n}\n")).unwrap();
         // A debug build simulates one case in SIM_EVERY_DEBUG (a debug solve takes about
         // 150 ms, a parse 6 ms); a release build, or a single case, simulates every one.

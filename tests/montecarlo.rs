@@ -34,7 +34,10 @@ fn a_degenerate_distribution_equals_the_deterministic_run() {
     }
     let bands = mc.bands(&draws);
     for (b, (_, _, c)) in bands.iter().zip(&central) {
-        assert_eq!((b.q05, b.q50, b.q95, b.sd), (*c, *c, *c, 0.0));
+        assert_eq!(
+            (b.q05, b.q50, b.q95, b.sd),
+            (Some(*c), Some(*c), Some(*c), Some(0.0))
+        );
     }
 }
 

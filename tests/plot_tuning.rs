@@ -741,10 +741,13 @@ fn tradeflow() -> Command {
     c
 }
 
+/// The files of a folder, without tradeflow's marker and lock (which name the command that
+/// wrote the folder and the process that last held it).
 fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != ".tradeflow.json" && n != ".tradeflow.lock")
         .collect();
     v.sort();
     v

@@ -264,8 +264,8 @@ pub fn calibrate(file: &Path) -> Result<Fit, CalibrationError> {
         }
         free.push((p, f.lower, f.upper));
     }
-    let central = Scenario::from_table(table.clone(), file)
-        .map_err(|e| crate::scenario::located(file, e))?;
+    let central =
+        Scenario::from_table(table.clone(), file).map_err(|e| crate::scenario::located(file, e))?;
     let out = outputs(&central).map_err(|message| CalibrationError::Start {
         path: file.to_owned(),
         message,
@@ -575,7 +575,8 @@ pub fn fitted_file(original: &Path, fit: &Fit) -> Result<String, String> {
             p.path,
             p.initial,
             p.fitted,
-            p.stderr.map_or_else(|| "n/a".into(), |se| format!("{se:.4}"))
+            p.stderr
+                .map_or_else(|| "n/a".into(), |se| format!("{se:.4}"))
         ));
     }
     out.push_str("#\n# target                                      year   observed     fitted\n");

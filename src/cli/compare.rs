@@ -77,14 +77,14 @@ pub fn run(args: Args) -> Result<()> {
     let mut finals: Vec<(String, Vec<tradeflow::simulate::FlowRow>)> = Vec::new();
     let mut years: Vec<i32> = Vec::new();
     for (file, scenario) in &scenarios {
-        let run = tradeflow::simulate::run_years(&scenario)
+        let run = tradeflow::simulate::run_years(scenario)
             .with_context(|| format!("{}: scenario `{}`", file.display(), scenario.name))?;
         for y in &run.years {
             if !years.contains(y) {
                 years.push(*y);
             }
         }
-        let series = tradeflow::simulate::key_series(&run, &scenario);
+        let series = tradeflow::simulate::key_series(&run, scenario);
         let sector = match scenario.dynamics.as_ref().map(|d| d.sectors.as_slice()) {
             Some([one]) => one.name.clone(),
             _ => tradeflow::simulate::ALL_SECTORS.to_owned(),

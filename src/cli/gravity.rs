@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::Deserialize;
 use tradeflow::scenario::raw::{CostMethod, RawCosts, RawData, RawScenario, RawShock, ShockKind};
 use tradeflow::scenario::ScenarioError;
@@ -67,29 +67,48 @@ struct ExperimentRow {
     value: f64,
 }
 
-/// Reads every row of a CSV, naming the file and line of the first bad one.
+/// Reads every row of a CSV (bounded, as every input: [`tradeflow::input`]), naming the
+/// file and line of the first bad one, and the text it could not read.
 fn read_rows<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<(u64, T)>> {
+    let bytes = tradeflow::input::read_bytes(path, tradeflow::input::InputKind::Data)?;
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_path(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
+        .from_reader(bytes.as_slice());
+    let bad = |e: &csv::Error| {
+        let line = e.position().map_or(1, |p| p.line());
+        anyhow::anyhow!("{}, line {line}: {e}", path.display())
+    };
+    let headers = reader.headers().map_err(|e| bad(&e))?.clone();
     let mut rows = Vec::new();
-    for record in reader.deserialize::<T>() {
-        match record {
-            Ok(row) => rows.push((rows.len() as u64 + 2, row)),
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                bail!("{}, line {line}: {}", path.display(), csv_reason(&e));
-            }
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record).map_err(|e| bad(&e))? {
+        let line = record.position().map_or(0, |p| p.line());
+        match record.deserialize::<T>(Some(&headers)) {
+            Ok(row) => rows.push((line, row)),
+            Err(e) => bail!(
+                "{}, line {line}: {}",
+                path.display(),
+                csv_reason(&e, &headers, &record)
+            ),
         }
     }
     Ok(rows)
 }
 
-fn csv_reason(e: &csv::Error) -> String {
+/// What is wrong with a row: the column by number and name, and the text found there.
+fn csv_reason(e: &csv::Error, headers: &csv::StringRecord, record: &csv::StringRecord) -> String {
     match e.kind() {
         csv::ErrorKind::Deserialize { err, .. } => match err.field() {
-            Some(k) => format!("field {}: {}", k + 1, err.kind()),
+            Some(k) => {
+                let k = k as usize;
+                format!(
+                    "field {} (`{}`): {} (found `{}`)",
+                    k + 1,
+                    headers.get(k).unwrap_or("?"),
+                    err.kind(),
+                    record.get(k).unwrap_or("")
+                )
+            }
             None => err.kind().to_string(),
         },
         _ => e.to_string(),
@@ -120,6 +139,24 @@ pub fn run(args: Args) -> Result<()> {
     let experiment = read_rows::<ExperimentRow>(&args.experiment)?;
     if experiment.is_empty() {
         bail!("{}: the experiment has no rows", args.experiment.display());
+    }
+    // A second row for the same pair and variable would silently override the first.
+    let mut seen: BTreeMap<(&str, &str, &str), u64> = BTreeMap::new();
+    for (line, r) in &experiment {
+        let key = (
+            r.exporter.as_str(),
+            r.importer.as_str(),
+            r.variable.as_str(),
+        );
+        if let Some(first) = seen.insert(key, *line) {
+            bail!(
+                "{}, line {line}: {}->{} `{}` is set twice (first on line {first}): give each pair and variable once",
+                args.experiment.display(),
+                r.exporter,
+                r.importer,
+                r.variable
+            );
+        }
     }
     let file = args.experiment.display().to_string();
     let shocks = experiment
@@ -169,7 +206,11 @@ pub fn run(args: Args) -> Result<()> {
     };
     let scenario = tradeflow::scenario::validate(raw, None, Path::new("."))
         .map_err(|e| name_flags(e, &args.coefficients))?;
-    let inputs = [args.data.clone(), args.coefficients.clone(), args.experiment.clone()];
+    let inputs = [
+        args.data.clone(),
+        args.coefficients.clone(),
+        args.experiment.clone(),
+    ];
     super::solve_and_write(&scenario, &args.out, &inputs, args.quiet)
 }
 

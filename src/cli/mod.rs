@@ -66,7 +66,10 @@ pub fn main() -> ExitCode {
 
 /// The files a command reads for a scenario file: the file, the files it extends and its
 /// data file. A results folder may not hold any of them.
-fn scenario_inputs(file: &std::path::Path, scenario: &tradeflow::scenario::Scenario) -> Vec<std::path::PathBuf> {
+fn scenario_inputs(
+    file: &std::path::Path,
+    scenario: &tradeflow::scenario::Scenario,
+) -> Vec<std::path::PathBuf> {
     let mut inputs = vec![file.to_owned()];
     inputs.extend(scenario.source.iter().cloned());
     if let tradeflow::scenario::DataSource::File { path, .. } = &scenario.data_source {
@@ -106,7 +109,10 @@ fn solve_and_write(
 }
 
 /// Solves a single counterfactual: the parts of its results folder and a short summary.
-fn solve(scenario: &tradeflow::scenario::Scenario, out: &std::path::Path) -> anyhow::Result<Outcome> {
+fn solve(
+    scenario: &tradeflow::scenario::Scenario,
+    out: &std::path::Path,
+) -> anyhow::Result<Outcome> {
     use anyhow::Context;
     let results = tradeflow::simulate::run(scenario).with_context(|| match &scenario.source {
         Some(path) => format!("{}: scenario `{}`", path.display(), scenario.name),
@@ -141,7 +147,10 @@ struct Outcome {
 
 /// Runs a scenario with `[years]`: the parts of its results folder (data and charts) and the
 /// key series as a table.
-fn simulate(scenario: &tradeflow::scenario::Scenario, out: &std::path::Path) -> anyhow::Result<Outcome> {
+fn simulate(
+    scenario: &tradeflow::scenario::Scenario,
+    out: &std::path::Path,
+) -> anyhow::Result<Outcome> {
     use anyhow::Context;
     let run = tradeflow::simulate::run_years(scenario).with_context(|| match &scenario.source {
         Some(path) => format!("{}: scenario `{}`", path.display(), scenario.name),
@@ -149,7 +158,12 @@ fn simulate(scenario: &tradeflow::scenario::Scenario, out: &std::path::Path) -> 
     })?;
     let files = tradeflow::output::year_run_files(scenario, &run)?;
     // Charts are drawn from the very bytes about to be written, before anything is written.
-    let (charts, parts) = plot::parts_with_charts(out, files, tradeflow::plot::FolderKind::YearRun, tradeflow::output::Results::Run)?;
+    let (charts, parts) = plot::parts_with_charts(
+        out,
+        files,
+        tradeflow::plot::FolderKind::YearRun,
+        tradeflow::output::Results::Run,
+    )?;
     let solves = run.reports.len();
     let newton = run.reports.iter().filter(|r| r.newton_steps > 0).count();
     let worst = run.reports.iter().map(|r| r.residual).fold(0.0, f64::max);
@@ -158,9 +172,7 @@ fn simulate(scenario: &tradeflow::scenario::Scenario, out: &std::path::Path) -> 
     );
     let series = tradeflow::simulate::key_series(&run, scenario);
     text.push_str(&series_table(&series, &run.years, |name| {
-        !name.contains("recorded by")
-            || name.starts_with("CHN->KGZ")
-            || name.starts_with("EU->RUS")
+        !name.contains("recorded by") || name.starts_with("CHN->KGZ") || name.starts_with("EU->RUS")
     }));
     let wrote = format!(
         "wrote {} ({})\nwrote {}\n",

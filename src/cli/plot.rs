@@ -44,11 +44,12 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     if !args.dir.is_dir() {
-        bail!("{}: not a folder", args.dir.display());
+        bail!("{}: no such results folder", args.dir.display());
     }
-    // The charts folder is claimed first: a folder that is not tradeflow's is refused
-    // before anything is drawn.
-    let mut claim = Claim::new_in(&args.dir, CHARTS_DIR, "tradeflow plot", &[], &[])?;
+    // The charts folder is claimed first: a `charts` that is not tradeflow's is refused
+    // before anything is drawn. (The results folder itself may be anyone's: `plot` adds
+    // `charts/` to it and changes nothing else.)
+    let mut claim = Claim::new(&args.dir.join(CHARTS_DIR), "tradeflow plot", &[], &[])?;
     let folder = Folder::read(&args.dir)?;
     let kind = folder.kind()?;
     // Options that do not apply to the kind of folder are an error, not silently ignored.
@@ -164,9 +165,14 @@ pub(super) fn parts_with_charts<N: AsRef<str>>(
     kind: FolderKind,
     results: Results,
 ) -> Result<(Vec<Chart>, Vec<Part>)> {
-    let borrowed: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_ref(), b.clone())).collect();
+    let borrowed: Vec<(&str, Vec<u8>)> =
+        files.iter().map(|(n, b)| (n.as_ref(), b.clone())).collect();
     let (charts, chart_files) = charts_of(out, &borrowed, kind)?;
-    let data = Part::new("", results, files.into_iter().map(|(n, b)| (n.as_ref().to_owned(), b)));
+    let data = Part::new(
+        "",
+        results,
+        files.into_iter().map(|(n, b)| (n.as_ref().to_owned(), b)),
+    );
     let drawn = Part::new(CHARTS_DIR, Results::Charts, chart_files);
     Ok((charts, vec![data, drawn]))
 }

@@ -52,7 +52,7 @@ impl From<CliGeMode> for GeMode {
 pub fn run(args: Args) -> Result<()> {
     let mut scenario = Scenario::from_file(&args.file)?;
     if let Some(mode) = args.ge_mode {
-        scenario.ge_mode = mode.into();
+        scenario = scenario.with_ge_mode(mode.into())?;
     }
     let out = args
         .out
@@ -61,8 +61,12 @@ pub fn run(args: Args) -> Result<()> {
         None => "montecarlo".to_owned(),
         Some(s) => format!("montecarlo-shard-{}-of-{}", s.k, s.n),
     });
-    if args.draws == Some(0) {
-        anyhow::bail!("--draws 0: a Monte Carlo needs at least one draw; nothing was written");
+    if let Some(draws) = args.draws {
+        if draws == 0 {
+            anyhow::bail!("--draws 0: a Monte Carlo needs at least one draw; nothing was written");
+        }
+        // The draw count and `[uncertainty]` are checked before anything runs.
+        tradeflow::montecarlo::MonteCarlo::check(&args.file, draws)?;
     }
     let mut subfolders = vec![tradeflow::plot::CHARTS_DIR];
     subfolders.extend(mc_folder.as_deref());
@@ -79,8 +83,17 @@ pub fn run(args: Args) -> Result<()> {
         super::solve(&scenario, &out)?
     };
     if let (Some(draws), Some(dir)) = (args.draws, &mc_folder) {
-        let mc = super::montecarlo::run(&args.file, &out.join(dir), draws, args.seed, args.shard, args.quiet)?;
-        outcome.parts.extend(mc.parts.into_iter().map(|p| p.under(dir)));
+        let mc = super::montecarlo::run(
+            &args.file,
+            &out.join(dir),
+            draws,
+            args.seed,
+            args.shard,
+            args.quiet,
+        )?;
+        outcome
+            .parts
+            .extend(mc.parts.into_iter().map(|p| p.under(dir)));
         outcome.wrote.push_str(&mc.wrote);
     }
     // Everything is computed: the folder is written in one piece.

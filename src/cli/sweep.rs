@@ -10,7 +10,6 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use serde::{Deserialize, Serialize};
 use tradeflow::output::{Claim, Results};
 use tradeflow::scenario::Scenario;
 use tradeflow::sweep::{grid, latin_hypercube, Axis, Sweep};
@@ -46,19 +45,7 @@ pub struct Args {
 }
 
 /// `sweep.json`.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Record {
-    pub scenario: PathBuf,
-    pub parameters: Vec<String>,
-    /// The axes as given (`PATH=LOW:HIGH:COUNT`), for the tornado of a merge.
-    pub axes: Vec<String>,
-    /// The tornado's output series and year.
-    pub tornado_output: (String, Option<i32>),
-    pub points: usize,
-    pub shard: Option<Shard>,
-    pub first_point: usize,
-    pub last_point: usize,
-}
+pub(crate) use tradeflow::sweep::merge::Record;
 
 fn parse_output(s: &str) -> (String, Option<i32>) {
     match s.rsplit_once('@') {
@@ -77,10 +64,7 @@ pub(crate) fn tornado_csv(
     axes: &[Axis],
     target: &(String, Option<i32>),
 ) -> Result<Vec<u8>> {
-    Ok(tradeflow::output::csv_bytes(
-        &sweep.tornado(axes, target),
-        "tornado",
-    )?)
+    Ok(tradeflow::sweep::merge::tornado_csv(sweep, axes, target)?)
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -149,6 +133,13 @@ pub fn run(args: Args) -> Result<()> {
         match result {
             Err(reason) => failed.write_record([index.as_str(), reason.as_str()])?,
             Ok(out) => {
+                // Never a NaN on disk: a point with an output that is not a number failed.
+                if let Some((name, year, v)) = out.iter().find(|(.., v)| !v.is_finite()) {
+                    let at = year.map_or(String::new(), |y| format!(" in {y}"));
+                    let reason = format!("output `{name}`{at} is {v}, not a finite number");
+                    failed.write_record([index.as_str(), reason.as_str()])?;
+                    continue;
+                }
                 for (name, year, value) in out {
                     if !wanted.is_empty() && !wanted.iter().any(|(n, y)| n == name && y == year) {
                         continue;
@@ -179,8 +170,18 @@ pub fn run(args: Args) -> Result<()> {
             (first, last_year)
         }
     };
+    let series: Vec<(String, Option<i32>)> = results
+        .iter()
+        .find_map(|r| r.as_ref().ok())
+        .into_iter()
+        .flatten()
+        .filter(|(n, y, _)| wanted.is_empty() || wanted.iter().any(|(a, b)| a == n && b == y))
+        .map(|(n, y, _)| (n.clone(), *y))
+        .collect();
     let record = Record {
         scenario: args.file.clone(),
+        scenario_file: Some(tradeflow::shard::absolute(&args.file)),
+        series,
         parameters: args.params.iter().map(|a| a.path.to_string()).collect(),
         axes: args.params.iter().map(|a| a.to_string()).collect(),
         tornado_output: target.clone(),
@@ -201,12 +202,8 @@ pub fn run(args: Args) -> Result<()> {
         files.push(("tornado.csv", tornado_csv(&sweep, &args.params, &target)?));
     }
     // The tornado chart comes with the tornado data (not with a shard, which has none).
-    let (parts, charts) = super::montecarlo::parts_with_charts(
-        &folder,
-        files,
-        args.shard.is_none(),
-        Results::Sweep,
-    )?;
+    let (parts, charts) =
+        super::montecarlo::parts_with_charts(&folder, files, args.shard.is_none(), Results::Sweep)?;
     claim.write(&parts)?;
     if !args.quiet {
         let n_failed = results.iter().filter(|r| r.is_err()).count();

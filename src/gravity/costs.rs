@@ -18,17 +18,28 @@ pub enum CostError {
     NoDomesticFlow { code: String },
     /// `exp(sum_k b_k z_k)` is not a positive finite number for a pair (or is zero for
     /// domestic sales): the coefficients and variables are out of the range of `f64`.
-    #[error("t^(1-sigma) = exp(sum_k b_k z_k) for {exporter}->{importer} is {value}: the exponent {exponent:e} is out of range (the largest term is coefficient `{name}` = {beta} times {variable} = {z}); check `costs.coefficients.{name}`")]
+    #[error("t^(1-sigma) = exp(sum_k b_k z_k) for {pair} is {value}: the exponent {exponent:e} is out of range (the largest term is coefficient `{name}` = {} times {term}); check `costs.coefficients.{name}`", number_text(*.beta))]
     OutOfRange {
-        exporter: String,
-        importer: String,
+        /// `exporter->importer`.
+        pair: String,
         value: f64,
         exponent: f64,
         name: String,
         beta: f64,
-        variable: String,
-        z: f64,
+        /// The variable and its value for the pair (`lndist = 7.07`, or `1` for a constant).
+        term: String,
     },
+}
+
+/// A number for a message: as written for ordinary magnitudes, in scientific notation for
+/// extreme ones (`1e308`, not 309 digits).
+pub(crate) fn number_text(v: f64) -> String {
+    let a = v.abs();
+    if v.is_finite() && a != 0.0 && !(1e-6..1e15).contains(&a) {
+        format!("{v:e}")
+    } else {
+        v.to_string()
+    }
 }
 
 /// The name of the coefficient that multiplies 1 when the data have no such column.
@@ -79,14 +90,16 @@ pub fn costs_from_coefficients(
                 .max_by(|a, b| (a.1 * a.3).abs().total_cmp(&(b.1 * b.3).abs()))
                 .expect("a non-finite cost has a coefficient");
             return Err(CostError::OutOfRange {
-                exporter: data.economies.code(i).to_owned(),
-                importer: data.economies.code(j).to_owned(),
+                pair: format!("{}->{}", data.economies.code(i), data.economies.code(j)),
                 value: v,
                 exponent: log_t[(i, j)],
                 name: name.clone(),
                 beta,
-                variable: variable.to_owned(),
-                z,
+                term: if variable == "1" {
+                    "1".to_owned()
+                } else {
+                    format!("{variable} = {}", number_text(z))
+                },
             });
         }
     }

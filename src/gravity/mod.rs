@@ -30,6 +30,7 @@ use thiserror::Error;
 
 use crate::world::{Economies, Matrix, Vector};
 
+pub(crate) use costs::number_text;
 pub use costs::{costs_from_coefficients, costs_from_flows, CostError, CONSTANT};
 pub use fixed_point::{solve_fixed_point, FixedPointMap, SolveReport, SolverOptions, StopReason};
 pub use indicators::{bilateral_results, country_results, BilateralResult, CountryResult};

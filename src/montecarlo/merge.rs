@@ -117,12 +117,15 @@ fn line_err(path: &Path, line: u64, message: String) -> MergeError {
 
 fn csv_err(path: &Path, e: csv::Error) -> MergeError {
     let line = e.position().map_or(0, |p| p.line());
+    if !e.is_io_error() {
+        return line_err(path, line, e.to_string());
+    }
     match e.into_kind() {
         csv::ErrorKind::Io(cause) => MergeError::Io {
             path: path.to_owned(),
             cause,
         },
-        kind => line_err(path, line, csv::Error::from(kind).to_string()),
+        other => line_err(path, line, format!("{other:?}")),
     }
 }
 
@@ -280,11 +283,18 @@ pub fn read_shard(dir: &Path) -> Result<ShardFolder, MergeError> {
     // Every draw of the range, in one file or the other (both hold only draws in range,
     // none in both): walk them in order to find the first one missing.
     let mut next = range.start;
-    let mut present = values.keys().chain(failed.keys()).copied().collect::<Vec<_>>();
+    let mut present = values
+        .keys()
+        .chain(failed.keys())
+        .copied()
+        .collect::<Vec<_>>();
     present.sort_unstable();
     for d in present.iter().copied().chain(std::iter::once(range.end)) {
         if d != next {
-            let line = values.range(next..).next().map_or(last_line + 1, |(_, v)| v.0);
+            let line = values
+                .range(next..)
+                .next()
+                .map_or(last_line + 1, |(_, v)| v.0);
             return Err(line_err(
                 &draws_path,
                 line,
@@ -308,7 +318,10 @@ pub fn read_shard(dir: &Path) -> Result<ShardFolder, MergeError> {
         .into_iter()
         .map(|(index, (_, slots))| DrawResult {
             index,
-            outcome: Ok(slots.into_iter().map(|s| s.map_or(0.0, |(v, _)| v)).collect()),
+            outcome: Ok(slots
+                .into_iter()
+                .map(|s| s.map_or(0.0, |(v, _)| v))
+                .collect()),
         })
         .chain(failed.into_iter().map(|(index, (_, reason))| DrawResult {
             index,
@@ -333,12 +346,13 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
         .map(|d| read_shard(d))
         .collect::<Result<_, _>>()?;
     let first = &shards[0];
+    // Shards name one scenario when their paths lead to one file (they may be stored
+    // relative to different folders), or, for a file that is not there, are the same text.
     let scenario_of = |s: &ShardFolder| {
-        stored_scenario(
-            &s.record_path,
-            &s.record.scenario,
-            s.record.scenario_file.as_deref(),
-        )
+        let stored = s.record.scenario_file.as_deref();
+        let path = stored_scenario(&s.record_path, &s.record.scenario, stored);
+        std::fs::canonicalize(&path)
+            .unwrap_or_else(|_| stored.unwrap_or(&s.record.scenario).to_owned())
     };
     let first_scenario = scenario_of(first);
     let n = first.record.shard.map_or(0, |s| s.n);
@@ -502,7 +516,13 @@ mod tests {
 
     fn error_of(draws: &[&str], failed: &[&str], failed_count: usize) -> String {
         let tmp = tempfile::tempdir().unwrap();
-        let d = shard(tmp.path(), "a", &record(1, 2, 6, failed_count), draws, failed);
+        let d = shard(
+            tmp.path(),
+            "a",
+            &record(1, 2, 6, failed_count),
+            draws,
+            failed,
+        );
         read_shard(&d).unwrap_err().to_string()
     }
 
@@ -531,7 +551,10 @@ mod tests {
     #[test]
     fn a_repeated_row_names_file_and_lines() {
         let e = error_of(&[ROWS[0], ROWS[1], ROWS[2], ROWS[0], ROWS[3]], &[], 0);
-        assert!(e.contains("draws.csv, line 5") && e.contains("first at line 2"), "{e}");
+        assert!(
+            e.contains("draws.csv, line 5") && e.contains("first at line 2"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -563,7 +586,8 @@ mod tests {
         // Draw 1 lacks 2021.
         let e = error_of(&[ROWS[0], ROWS[1], ROWS[2]], &["2,x"], 1);
         assert!(
-            e.contains("draws.csv, line 4") && e.contains("draw 1 has no row for series `share` in 2021"),
+            e.contains("draws.csv, line 4")
+                && e.contains("draw 1 has no row for series `share` in 2021"),
             "{e}"
         );
     }
@@ -583,11 +607,22 @@ mod tests {
         let a = shard(tmp.path(), "a", &record(1, 2, 4, 0), &ROWS, &[]);
         let e = merge(&[a.clone(), a.clone()]).unwrap_err().to_string();
         assert!(e.contains("given twice"), "{e}");
-        let e = merge(&[a.clone()]).unwrap_err().to_string();
+        let e = merge(std::slice::from_ref(&a)).unwrap_err().to_string();
         assert!(e.contains("do not cover draws 0..4"), "{e}");
         let mut other = record(2, 2, 4, 0);
         other.seed = 8;
-        let b = shard(tmp.path(), "b", &other, &["2,share,2020,1", "2,share,2021,1", "3,share,2020,1", "3,share,2021,1"], &[]);
+        let b = shard(
+            tmp.path(),
+            "b",
+            &other,
+            &[
+                "2,share,2020,1",
+                "2,share,2021,1",
+                "3,share,2020,1",
+                "3,share,2021,1",
+            ],
+            &[],
+        );
         let e = merge(&[a, b]).unwrap_err().to_string();
         assert!(e.contains("different runs") && e.contains("seed"), "{e}");
     }

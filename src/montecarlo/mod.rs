@@ -26,6 +26,8 @@ use crate::scenario::raw::{RawDistribution, RawUncertainty};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::simulate::{key_series, run, run_years};
 
+pub mod merge;
+
 /// A problem with the uncertainty specification.
 #[derive(Debug, Error)]
 pub enum MonteCarloError {
@@ -80,20 +82,22 @@ pub struct MonteCarlo {
     series: Vec<(String, Option<i32>)>,
 }
 
-/// Summary of one output series over the draws.
+/// Summary of one output series over the draws (a row of `montecarlo.csv`). A statistic
+/// the successful draws do not define is `None`, an empty cell: the mean and quantiles
+/// when no draw succeeded, the standard deviation with fewer than two.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Band {
     pub series: String,
     pub year: Option<i32>,
     pub draws: usize,
     pub failed: usize,
-    pub mean: f64,
-    pub sd: f64,
-    pub q05: f64,
-    pub q25: f64,
-    pub q50: f64,
-    pub q75: f64,
-    pub q95: f64,
+    pub mean: Option<f64>,
+    pub sd: Option<f64>,
+    pub q05: Option<f64>,
+    pub q25: Option<f64>,
+    pub q50: Option<f64>,
+    pub q75: Option<f64>,
+    pub q95: Option<f64>,
 }
 
 /// The values of every series for one draw, or why it failed.
@@ -218,16 +222,12 @@ pub fn bands(series: &[(String, Option<i32>)], draws: &[DrawResult]) -> Vec<Band
             let mut v: Vec<f64> = ok.iter().map(|d| d[k]).collect();
             v.sort_by(f64::total_cmp);
             let n = v.len();
-            let mean = if n == 0 {
-                f64::NAN
-            } else {
-                v.iter().sum::<f64>() / n as f64
-            };
-            let sd = if n < 2 {
-                0.0
-            } else {
-                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-            };
+            let mean = (n > 0).then(|| v.iter().sum::<f64>() / n as f64);
+            // The sample standard deviation (n - 1 in the denominator) needs two draws.
+            let sd = mean
+                .filter(|_| n >= 2)
+                .map(|m| (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt());
+            let q = |p: f64| (n > 0).then(|| quantile(&v, p));
             Band {
                 series: name.clone(),
                 year: *year,
@@ -235,11 +235,11 @@ pub fn bands(series: &[(String, Option<i32>)], draws: &[DrawResult]) -> Vec<Band
                 failed,
                 mean,
                 sd,
-                q05: quantile(&v, 0.05),
-                q25: quantile(&v, 0.25),
-                q50: quantile(&v, 0.50),
-                q75: quantile(&v, 0.75),
-                q95: quantile(&v, 0.95),
+                q05: q(0.05),
+                q25: q(0.25),
+                q50: q(0.50),
+                q75: q(0.75),
+                q95: q(0.95),
             }
         })
         .collect()
@@ -296,8 +296,8 @@ pub fn outputs(s: &Scenario) -> Result<Vec<(String, Option<i32>, f64)>, String> 
 /// The merged table, the central scenario and the validated `[uncertainty]` of a file.
 fn spec(path: &Path) -> Result<(Table, Scenario, Uncertainty), MonteCarloError> {
     let table = Scenario::load_table(path)?;
-    let central = Scenario::from_table(table.clone(), path)
-        .map_err(|e| crate::scenario::located(path, e))?;
+    let central =
+        Scenario::from_table(table.clone(), path).map_err(|e| crate::scenario::located(path, e))?;
     let spec_value = table
         .get("uncertainty")
         .cloned()

@@ -187,13 +187,14 @@ impl Claim {
             outer = p.parent();
         }
         let created = create_dirs(&abs)?;
-        let (lock_file, created_lock) = match lock(&abs.join(LOCK), folder, LockMode::Exclusive, command) {
-            Ok(l) => l,
-            Err(e) => {
-                remove_created(&created);
-                return Err(e);
-            }
-        };
+        let (lock_file, created_lock) =
+            match lock(&abs.join(LOCK), folder, LockMode::Exclusive, command) {
+                Ok(l) => l,
+                Err(e) => {
+                    remove_created(&created);
+                    return Err(e);
+                }
+            };
         let mut claim = Claim {
             shown: folder.to_owned(),
             abs,
@@ -333,6 +334,16 @@ impl Claim {
             marker.parts.sort_by_key(|r| r.results);
         }
         mirror(&self.abs, staging, "", &drop).map_err(io_at(staging))?;
+        // The markers go in before the files they list, so that a staging folder of a killed
+        // process always says which of its files are tradeflow's.
+        for (dir, marker) in &markers {
+            let path = staging.join(dir).join(MARKER);
+            if let Some(sub) = path.parent() {
+                fs::create_dir_all(sub).map_err(io_at(sub))?;
+            }
+            let bytes = super::json_bytes(marker, "folder marker")?;
+            write_new(&path, &bytes).map_err(io_at(&path))?;
+        }
         for part in parts {
             for (file, bytes) in &part.files {
                 check_rel(&self.shown, file)?;
@@ -359,14 +370,6 @@ impl Claim {
                 }
                 write_new(&path, bytes).map_err(io_at(&path))?;
             }
-        }
-        for (dir, marker) in &markers {
-            let path = staging.join(dir).join(MARKER);
-            if let Some(sub) = path.parent() {
-                fs::create_dir_all(sub).map_err(io_at(sub))?;
-            }
-            let bytes = super::json_bytes(marker, "folder marker")?;
-            write_new(&path, &bytes).map_err(io_at(&path))?;
         }
         Ok(())
     }
@@ -559,10 +562,7 @@ fn check_target(shown: &Path, abs: &Path, inputs: &[PathBuf]) -> Result<(), Outp
     while let Some(a) = p {
         if let Ok(m) = fs::symlink_metadata(a) {
             if !a.is_dir() || !m.file_type().is_dir() && !m.file_type().is_symlink() {
-                return Err(refuse(
-                    shown,
-                    format!("{} is not a folder", a.display()),
-                ));
+                return Err(refuse(shown, format!("{} is not a folder", a.display())));
             }
             break;
         }
@@ -718,7 +718,10 @@ fn read_marker(shown: &Path, dir: &Path) -> Result<Option<Marker>, OutputError> 
     let bad = |why: String| {
         refuse(
             shown,
-            format!("{} is not a marker this version of tradeflow reads: {why}", path.display()),
+            format!(
+                "{} is not a marker this version of tradeflow reads: {why}",
+                path.display()
+            ),
         )
     };
     if !meta.file_type().is_file() || meta.len() > 16 << 20 {
@@ -784,7 +787,12 @@ enum LockMode {
 
 /// Opens (creating if needed) and locks `path`; returns the file and whether it was
 /// created. A lock held elsewhere is an error naming the holder.
-fn lock(path: &Path, shown: &Path, mode: LockMode, command: &str) -> Result<(File, bool), OutputError> {
+fn lock(
+    path: &Path,
+    shown: &Path,
+    mode: LockMode,
+    command: &str,
+) -> Result<(File, bool), OutputError> {
     for _ in 0..16 {
         let (mut file, created) = match OpenOptions::new()
             .read(true)
@@ -980,18 +988,29 @@ fn fold_dir(dir: &Path, live: &Path, rel: &str, ours: &mut BTreeSet<String>) -> 
         let meta = fs::symlink_metadata(&path)?;
         let linked = fs::symlink_metadata(&there).is_ok_and(|m| {
             if t.is_symlink() {
-                m.file_type().is_symlink() && fs::read_link(&there).ok() == fs::read_link(&path).ok()
+                m.file_type().is_symlink()
+                    && fs::read_link(&there).ok() == fs::read_link(&path).ok()
             } else {
                 same_inode(&m, &meta)
             }
         });
-        if linked || name_str == MARKER || name_str == LOCK || ours.contains(&r) {
+        if name_str == MARKER || name_str == LOCK {
+            // Last: while the marker is there, a killed fold can be taken up again.
+            continue;
+        }
+        if linked || ours.contains(&r) {
             fs::remove_file(&path)?;
         } else if fs::symlink_metadata(&there).is_err() {
             if let Some(p) = there.parent() {
                 fs::create_dir_all(p)?;
             }
             fs::rename(&path, &there)?;
+        }
+    }
+    for name in [LOCK, MARKER] {
+        match fs::remove_file(dir.join(name)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
         }
     }
     Ok(())
@@ -1059,7 +1078,9 @@ fn exchange(new: &Path, live: &Path) -> io::Result<()> {
     }
     let aside = new.with_file_name(format!(
         "{}-old",
-        new.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+        new.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
     ));
     fs::rename(live, &aside)?;
     if let Err(e) = fs::rename(new, live) {
@@ -1140,7 +1161,10 @@ mod tests {
             .write(&[part("", Results::Run, &[("x.csv", "3")])])
             .unwrap();
         assert_eq!(fs::read_to_string(dir.join("x.csv")).unwrap(), "3");
-        assert!(!dir.join("y.csv").exists(), "a file the run no longer writes goes");
+        assert!(
+            !dir.join("y.csv").exists(),
+            "a file the run no longer writes goes"
+        );
         assert_eq!(fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
         assert_eq!(
             fs::read_to_string(dir.join("calibration/fit.csv")).unwrap(),
@@ -1156,7 +1180,10 @@ mod tests {
         fs::create_dir(&mine).unwrap();
         fs::write(mine.join("thesis.tex"), "x").unwrap();
         let e = claim(&mine).unwrap_err().to_string();
-        assert!(e.contains("thesis.tex") && e.contains("did not write"), "{e}");
+        assert!(
+            e.contains("thesis.tex") && e.contains("did not write"),
+            "{e}"
+        );
         assert_eq!(names(&mine), ["thesis.tex"]);
         let file = tmp.path().join("report.txt");
         fs::write(&file, "r").unwrap();
@@ -1180,7 +1207,7 @@ mod tests {
         fs::create_dir(&proj).unwrap();
         let input = proj.join("net.toml");
         fs::write(&input, "name = 1").unwrap();
-        let e = Claim::new(tmp.path(), "t", &[input.clone()], &[])
+        let e = Claim::new(tmp.path(), "t", std::slice::from_ref(&input), &[])
             .unwrap_err()
             .to_string();
         assert!(e.contains("which this command reads"), "{e}");
@@ -1195,7 +1222,9 @@ mod tests {
             .write(&[part("", Results::Run, &[("x.csv", "1")])])
             .unwrap();
         fs::write(dir.join("charts"), "a user's file").unwrap();
-        let e = Claim::new(&dir, "t", &[], &["charts"]).unwrap_err().to_string();
+        let e = Claim::new(&dir, "t", &[], &["charts"])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`charts`"), "{e}");
         // And at write time too, if it appeared after the claim.
         let mut c = claim(&dir).unwrap();
@@ -1204,7 +1233,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("charts"), "{e}");
-        assert_eq!(fs::read_to_string(dir.join("charts")).unwrap(), "a user's file");
+        assert_eq!(
+            fs::read_to_string(dir.join("charts")).unwrap(),
+            "a user's file"
+        );
     }
 
     #[test]
@@ -1287,7 +1319,10 @@ mod tests {
         assert_eq!(names(tmp.path()), ["r"]);
         assert_eq!(fs::read_to_string(dir.join("x.csv")).unwrap(), "1");
         assert_eq!(fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
-        assert_eq!(fs::read_to_string(dir.join("only-here.txt")).unwrap(), "keep");
+        assert_eq!(
+            fs::read_to_string(dir.join("only-here.txt")).unwrap(),
+            "keep"
+        );
     }
 
     #[test]

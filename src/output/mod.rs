@@ -101,11 +101,22 @@ pub fn year_run_files(
 }
 
 /// Rows as CSV bytes, with a header from the row type's field names.
+///
+/// A number that is not finite is an error naming the row and field: no file holds `NaN`
+/// or `inf` (an undefined statistic is an `Option`, an empty cell).
 pub fn csv_bytes<T: Serialize>(rows: &[T], what: &str) -> Result<Vec<u8>, OutputError> {
     let err = |e: &dyn std::fmt::Display| OutputError::Serialise {
         what: what.to_owned(),
         message: e.to_string(),
     };
+    for (k, r) in rows.iter().enumerate() {
+        if let Some((field, value)) = non_finite(r) {
+            return Err(err(&format_args!(
+                "row {} (after the header), field `{field}`: {value} is not a finite number",
+                k + 1
+            )));
+        }
+    }
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
         w.serialize(r).map_err(|e| err(&e))?;
@@ -113,14 +124,344 @@ pub fn csv_bytes<T: Serialize>(rows: &[T], what: &str) -> Result<Vec<u8>, Output
     w.into_inner().map_err(|e| err(&e))
 }
 
-/// A value as pretty JSON bytes with a final newline.
+/// A value as pretty JSON bytes with a final newline. A number that is not finite is an
+/// error naming its field (serde_json would write it as `null`, silently).
 pub fn json_bytes<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>, OutputError> {
+    if let Some((field, v)) = non_finite(value) {
+        return Err(OutputError::Serialise {
+            what: what.to_owned(),
+            message: format!("field `{field}`: {v} is not a finite number"),
+        });
+    }
     let mut v = serde_json::to_vec_pretty(value).map_err(|e| OutputError::Serialise {
         what: what.to_owned(),
         message: e.to_string(),
     })?;
     v.push(b'\n');
     Ok(v)
+}
+
+/// The first number in `value` that is not finite, with its path (`series[2].value`, or
+/// `.` for the value itself). A value that fails to serialise for another reason is left
+/// for the writer to report.
+fn non_finite<T: Serialize + ?Sized>(value: &T) -> Option<(String, f64)> {
+    let mut walk = FiniteWalk::default();
+    match value.serialize(&mut walk) {
+        Err(NonFinite::At(path, v)) => Some((path, v)),
+        _ => None,
+    }
+}
+
+/// Why [`FiniteWalk`] stopped: a number that is not finite (path, value), or another error.
+#[derive(Debug)]
+enum NonFinite {
+    At(String, f64),
+    Other(String),
+}
+
+impl std::fmt::Display for NonFinite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NonFinite::At(path, v) => write!(f, "{path}: {v}"),
+            NonFinite::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for NonFinite {}
+
+impl serde::ser::Error for NonFinite {
+    fn custom<M: std::fmt::Display>(msg: M) -> Self {
+        NonFinite::Other(msg.to_string())
+    }
+}
+
+/// A serializer that writes nothing: it walks a value and stops at the first `f32` or
+/// `f64` that is not finite, keeping the path of field names and indices to it.
+#[derive(Default)]
+struct FiniteWalk {
+    path: Vec<String>,
+}
+
+impl FiniteWalk {
+    fn check(&self, v: f64) -> Result<(), NonFinite> {
+        if v.is_finite() {
+            return Ok(());
+        }
+        let mut path = String::new();
+        for p in &self.path {
+            if !p.starts_with('[') && !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(p);
+        }
+        if path.is_empty() {
+            path.push('.');
+        }
+        Err(NonFinite::At(path, v))
+    }
+
+    fn inside<T: Serialize + ?Sized>(&mut self, part: String, value: &T) -> Result<(), NonFinite> {
+        self.path.push(part);
+        let r = value.serialize(&mut *self);
+        self.path.pop();
+        r
+    }
+}
+
+/// The compound serializers of [`FiniteWalk`]: the next element's index.
+struct FiniteItems<'a> {
+    walk: &'a mut FiniteWalk,
+    index: usize,
+}
+
+impl FiniteItems<'_> {
+    fn item<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NonFinite> {
+        let part = format!("[{}]", self.index);
+        self.index += 1;
+        self.walk.inside(part, value)
+    }
+}
+
+impl<'a> serde::Serializer for &'a mut FiniteWalk {
+    type Ok = ();
+    type Error = NonFinite;
+    type SerializeSeq = FiniteItems<'a>;
+    type SerializeTuple = FiniteItems<'a>;
+    type SerializeTupleStruct = FiniteItems<'a>;
+    type SerializeTupleVariant = FiniteItems<'a>;
+    type SerializeMap = FiniteItems<'a>;
+    type SerializeStruct = FiniteItems<'a>;
+    type SerializeStructVariant = FiniteItems<'a>;
+
+    fn serialize_f64(self, v: f64) -> Result<(), NonFinite> {
+        self.check(v)
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), NonFinite> {
+        self.check(f64::from(v))
+    }
+    fn serialize_bool(self, _: bool) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_i8(self, _: i8) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_i16(self, _: i16) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_i32(self, _: i32) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_i64(self, _: i64) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_i128(self, _: i128) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_u8(self, _: u8) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_u16(self, _: u16) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_u32(self, _: u32) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_u64(self, _: u64) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_u128(self, _: u128) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_char(self, _: char) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_str(self, _: &str) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_none(self) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), NonFinite> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+    ) -> Result<(), NonFinite> {
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), NonFinite> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), NonFinite> {
+        self.inside(variant.to_owned(), value)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<FiniteItems<'a>, NonFinite> {
+        Ok(FiniteItems {
+            walk: self,
+            index: 0,
+        })
+    }
+    fn serialize_tuple(self, _: usize) -> Result<FiniteItems<'a>, NonFinite> {
+        self.serialize_seq(None)
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<FiniteItems<'a>, NonFinite> {
+        self.serialize_seq(None)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<FiniteItems<'a>, NonFinite> {
+        self.path.push(variant.to_owned());
+        self.serialize_seq(None)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<FiniteItems<'a>, NonFinite> {
+        self.serialize_seq(None)
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<FiniteItems<'a>, NonFinite> {
+        self.serialize_seq(None)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<FiniteItems<'a>, NonFinite> {
+        self.path.push(variant.to_owned());
+        self.serialize_seq(None)
+    }
+}
+
+impl serde::ser::SerializeSeq for FiniteItems<'_> {
+    type Ok = ();
+    type Error = NonFinite;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NonFinite> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), NonFinite> {
+        Ok(())
+    }
+}
+
+impl serde::ser::SerializeTuple for FiniteItems<'_> {
+    type Ok = ();
+    type Error = NonFinite;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NonFinite> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), NonFinite> {
+        Ok(())
+    }
+}
+
+impl serde::ser::SerializeTupleStruct for FiniteItems<'_> {
+    type Ok = ();
+    type Error = NonFinite;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NonFinite> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), NonFinite> {
+        Ok(())
+    }
+}
+
+impl serde::ser::SerializeTupleVariant for FiniteItems<'_> {
+    type Ok = ();
+    type Error = NonFinite;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NonFinite> {
+        self.item(value)
+    }
+    fn end(self) -> Result<(), NonFinite> {
+        self.walk.path.pop();
+        Ok(())
+    }
+}
+
+impl serde::ser::SerializeMap for FiniteItems<'_> {
+    type Ok = ();
+    type Error = NonFinite;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), NonFinite> {
+        // A key names the entry that follows: JSON text when it has one (keys are short).
+        self.index = 0;
+        let name = serde_json::to_value(key)
+            .ok()
+            .map(|k| match k {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            })
+            .unwrap_or_else(|| "?".into());
+        self.walk.path.push(name);
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NonFinite> {
+        let r = value.serialize(&mut *self.walk);
+        self.walk.path.pop();
+        r
+    }
+    fn end(self) -> Result<(), NonFinite> {
+        Ok(())
+    }
+}
+
+impl serde::ser::SerializeStruct for FiniteItems<'_> {
+    type Ok = ();
+    type Error = NonFinite;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), NonFinite> {
+        self.walk.inside(key.to_owned(), value)
+    }
+    fn end(self) -> Result<(), NonFinite> {
+        Ok(())
+    }
+}
+
+impl serde::ser::SerializeStructVariant for FiniteItems<'_> {
+    type Ok = ();
+    type Error = NonFinite;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), NonFinite> {
+        self.walk.inside(key.to_owned(), value)
+    }
+    fn end(self) -> Result<(), NonFinite> {
+        self.walk.path.pop();
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -131,6 +472,66 @@ mod tests {
     struct Row {
         a: &'static str,
         b: f64,
+    }
+
+    #[test]
+    fn no_writer_puts_a_non_finite_number_on_disk() {
+        #[derive(Serialize)]
+        struct Inner {
+            values: Vec<f64>,
+            by_name: std::collections::BTreeMap<String, f32>,
+        }
+        #[derive(Serialize)]
+        struct Outer {
+            name: &'static str,
+            inner: Inner,
+        }
+        let bad = Outer {
+            name: "x",
+            inner: Inner {
+                values: vec![1.0, f64::NAN],
+                by_name: Default::default(),
+            },
+        };
+        let e = json_bytes(&bad, "the record").unwrap_err().to_string();
+        assert!(
+            e.contains("the record") && e.contains("`inner.values[1]`: NaN"),
+            "{e}"
+        );
+        let mut by_name = std::collections::BTreeMap::new();
+        by_name.insert("KGZ".to_owned(), f32::INFINITY);
+        let bad = Outer {
+            name: "x",
+            inner: Inner {
+                values: vec![],
+                by_name,
+            },
+        };
+        let e = json_bytes(&bad, "r").unwrap_err().to_string();
+        assert!(e.contains("`inner.by_name.KGZ`: inf"), "{e}");
+        let rows = [
+            Row { a: "x", b: 1.0 },
+            Row {
+                a: "y",
+                b: f64::NEG_INFINITY,
+            },
+        ];
+        let e = csv_bytes(&rows, "bands").unwrap_err().to_string();
+        assert!(
+            e.contains("bands") && e.contains("row 2") && e.contains("field `b`: -inf"),
+            "{e}"
+        );
+        assert!(json_bytes(&f64::NAN, "a number").is_err());
+        // Undefined statistics are `None`: empty cells and `null`, never an error.
+        #[derive(Serialize)]
+        struct Opt {
+            sd: Option<f64>,
+        }
+        assert_eq!(csv_bytes(&[Opt { sd: None }], "o").unwrap(), b"sd\n\"\"\n");
+        assert_eq!(
+            json_bytes(&Opt { sd: Some(1.5) }, "o").unwrap(),
+            b"{\n  \"sd\": 1.5\n}\n"
+        );
     }
 
     #[test]

@@ -72,9 +72,10 @@ struct Row<'a> {
     source: &'a str,
 }
 
-/// `100 (model / observed - 1)`; `None` without a positive observed value.
+/// `100 (model / observed - 1)`; `None` without a positive observed value, or where the
+/// ratio overflows (an observed value near zero).
 fn off_pct(model: f64, observed: f64) -> Option<f64> {
-    (observed > 0.0).then(|| 100.0 * (model / observed - 1.0))
+    Some(100.0 * (model / observed - 1.0)).filter(|v| observed > 0.0 && v.is_finite())
 }
 
 impl CalibrationFit {

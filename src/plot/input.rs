@@ -400,14 +400,14 @@ pub(crate) struct FitIn {
     pub source: String,
 }
 
-/// One row of a calibration's `parameters.csv` (`stderr` is `NaN` when there is no
-/// residual variance).
+/// One row of a calibration's `parameters.csv` (`stderr` is empty when it cannot be
+/// computed; files of earlier versions hold `NaN` there, read as not computed).
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct ParameterIn {
     pub path: String,
     pub initial: f64,
     pub fitted: f64,
-    pub stderr: f64,
+    pub stderr: Option<f64>,
     pub at_bound: bool,
     pub poorly_identified: bool,
 }

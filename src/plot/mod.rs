@@ -284,17 +284,16 @@ pub(crate) fn slug(s: &str) -> String {
     out.replace("re-exports", "reexports")
 }
 
-/// Rows as CSV bytes.
+/// Rows as CSV bytes, by [`crate::output::csv_bytes`]: a number that is not finite is an
+/// error naming the row and field, never `NaN` in a chart's CSV.
 pub(crate) fn csv_of<T: serde::Serialize>(rows: &[T], what: &str) -> Result<Vec<u8>, PlotError> {
-    let err = |e: &dyn std::fmt::Display| PlotError::Encode {
+    crate::output::csv_bytes(rows, what).map_err(|e| PlotError::Encode {
         what: what.to_owned(),
-        message: e.to_string(),
-    };
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r).map_err(|e| err(&e))?;
-    }
-    w.into_inner().map_err(|e| err(&e))
+        message: match e {
+            crate::output::OutputError::Serialise { message, .. } => message,
+            other => other.to_string(),
+        },
+    })
 }
 
 #[cfg(test)]

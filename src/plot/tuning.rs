@@ -286,7 +286,7 @@ pub fn calibration_charts(folder: &Folder) -> Result<Vec<Chart>, PlotError> {
                 path: p.path,
                 initial: p.initial,
                 fitted: p.fitted,
-                stderr: p.stderr.is_finite().then_some(p.stderr),
+                stderr: p.stderr.filter(|v| v.is_finite()),
                 at_bound: p.at_bound,
                 poorly_identified: p.poorly_identified,
             })

@@ -11,6 +11,16 @@ use serde::Serialize;
 
 use crate::world::{Matrix, Vector};
 
+/// A wedge's factor in `run.json`: the number, or `"prohibitive"` for a closed route (an
+/// infinite factor), since no result file holds `inf`.
+fn factor_or_prohibitive<S: serde::Serializer>(factor: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if *factor == f64::INFINITY {
+        s.serialize_str("prohibitive")
+    } else {
+        s.serialize_f64(*factor)
+    }
+}
+
 /// What an instrument does, with codes resolved to positions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "effect")]
@@ -20,6 +30,7 @@ pub enum Effect {
     /// are exempt.
     Wedge {
         pairs: Vec<(usize, usize)>,
+        #[serde(serialize_with = "factor_or_prohibitive")]
         factor: f64,
     },
     /// Multiply the cost of routes from `origins` through `hubs` into the target by

@@ -134,12 +134,17 @@ pub(crate) fn load_chain(path: &Path) -> Result<Merged, ScenarioError> {
             },
         };
         if files.len() >= MAX_EXTENDS_DEPTH {
-            return Err(at_extends(ScenarioError::Syntax {
+            let (child, rel) = named_by
+                .as_ref()
+                .expect("only the first file has no parent");
+            return Err(ScenarioError::Syntax {
                 path: files[0].0.clone(),
                 message: format!(
-                    "the chain of `extends` is deeper than {MAX_EXTENDS_DEPTH} files (the limit)"
+                    "the chain of `extends` is deeper than the limit of {MAX_EXTENDS_DEPTH} files ({} extends \"{rel}\", file {} of the chain)",
+                    child.display(),
+                    MAX_EXTENDS_DEPTH + 1
                 ),
-            }));
+            });
         }
         let text = read_text(&path, InputKind::Scenario)
             .map_err(|e| at_extends(ScenarioError::Input(e)))?;
@@ -184,8 +189,7 @@ pub(crate) fn load_chain(path: &Path) -> Result<Merged, ScenarioError> {
             Some(Value::String(rel)) if rel.trim().is_empty() => {
                 return Err(ScenarioError::Syntax {
                     path: path.clone(),
-                    message: "`extends` is empty: name the scenario file this one builds on"
-                        .into(),
+                    message: "`extends` is empty: name the scenario file this one builds on".into(),
                 })
             }
             Some(Value::String(rel)) => {
@@ -255,7 +259,11 @@ fn check_instrument_ids(table: &Table, path: &Path) -> Result<(), ScenarioError>
 
 pub(crate) fn duplicate_ids(items: Option<&Vec<Value>>) -> Vec<Problem> {
     let ids: Vec<Option<&str>> = items
-        .map(|a| a.iter().map(|v| v.get("id").and_then(Value::as_str)).collect())
+        .map(|a| {
+            a.iter()
+                .map(|v| v.get("id").and_then(Value::as_str))
+                .collect()
+        })
         .unwrap_or_default();
     let mut out = Vec::new();
     for (k, id) in ids.iter().enumerate() {

@@ -280,7 +280,7 @@ fn deserialize_merged(
 }
 
 /// A key path of the merged table as the user would find it: an instrument by its position
-/// in the file that holds it; and that file, when it is not the named one.
+/// in the file that holds it; and that file, when it can be told.
 fn localize(key: &str, merged: &extends::Merged) -> (String, Option<PathBuf>) {
     let file = merged.file_of(key).map(Path::to_path_buf);
     let field = key
@@ -291,8 +291,7 @@ fn localize(key: &str, merged: &extends::Merged) -> (String, Option<PathBuf>) {
             Some(format!("instruments[{}]{rest}", origin.index))
         })
         .unwrap_or_else(|| key.to_owned());
-    let top = merged.files.first().map(|(p, _)| p.as_path());
-    (field, file.filter(|f| Some(f.as_path()) != top))
+    (field, file)
 }
 
 /// Problems with instruments of a merged scenario, located in the file that holds each.
@@ -307,7 +306,7 @@ fn locate_instruments(e: ScenarioError, merged: &extends::Merged, path: &Path) -
                 return p;
             }
             let (field, file) = localize(&p.field, merged);
-            let message = match file {
+            let message = match file.filter(|f| f != path) {
                 Some(f) => format!("{} (in {})", p.message, f.display()),
                 None => p.message,
             };

@@ -10,6 +10,7 @@ pub use years::{
     YearCountryRow, YearRun, ALL_SECTORS,
 };
 
+use crate::gravity::number_text;
 use crate::gravity::{
     bilateral_results, costs_from_coefficients, costs_from_flows, country_results, BilateralResult,
     CostError, Counterfactual, CountryResult, Equilibrium, GravityModel, SolveError, SolveReport,
@@ -94,8 +95,10 @@ pub fn counterfactual_costs(s: &Scenario, base: &Matrix) -> Result<Matrix, RunEr
                             j,
                             t[(i, j)],
                             format!(
-                                "`{variable}` = {value} (from {}, coefficient {beta})",
-                                z[(i, j)]
+                                "`{variable}` = {} (from {}, coefficient {})",
+                                number_text(*value),
+                                number_text(z[(i, j)]),
+                                number_text(beta)
                             ),
                         ));
                     }
@@ -112,8 +115,9 @@ pub fn counterfactual_costs(s: &Scenario, base: &Matrix) -> Result<Matrix, RunEr
                             j,
                             t[(i, j)],
                             format!(
-                                "a cost factor {factor} with sigma = {} (factor^(1-sigma) = {m})",
-                                s.sigma
+                                "a cost factor {} with sigma = {} (factor^(1-sigma) = {m})",
+                                number_text(*factor),
+                                number_text(s.sigma)
                             ),
                         ));
                     }

@@ -24,6 +24,7 @@
 use serde::Serialize;
 
 use super::RunError;
+use crate::gravity::number_text;
 use crate::gravity::{
     costs_from_flows, country_results, Equilibrium, GeMode, GravityModel, SolveReport,
 };
@@ -143,18 +144,23 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
         // world, so the network is built after the first inversion (see `network_links`).
         let recorded = Matrix::from_fn(n, n, |i, j| s.data.trade[(i, j)] * sector.share[i]);
         let links = match d.routes.as_ref().map(|r| r.form) {
-            Some(RouteForm::Network) => Some(network_links(&recorded, sector.sigma)?),
+            Some(RouteForm::Network) => Some(network_links(&recorded, sector.sigma, eco)?),
             _ => None,
         };
         let routing_of = |st: &PolicyState| -> Result<Routing, RunError> {
             let context = |e: crate::routes::RouteError| {
-                RunError::Setup(format!("routes of sector `{}`: {e}", sector.name))
+                RunError::Setup(format!(
+                    "routes of sector `{}`: {}",
+                    sector.name,
+                    e.named(eco)
+                ))
             };
             if let (Some(kappa), Some(r)) = (&links, &d.routes) {
                 return network_routing(kappa, r, st, theta).map_err(|e| {
                     RunError::Setup(format!(
-                        "routes of sector `{}` (network form; `routes.link_factor` scales every link): {e}",
-                        sector.name
+                        "routes of sector `{}` (network form; `routes.link_factor` scales every link): {}",
+                        sector.name,
+                        e.named(eco)
                     ))
                 });
             }
@@ -199,6 +205,7 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
                 base_eq.clone()
             } else {
                 let t = costs_in_year(&t0, &routing, &routing0, &st, &st0, sector.sigma);
+                check_year_costs(&t, eco, &sector.name, sector.sigma, theta, year)?;
                 let growth = st.growth.component_div(&st0.growth);
                 let cf =
                     model.counterfactual_with_growth(&base_eq, &t, &growth, GeMode::Complete)?;
@@ -212,8 +219,13 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
             } else {
                 &eq.trade
             };
-            let rf_star = route_flows(target, &routing)
-                .map_err(|e| RunError::Setup(format!("sector `{}`, {year}: {e}", sector.name)))?;
+            let rf_star = route_flows(target, &routing).map_err(|e| {
+                RunError::Setup(format!(
+                    "sector `{}`, {year}: {}",
+                    sector.name,
+                    e.named(eco)
+                ))
+            })?;
             // Each route's flow closes `adjustment` of its gap to the year's equilibrium:
             // existing contracts wind down on a closed route while new channels build up.
             let rf = match &rf_prev {
@@ -248,12 +260,9 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
 /// `T = t^(1-sigma)` backed out of the base-year recorded flows: the cost of selling from
 /// `k` to `l` relative to selling at home (`+inf` where nothing is sold). The scenario's
 /// `link_factor` scales them.
-fn network_links(recorded: &Matrix, sigma: f64) -> Result<Matrix, RunError> {
+fn network_links(recorded: &Matrix, sigma: f64, eco: &Economies) -> Result<Matrix, RunError> {
     let n = recorded.nrows();
-    let t = costs_from_flows(&GravityData::from_flows(
-        Economies::new((0..n).map(|i| i.to_string())).expect("distinct"),
-        recorded.clone(),
-    ))?;
+    let t = costs_from_flows(&GravityData::from_flows(eco.clone(), recorded.clone()))?;
     Ok(Matrix::from_fn(n, n, |k, l| {
         if k == l || t[(k, l)] == 0.0 {
             f64::INFINITY
@@ -357,6 +366,35 @@ fn costs_in_year(
     })
 }
 
+/// The year's costs `t^(1-sigma)` must be numbers: route costs raised to `-theta` and
+/// cost changes raised to `1 - sigma` leave the range of `f64` when either exponent is
+/// extreme, and the error then names both rather than only the pair.
+fn check_year_costs(
+    t: &Matrix,
+    eco: &Economies,
+    sector: &str,
+    sigma: f64,
+    theta: f64,
+    year: i32,
+) -> Result<(), RunError> {
+    let n = t.nrows();
+    for j in 0..n {
+        for i in 0..n {
+            let v = t[(i, j)];
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(RunError::Setup(format!(
+                    "sector `{sector}`, {year}: the route and policy costs give t^(1-sigma) = {v} for {}->{}, not a finite number: the route-choice elasticity theta = {} (`routes.theta`) or sigma = {} is too extreme for the cost changes",
+                    eco.code(i),
+                    eco.code(j),
+                    number_text(theta),
+                    number_text(sigma)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `prev + lambda (target - prev)`, route by route.
 fn adjust(prev: &RouteFlows, target: &RouteFlows, lambda: f64) -> RouteFlows {
     let step = |p: &Matrix, t: &Matrix| p + (t - p) * lambda;
@@ -428,7 +466,7 @@ pub fn final_from_recorded(
     let n = recorded.nrows();
     let mut x = recorded.clone();
     for _ in 0..500 {
-        let rf = route_flows(&x, routing).map_err(|e| e.to_string())?;
+        let rf = route_flows(&x, routing).map_err(|e| e.named(eco))?;
         let v = Views::new(&rf, rho, union);
         let mut next = x.clone();
         let mut change = 0.0f64;

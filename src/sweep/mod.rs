@@ -20,6 +20,8 @@ use crate::montecarlo::outputs;
 use crate::scenario::params::ParamPath;
 use crate::scenario::{Scenario, ScenarioError};
 
+pub mod merge;
+
 /// One swept parameter: `path=low:high:count`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Axis {
