@@ -8,6 +8,7 @@
 //! into CSV and JSON bytes and writes a run folder in one piece.
 
 pub mod calibrate;
+pub mod compare;
 pub mod gravity;
 pub mod input;
 pub mod limits;
@@ -15,6 +16,7 @@ pub mod montecarlo;
 pub mod output;
 pub mod plot;
 pub mod policy;
+pub mod report;
 pub mod routes;
 pub mod scenario;
 pub mod shard;

@@ -140,59 +140,7 @@ pub fn run(args: Args) -> Result<()> {
     std::fs::rename(&tmp, &fitted_path)
         .with_context(|| format!("cannot write {}", fitted_path.display()))?;
     if !args.quiet {
-        let mut s = format!(
-            "{} after {} steps ({} model runs); objective {:.4e} -> {:.4e}\n\n",
-            fit.stop, fit.steps, fit.evaluations, fit.objective_initial, fit.objective
-        );
-        s.push_str(&format!(
-            "{:<45} {:>10} {:>10} {:>10}  {}\n",
-            "parameter", "initial", "fitted", "std.err", "note"
-        ));
-        for p in &fit.parameters {
-            let mut note = Vec::new();
-            if p.at_bound {
-                note.push("at a bound".to_owned());
-            }
-            if p.poorly_identified {
-                note.push("poorly identified".to_owned());
-            }
-            s.push_str(&format!(
-                "{:<45} {:>10.4} {:>10.4} {:>10}  {}\n",
-                p.path,
-                p.initial,
-                p.fitted,
-                p.stderr
-                    .map_or_else(|| "n/a".into(), |se| format!("{se:.4}")),
-                note.join(", ")
-            ));
-        }
-        s.push_str(&format!(
-            "\n{:<45} {:>6} {:>10} {:>10} {:>10}\n",
-            "target", "year", "observed", "initial", "fitted"
-        ));
-        for t in &fit.targets {
-            s.push_str(&format!(
-                "{:<45} {:>6} {:>10.4} {:>10.4} {:>10.4}\n",
-                t.series,
-                t.year.map_or(String::new(), |y| y.to_string()),
-                t.observed,
-                t.initial,
-                t.fitted
-            ));
-        }
-        s.push_str(&format!(
-            "\nJacobian singular values {:?}, condition number {:.3e}{}\n",
-            fit.singular_values
-                .iter()
-                .map(|v| format!("{v:.3e}"))
-                .collect::<Vec<_>>(),
-            fit.condition_number,
-            if fit.condition_number > 1e6 {
-                " (near-singular)"
-            } else {
-                ""
-            }
-        ));
+        let mut s = tradeflow::report::fit_table(&fit);
         s.push_str(&format!(
             "wrote {} and {}{charts}\n",
             fitted_path.display(),

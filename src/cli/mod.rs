@@ -123,7 +123,7 @@ fn solve(
     for r in &results.reports {
         text.push_str(&format!("{r}\n"));
     }
-    text.push_str(&summary(&results));
+    text.push_str(&tradeflow::report::country_summary(&results.countries, 8));
     let wrote = format!(
         "wrote {} ({})\n",
         out.display(),
@@ -171,9 +171,11 @@ fn simulate(
         "{solves} solves converged (largest residual {worst:.1e}; {newton} needed Newton steps)\n"
     );
     let series = tradeflow::simulate::key_series(&run, scenario);
-    text.push_str(&series_table(&series, &run.years, |name| {
-        !name.contains("recorded by") || name.starts_with("CHN->KGZ") || name.starts_with("EU->RUS")
-    }));
+    text.push_str(&tradeflow::report::series_table(
+        &series,
+        &run.years,
+        tradeflow::report::is_headline_series,
+    ));
     let wrote = format!(
         "wrote {} ({})\nwrote {}\n",
         out.display(),
@@ -188,40 +190,6 @@ fn simulate(
     Ok(Outcome { parts, text, wrote })
 }
 
-/// A table of series (rows) by year (columns), for the series `keep` accepts.
-fn series_table(
-    series: &[tradeflow::simulate::SeriesPoint],
-    years: &[i32],
-    keep: impl Fn(&str) -> bool,
-) -> String {
-    let mut names: Vec<&str> = Vec::new();
-    for p in series {
-        if keep(&p.series) && !names.contains(&p.series.as_str()) {
-            names.push(&p.series);
-        }
-    }
-    let width = names.iter().map(|n| n.len()).max().unwrap_or(6).max(6);
-    let mut s = format!("{:<width$}", "USD bn");
-    for y in years {
-        s.push_str(&format!(" {y:>7}"));
-    }
-    s.push('\n');
-    for name in names {
-        s.push_str(&format!("{name:<width$}"));
-        for y in years {
-            match series.iter().find(|p| p.series == name && p.year == *y) {
-                Some(p) if name.starts_with("direct share") => {
-                    s.push_str(&format!(" {:>6.1}%", 100.0 * p.value))
-                }
-                Some(p) => s.push_str(&format!(" {:>7.2}", p.value)),
-                None => s.push_str(&format!(" {:>7}", "")),
-            }
-        }
-        s.push('\n');
-    }
-    s
-}
-
 /// Writes to standard output; a closed pipe (`tradeflow run ... | head`) is not an error.
 fn print_stdout(text: &str) -> std::io::Result<()> {
     use std::io::Write;
@@ -229,28 +197,4 @@ fn print_stdout(text: &str) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
     }
-}
-
-/// The economies whose welfare moves most, largest first.
-fn summary(results: &tradeflow::simulate::RunResults) -> String {
-    let mut rows: Vec<_> = results.countries.iter().collect();
-    rows.sort_by(|a, b| {
-        b.welfare_change_pct
-            .abs()
-            .total_cmp(&a.welfare_change_pct.abs())
-    });
-    let mut s = format!(
-        "{:<8} {:>12} {:>14} {:>16}\n",
-        "country", "welfare %", "real GDP %", "factory price %"
-    );
-    for r in rows.iter().take(8) {
-        s.push_str(&format!(
-            "{:<8} {:>12.4} {:>14.4} {:>16.4}\n",
-            r.country, r.welfare_change_pct, r.real_gdp_change_pct, r.factory_gate_price_change_pct
-        ));
-    }
-    if rows.len() > 8 {
-        s.push_str(&format!("... {} more in countries.csv\n", rows.len() - 8));
-    }
-    s
 }
