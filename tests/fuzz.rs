@@ -489,13 +489,12 @@ fn exercise(file: &Path, simulate: bool) -> Outcome {
         return Outcome::Invalid;
     };
     let years = s
-        .dynamics
-        .as_ref()
+        .dynamics()
         .map_or(1, |d| i64::from(d.horizon) - i64::from(d.base_year) + 1);
-    if !simulate || s.economies.len() > SIM_BUDGET.0 || years > SIM_BUDGET.1 {
+    if !simulate || s.economies().len() > SIM_BUDGET.0 || years > SIM_BUDGET.1 {
         return Outcome::Valid;
     }
-    if s.dynamics.is_some() {
+    if s.dynamics().is_some() {
         if let Ok(r) = tradeflow::simulate::run_years(&s) {
             let _ = tradeflow::output::year_run_files(&s, &r);
             let _ = tradeflow::simulate::key_series(&r, &s);

@@ -23,8 +23,10 @@ const LEVEL_TOL: f64 = 1e-6;
 const PCT_TOL: f64 = 1e-4;
 
 fn solve(mode: GeMode) -> (Scenario, RunResults) {
-    let mut s = Scenario::from_file(&root().join("scenarios/can_jpn_pta.toml")).unwrap();
-    s.ge_mode = mode;
+    let s = Scenario::from_file(&root().join("scenarios/can_jpn_pta.toml"))
+        .unwrap()
+        .with_ge_mode(mode)
+        .unwrap();
     let r = run(&s).unwrap();
     (s, r)
 }
@@ -78,7 +80,7 @@ impl Checker {
 }
 
 fn position(s: &Scenario, code: &str) -> usize {
-    s.data.economies.position(code).unwrap()
+    s.data().economies.position(code).unwrap()
 }
 
 const FIXTURES: [&str; 2] = ["tests/data/gegravity", "tests/data/gegravity/tight"];
@@ -245,7 +247,7 @@ fn check_bilateral(s: &Scenario, r: &RunResults, path: &std::path::Path) {
         let (e, m) = (row["exporter"].as_str(), row["importer"].as_str());
         let (i, j) = (position(s, e), position(s, m));
         let who = format!("{e}->{m}");
-        let ours = &r.bilateral[i * s.data.economies.len() + j];
+        let ours = &r.bilateral[i * s.data().economies.len() + j];
         assert_eq!((ours.exporter.as_str(), ours.importer.as_str()), (e, m));
         c.level(
             "baseline modeled trade",

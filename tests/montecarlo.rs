@@ -91,7 +91,7 @@ fn failed_draws_are_counted_not_averaged() {
     assert!(draws
         .iter()
         .filter_map(|d| d.outcome.as_ref().err())
-        .all(|e| e.contains("sigma")));
+        .all(|e| e.to_string().contains("sigma")));
 }
 
 #[test]

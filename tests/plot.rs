@@ -749,7 +749,7 @@ fn every_bundled_yearly_scenario_draws_its_charts() {
     let mut drawn = 0;
     for file in files {
         let s = tradeflow::scenario::Scenario::from_file(&file).unwrap();
-        if s.dynamics.is_none() {
+        if s.dynamics().is_none() {
             continue;
         }
         let r = tradeflow::simulate::run_years(&s).unwrap();

@@ -52,7 +52,7 @@ fn as_happened_reproduces_the_article() {
 #[test]
 fn prohibitive_controls_wind_down_direct_flow_and_the_rest_goes_on_routes() {
     let (s, r) = as_happened();
-    let lambda = s.dynamics.as_ref().unwrap().adjustment;
+    let lambda = s.dynamics().unwrap().adjustment;
     let direct = |year: i32| {
         r.routes
             .iter()
@@ -104,13 +104,13 @@ fn a_prohibitive_wedge_with_full_adjustment_leaves_zero_direct_flow() {
 #[test]
 fn customs_statistics_add_up() {
     let (s, r) = as_happened();
-    let routes = s.dynamics.as_ref().unwrap().routes.as_ref().unwrap();
+    let routes = s.dynamics().unwrap().routes.as_ref().unwrap();
     let rho: HashMap<&str, f64> = routes
         .layout
         .hubs
         .iter()
         .zip(&routes.layout.recorded_share)
-        .map(|(&k, &v)| (s.data.economies.code(k), v))
+        .map(|(&k, &v)| (s.data().economies.code(k), v))
         .collect();
     let route = |year: i32, origin: &str, via: &str| -> f64 {
         r.routes
@@ -142,7 +142,7 @@ fn customs_statistics_add_up() {
             assert!((by_hub - expect).abs() < 1e-9 * expect, "{hub} {year}");
             // Hub -> target, as the hub records it: its own sales plus rho of re-exports.
             let reexports: f64 = s
-                .economies
+                .economies()
                 .iter()
                 .filter(|o| o.as_str() != hub && o.as_str() != "RUS")
                 .map(|o| route(year, o, hub))
@@ -237,21 +237,21 @@ fn direct_only_routing_equals_the_gravity_core() {
     );
     let s = scenario(&text).unwrap();
     let r = run_years(&s).unwrap();
-    let t0 = costs_from_flows(&s.data).unwrap();
+    let t0 = costs_from_flows(s.data()).unwrap();
     let model = GravityModel::new(
-        s.data.economies.clone(),
+        s.data().economies.clone(),
         5.0,
         "OTH",
         t0.clone(),
-        s.data.output.clone(),
-        s.data.expenditure.clone(),
+        s.data().output.clone(),
+        s.data().expenditure.clone(),
     )
     .unwrap();
     let (base, _) = model.baseline().unwrap();
     let mut t1 = t0.clone();
     t1[(0, 2)] *= 1.25f64.powf(-4.0);
     let cf = model.counterfactual(&base, &t1, GeMode::Complete).unwrap();
-    let eco = &s.data.economies;
+    let eco = &s.data().economies;
     for f in r
         .flows
         .iter()
@@ -278,7 +278,7 @@ fn direct_only_routing_equals_the_gravity_core() {
             eco.position(&f.exporter).unwrap(),
             eco.position(&f.importer).unwrap(),
         );
-        assert!((f.recorded - s.data.trade[(i, j)]).abs() < 1e-12);
+        assert!((f.recorded - s.data().trade[(i, j)]).abs() < 1e-12);
     }
 }
 

@@ -34,7 +34,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 fn every_scenario_loads_and_runs() {
     for file in scenario_files() {
         let s = Scenario::from_file(&file).unwrap_or_else(|e| panic!("{e}"));
-        if s.dynamics.is_some() {
+        if s.dynamics().is_some() {
             let r = tradeflow::simulate::run_years(&s)
                 .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
             assert!(
@@ -53,7 +53,7 @@ fn every_scenario_loads_and_runs() {
             "{}",
             file.display()
         );
-        assert_eq!(r.countries.len(), s.economies.len());
+        assert_eq!(r.countries.len(), s.economies().len());
         let files = tradeflow::output::run_files(&s, &r).unwrap();
         assert_eq!(files.len(), 3);
     }
@@ -75,7 +75,7 @@ fn two_country_example_matches_its_closed_form() {
 #[test]
 fn tariff_on_a_group_hits_each_member() {
     let s = Scenario::from_file(&root().join("scenarios/eu_tariff_on_china_2006.toml")).unwrap();
-    assert_eq!(s.shocks[0].pairs.len(), 13);
+    assert_eq!(s.shocks()[0].pairs.len(), 13);
     let r = run(&s).unwrap();
     let chn_deu = r
         .bilateral

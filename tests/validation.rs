@@ -382,7 +382,7 @@ fn gegravity_mode_with_years_is_refused_with_a_reason() {
     assert!(s.with_ge_mode(GeMode::Complete).is_ok());
     let two = Scenario::from_file(&d.write("t.toml", TWO)).unwrap();
     assert_eq!(
-        two.with_ge_mode(GeMode::Gegravity).unwrap().ge_mode,
+        two.with_ge_mode(GeMode::Gegravity).unwrap().ge_mode(),
         GeMode::Gegravity
     );
 }
@@ -392,7 +392,7 @@ fn gegravity_mode_with_years_is_refused_with_a_reason() {
 fn run_error(text: &str) -> String {
     let d = Dir::new();
     let s = Scenario::from_file(&d.write("s.toml", text)).unwrap();
-    if s.dynamics.is_some() {
+    if s.dynamics().is_some() {
         run_years(&s).unwrap_err().to_string()
     } else {
         run(&s).unwrap_err().to_string()

@@ -1,7 +1,7 @@
 //! Calibration (DESIGN layer 6): fit named parameters to observed figures.
 //!
-//! The scenario's `[calibration]` names free parameters (paths into the merged scenario
-//! table, each with bounds) and targets (an output series, a year, the observed value, a
+//! The scenario's `[calibration]` names free parameters (parameter paths, resolved once
+//! against the validated scenario, each with bounds) and targets (an output series, a year, the observed value, a
 //! weight, a source). The fit minimises `sum_k w_k (ln model_k - ln observed_k)^2` by
 //! Levenberg-Marquardt with bounds: a forward-difference Jacobian, a damped Gauss-Newton
 //! step, projection onto the bounds, and a damping factor that rises when a step fails and
@@ -17,9 +17,10 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use toml::Table;
 
-use crate::montecarlo::outputs;
+use crate::simulate::outputs;
 use crate::scenario::params::ParamPath;
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::{Param, Scenario, ScenarioError};
+use crate::solver::{check_cap, check_tolerance, InvalidOption, SolveReport, StopReason};
 
 /// `[calibration]` as written.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -74,8 +75,117 @@ pub enum CalibrationError {
         field: String,
         message: String,
     },
-    #[error("{path}: the scenario does not run at the starting values: {message}")]
-    Start { path: PathBuf, message: String },
+    #[error("{path}: the scenario does not run at the starting values: {reason}")]
+    Start { path: PathBuf, reason: EvalError },
+}
+
+/// Why the model cannot be evaluated at a point of the fit.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum EvalError {
+    /// The scenario does not run there: its parameter, scenario or run error, as text.
+    #[error("{0}")]
+    Run(String),
+    /// A target's model value is not positive, so it has no log deviation.
+    #[error("the model value of `{series}` {} is {value}: log deviations need positive values", .year.map_or(String::new(), |y| y.to_string()))]
+    NonPositive {
+        series: String,
+        year: Option<i32>,
+        value: f64,
+    },
+}
+
+/// Settings of the Levenberg-Marquardt fit, checked once by [`LmOptions::new`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LmOptions {
+    max_steps: usize,
+    gradient_tolerance: f64,
+    exact_fit: f64,
+    relative_decrease: f64,
+    step_tolerance: f64,
+    initial_damping: f64,
+    damping_tries: usize,
+}
+
+impl Default for LmOptions {
+    /// 50 steps at most (`[calibration] max_steps`); converged when the largest projected
+    /// gradient component is below `1e-10` or the objective below `1e-20` (an exact fit),
+    /// or when an accepted step lowers the objective by less than a fraction `1e-12` or
+    /// moves no parameter by more than `1e-10` of the largest; damping starts at `1e-3`
+    /// and a step is retried with ten times the damping up to 30 times.
+    fn default() -> Self {
+        LmOptions {
+            max_steps: 50,
+            gradient_tolerance: 1e-10,
+            exact_fit: 1e-20,
+            relative_decrease: 1e-12,
+            step_tolerance: 1e-10,
+            initial_damping: 1e-3,
+            damping_tries: 30,
+        }
+    }
+}
+
+impl LmOptions {
+    /// The defaults with at most `max_steps` steps (at least 1).
+    pub fn new(max_steps: usize) -> Result<LmOptions, Vec<InvalidOption>> {
+        LmOptions {
+            max_steps,
+            ..LmOptions::default()
+        }
+        .checked()
+    }
+
+    /// These settings with the tolerances replaced: `gradient` for the projected gradient,
+    /// `decrease` for the relative fall of the objective, `step` for the relative move of
+    /// an accepted step (each in (0, 1)).
+    pub fn with_tolerances(
+        self,
+        gradient: f64,
+        decrease: f64,
+        step: f64,
+    ) -> Result<LmOptions, Vec<InvalidOption>> {
+        LmOptions {
+            gradient_tolerance: gradient,
+            relative_decrease: decrease,
+            step_tolerance: step,
+            ..self
+        }
+        .checked()
+    }
+
+    /// Steps at most.
+    pub fn max_steps(&self) -> usize {
+        self.max_steps
+    }
+
+    fn checked(self) -> Result<LmOptions, Vec<InvalidOption>> {
+        let mut wrong = Vec::new();
+        check_cap("max_steps", self.max_steps, &mut wrong);
+        check_tolerance("gradient_tolerance", self.gradient_tolerance, &mut wrong);
+        check_tolerance("exact_fit", self.exact_fit, &mut wrong);
+        check_tolerance("relative_decrease", self.relative_decrease, &mut wrong);
+        check_tolerance("step_tolerance", self.step_tolerance, &mut wrong);
+        check_tolerance("initial_damping", self.initial_damping, &mut wrong);
+        check_cap("damping_tries", self.damping_tries, &mut wrong);
+        if wrong.is_empty() {
+            Ok(self)
+        } else {
+            Err(wrong)
+        }
+    }
+}
+
+/// How `calibration.json`'s `stop` words a Levenberg-Marquardt stop reason.
+fn stop_text(reason: StopReason, max_steps: usize) -> String {
+    match reason {
+        StopReason::MaxIterations => format!("stopped at the step limit ({max_steps})"),
+        StopReason::Converged => "converged: the projected gradient vanished".into(),
+        StopReason::NoProgress => "converged: the objective stopped falling".into(),
+        StopReason::NoDescent => {
+            "converged: no step lowers the objective (a local minimum within the bounds)".into()
+        }
+        other => other.to_string(),
+    }
 }
 
 /// A fitted parameter.
@@ -120,76 +230,76 @@ pub struct Fit {
     pub targets: Vec<TargetFit>,
     pub objective_initial: f64,
     pub objective: f64,
+    /// `report.iterations`, as `calibration.json` records it.
     pub steps: usize,
+    /// `report.evaluations`, as `calibration.json` records it.
     pub evaluations: usize,
-    /// Why it stopped.
+    /// Why it stopped, in the words `calibration.json` records (from `report`).
     pub stop: String,
+    /// `report.converged()`.
     pub converged: bool,
+    /// The optimiser's report: steps, model evaluations, the largest projected gradient
+    /// component at the last step and the stop reason.
+    #[serde(skip)]
+    pub report: SolveReport,
     /// Singular values of the weighted Jacobian at the fit, largest first.
     pub singular_values: Vec<f64>,
     /// Ratio of the largest to the smallest singular value.
     pub condition_number: f64,
-    /// The fitted scenario table.
+    /// The fitted scenario's merged table, for [`fitted_file`]: filled by [`calibrate`]
+    /// (which read the file); empty from [`calibrate_scenario`].
     #[serde(skip)]
     pub table: Table,
 }
 
 struct Problem {
     file: PathBuf,
-    table: Table,
-    free: Vec<(ParamPath, f64, f64)>,
+    /// The scenario as given; each evaluation is a copy with the free parameters set.
+    central: Scenario,
+    free: Vec<(Param, f64, f64)>,
     targets: Vec<RawTarget>,
     index: Vec<usize>,
-    max_steps: usize,
+    options: LmOptions,
 }
 
 impl Problem {
-    fn table_at(&self, x: &DVector<f64>) -> Result<Table, String> {
-        let mut t = self.table.clone();
-        for ((p, _, _), v) in self.free.iter().zip(x.iter()) {
-            p.set(&mut t, *v)?;
-        }
-        Ok(t)
+    /// The scenario at `x`, each value checked as validation checks it.
+    fn scenario_at(&self, x: &DVector<f64>) -> Result<Scenario, String> {
+        let values: Vec<(&Param, f64)> = self
+            .free
+            .iter()
+            .zip(x.iter())
+            .map(|((p, _, _), v)| (p, *v))
+            .collect();
+        self.central.with_params(&values).map_err(|e| e.to_string())
     }
 
     /// Model values of the targets at `x`.
     fn model(&self, x: &DVector<f64>) -> Result<Vec<f64>, String> {
-        let s = Scenario::from_table(self.table_at(x)?, &self.file).map_err(|e| e.to_string())?;
+        let s = self.scenario_at(x)?;
         let out = outputs(&s)?;
         Ok(self.index.iter().map(|&k| out[k].2).collect())
     }
+}
 
-    /// Forward-difference Jacobian of the residuals `r` at `x`, stepping inward at an upper
-    /// bound: one model run per parameter.
-    fn jacobian(
-        &self,
-        x: &DVector<f64>,
-        r: &DVector<f64>,
-        upper: &DVector<f64>,
-    ) -> Result<DMatrix<f64>, String> {
-        let mut jac = DMatrix::zeros(r.len(), x.len());
-        for j in 0..x.len() {
-            let h = 1e-5 * x[j].abs().max(1e-2);
-            let mut xh = x.clone();
-            let dir = if xh[j] + h > upper[j] { -1.0 } else { 1.0 };
-            xh[j] += dir * h;
-            let rh = self.residuals(&xh)?;
-            jac.set_column(j, &((rh - r) / (dir * h)));
-        }
-        Ok(jac)
-    }
+/// A least-squares problem `min |r(x)|^2` over a box, as Levenberg-Marquardt sees it.
+trait Residuals {
+    /// The residual vector at `x`, or why the model cannot be evaluated there.
+    fn residuals(&self, x: &DVector<f64>) -> Result<DVector<f64>, EvalError>;
+}
 
-    /// Weighted log residuals.
-    fn residuals(&self, x: &DVector<f64>) -> Result<DVector<f64>, String> {
-        let m = self.model(x)?;
+impl Residuals for Problem {
+    /// Weighted log residuals `sqrt(w_k) (ln model_k - ln observed_k)`.
+    fn residuals(&self, x: &DVector<f64>) -> Result<DVector<f64>, EvalError> {
+        let m = self.model(x).map_err(EvalError::Run)?;
         let mut r = DVector::zeros(m.len());
         for (k, (v, t)) in m.iter().zip(&self.targets).enumerate() {
             if !(*v > 0.0 && v.is_finite()) {
-                return Err(format!(
-                    "the model value of `{}` {} is {v}: log deviations need positive values",
-                    t.series,
-                    t.year.map_or(String::new(), |y| y.to_string())
-                ));
+                return Err(EvalError::NonPositive {
+                    series: t.series.clone(),
+                    year: t.year,
+                    value: *v,
+                });
             }
             r[k] = t.weight.sqrt() * (v.ln() - t.value.ln());
         }
@@ -197,9 +307,155 @@ impl Problem {
     }
 }
 
-/// Reads the scenario's `[calibration]` and fits it.
+/// Forward-difference Jacobian of the residuals `r` at `x`, stepping inward at an upper
+/// bound: one model run per parameter.
+fn jacobian<P: Residuals>(
+    p: &P,
+    x: &DVector<f64>,
+    r: &DVector<f64>,
+    upper: &DVector<f64>,
+) -> Result<DMatrix<f64>, EvalError> {
+    let mut jac = DMatrix::zeros(r.len(), x.len());
+    for j in 0..x.len() {
+        let h = 1e-5 * x[j].abs().max(1e-2);
+        let mut xh = x.clone();
+        let dir = if xh[j] + h > upper[j] { -1.0 } else { 1.0 };
+        xh[j] += dir * h;
+        let rh = p.residuals(&xh)?;
+        jac.set_column(j, &((rh - r) / (dir * h)));
+    }
+    Ok(jac)
+}
+
+/// Where Levenberg-Marquardt stopped: the point, its residuals, the objective at the
+/// start and at the end, the Jacobian at the end, and the report.
+struct LmOutcome {
+    x: DVector<f64>,
+    r: DVector<f64>,
+    cost0: f64,
+    cost: f64,
+    jac: DMatrix<f64>,
+    report: SolveReport,
+}
+
+/// Levenberg-Marquardt with bounds from `x0` (inside the box `[lower, upper]`): each step
+/// solves `(J'J + mu diag(J'J)) delta = -J'r`, projects `x + delta` onto the box and
+/// accepts it if the objective falls; `mu` is divided by 3 after a success and multiplied
+/// by 10 after a failure (Madsen, Nielsen and Tingleff 2004). This loop owns the stopping
+/// rules (see [`LmOptions`]) and the report says which one ended it. A trial point where
+/// the model cannot be evaluated counts as a failed step; an error at `x0` or in a
+/// Jacobian is returned.
+fn levenberg_marquardt<P: Residuals>(
+    p: &P,
+    x0: DVector<f64>,
+    lower: &DVector<f64>,
+    upper: &DVector<f64>,
+    options: &LmOptions,
+) -> Result<LmOutcome, EvalError> {
+    let n = x0.len();
+    let mut x = x0;
+    let mut r = p.residuals(&x)?;
+    let mut cost = r.norm_squared();
+    let cost0 = cost;
+    let mut mu = options.initial_damping;
+    let mut evaluations = 1;
+    let mut steps = 0;
+    let mut reason = StopReason::MaxIterations;
+    let mut residual = f64::INFINITY;
+    let mut jac = DMatrix::zeros(r.len(), n);
+    // Whether `jac` is the Jacobian at the current `x`.
+    let mut jac_current = false;
+    for step in 1..=options.max_steps {
+        steps = step;
+        jac = jacobian(p, &x, &r, upper)?;
+        evaluations += n;
+        jac_current = true;
+        let g = jac.transpose() * &r;
+        // `f64::max` drops NaN, so a NaN gradient would look like a vanished one.
+        if !cost.is_finite() || g.iter().any(|v| !v.is_finite()) {
+            reason = StopReason::NonFinite;
+            break;
+        }
+        // Projected gradient: zero where a bound blocks the descent direction.
+        let pg_norm = (0..n)
+            .map(|j| {
+                let blocked = (x[j] <= lower[j] && g[j] > 0.0) || (x[j] >= upper[j] && g[j] < 0.0);
+                if blocked {
+                    0.0
+                } else {
+                    g[j].abs()
+                }
+            })
+            .fold(0.0, f64::max);
+        residual = pg_norm;
+        if pg_norm < options.gradient_tolerance || cost < options.exact_fit {
+            reason = StopReason::Converged;
+            break;
+        }
+        let jtj = jac.transpose() * &jac;
+        let mut improved = false;
+        for _ in 0..options.damping_tries {
+            let mut a = jtj.clone();
+            for j in 0..n {
+                a[(j, j)] += mu * jtj[(j, j)].max(1e-12);
+            }
+            let Some(delta) = a.cholesky().map(|c| c.solve(&(-&g))) else {
+                mu *= 10.0;
+                continue;
+            };
+            let trial = (&x + &delta).zip_zip_map(lower, upper, |v, lo, hi| v.clamp(lo, hi));
+            evaluations += 1;
+            match p.residuals(&trial) {
+                Ok(rt) if rt.norm_squared() < cost => {
+                    let new_cost = rt.norm_squared();
+                    let rel = (cost - new_cost) / cost.max(1e-300);
+                    let dx = (&trial - &x).amax() / x.amax().max(1e-12);
+                    x = trial;
+                    r = rt;
+                    cost = new_cost;
+                    jac_current = false;
+                    mu = (mu / 3.0).max(1e-12);
+                    improved = true;
+                    if rel < options.relative_decrease || dx < options.step_tolerance {
+                        reason = StopReason::NoProgress;
+                    }
+                    break;
+                }
+                // A worse step, or a point where the scenario does not run: damp more.
+                _ => mu *= 10.0,
+            }
+        }
+        if reason == StopReason::NoProgress {
+            break;
+        }
+        if !improved {
+            reason = StopReason::NoDescent;
+            break;
+        }
+    }
+    // Jacobian at the fit for standard errors and identification (unless the last step
+    // left it there already).
+    if !jac_current {
+        jac = jacobian(p, &x, &r, upper)?;
+        evaluations += n;
+    }
+    let mut report = SolveReport::new("calibration", steps, residual, reason);
+    report.evaluations = Some(evaluations);
+    Ok(LmOutcome {
+        x,
+        r,
+        cost0,
+        cost,
+        jac,
+        report,
+    })
+}
+
+/// Reads the scenario file and its `[calibration]`, and fits it ([`calibrate_scenario`]);
+/// the fit's `table` is the file's merged table with the fitted values, for
+/// [`fitted_file`].
 pub fn calibrate(file: &Path) -> Result<Fit, CalibrationError> {
-    let table = Scenario::load_table(file)?;
+    let mut table = Scenario::load_table(file)?;
     let spec_err = |field: String, message: String| CalibrationError::Spec {
         path: file.to_owned(),
         field,
@@ -216,6 +472,30 @@ pub fn calibrate(file: &Path) -> Result<Fit, CalibrationError> {
         })?
         .try_into()
         .map_err(|e: toml::de::Error| spec_err("calibration".into(), e.message().to_owned()))?;
+    let central = Scenario::from_file(file)?;
+    let mut fit = calibrate_scenario(central, &raw)?;
+    for p in &fit.parameters {
+        let written =
+            ParamPath::parse(&p.path).and_then(|path| path.set_or_insert(&mut table, p.fitted));
+        written.map_err(|m| spec_err("calibration.free".into(), m))?;
+    }
+    fit.table = table;
+    Ok(fit)
+}
+
+/// Fits the free parameters of a validated scenario to the targets of `raw` (its
+/// `[calibration]`): each path resolved once against the scenario, each step setting
+/// values through [`Scenario::with_params`].
+pub fn calibrate_scenario(
+    central: Scenario,
+    raw: &RawCalibration,
+) -> Result<Fit, CalibrationError> {
+    let file = central.origin();
+    let spec_err = |field: String, message: String| CalibrationError::Spec {
+        path: file.clone(),
+        field,
+        message,
+    };
     if raw.free.is_empty() {
         return Err(spec_err(
             "calibration.free".into(),
@@ -228,7 +508,7 @@ pub fn calibrate(file: &Path) -> Result<Fit, CalibrationError> {
             "names no target".into(),
         ));
     }
-    let mut free: Vec<(ParamPath, f64, f64)> = Vec::new();
+    let mut free: Vec<(Param, f64, f64)> = Vec::new();
     for (k, f) in raw.free.iter().enumerate() {
         let field = format!("calibration.free[{k}]");
         if let Some(first) = raw.free[..k].iter().position(|o| o.path == f.path) {
@@ -240,10 +520,10 @@ pub fn calibrate(file: &Path) -> Result<Fit, CalibrationError> {
                 ),
             ));
         }
-        let p = ParamPath::parse(&f.path).map_err(|m| spec_err(format!("{field}.path"), m))?;
-        let v = p
-            .get(&table)
+        let p = ParamPath::parse(&f.path)
+            .and_then(|path| central.param(&path))
             .map_err(|m| spec_err(format!("{field}.path"), m))?;
+        let v = central.value(&p);
         if !(f.lower < f.upper && f.lower.is_finite() && f.upper.is_finite()) {
             return Err(spec_err(
                 field,
@@ -264,11 +544,9 @@ pub fn calibrate(file: &Path) -> Result<Fit, CalibrationError> {
         }
         free.push((p, f.lower, f.upper));
     }
-    let central =
-        Scenario::from_table(table.clone(), file).map_err(|e| crate::scenario::located(file, e))?;
     let out = outputs(&central).map_err(|message| CalibrationError::Start {
-        path: file.to_owned(),
-        message,
+        path: file.clone(),
+        reason: EvalError::Run(message),
     })?;
     let mut index = Vec::new();
     for (k, t) in raw.targets.iter().enumerate() {
@@ -313,116 +591,42 @@ pub fn calibrate(file: &Path) -> Result<Fit, CalibrationError> {
             }
         }
     }
+    let options = match raw.max_steps {
+        None => LmOptions::default(),
+        Some(k) => LmOptions::new(k).map_err(|wrong| {
+            let messages: Vec<String> = wrong.into_iter().map(|w| w.message).collect();
+            spec_err("calibration.max_steps".into(), messages.join("; "))
+        })?,
+    };
     let problem = Problem {
-        file: file.to_owned(),
-        table,
+        file,
+        central,
         free,
-        targets: raw.targets,
+        targets: raw.targets.clone(),
         index,
-        max_steps: raw.max_steps.unwrap_or(50),
+        options,
     };
     fit(&problem)
 }
 
 fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
-    let start_err = |message: String| CalibrationError::Start {
+    let start_err = |reason: EvalError| CalibrationError::Start {
         path: pb.file.clone(),
-        message,
+        reason,
     };
     let n = pb.free.len();
     let lower = DVector::from_iterator(n, pb.free.iter().map(|f| f.1));
     let upper = DVector::from_iterator(n, pb.free.iter().map(|f| f.2));
-    let mut x = DVector::from_iterator(
-        n,
-        pb.free
-            .iter()
-            .map(|(p, _, _)| p.get(&pb.table).unwrap_or(f64::NAN)),
-    );
-    let x0 = x.clone();
-    let model0 = pb.model(&x).map_err(start_err)?;
-    let mut r = pb.residuals(&x).map_err(start_err)?;
-    let mut cost = r.norm_squared();
-    let cost0 = cost;
-    let mut mu = 1e-3;
-    let mut evaluations = 1;
-    let mut steps = 0;
-    let mut stop = format!("stopped at the step limit ({})", pb.max_steps);
-    let mut converged = false;
-    let mut jac = DMatrix::zeros(r.len(), n);
-    // Whether `jac` is the Jacobian at the current `x`.
-    let mut jac_current = false;
-    for step in 1..=pb.max_steps {
-        steps = step;
-        jac = pb.jacobian(&x, &r, &upper).map_err(start_err)?;
-        evaluations += n;
-        jac_current = true;
-        let g = jac.transpose() * &r;
-        // Projected gradient: zero where a bound blocks the descent direction.
-        let pg_norm = (0..n)
-            .map(|j| {
-                let blocked = (x[j] <= lower[j] && g[j] > 0.0) || (x[j] >= upper[j] && g[j] < 0.0);
-                if blocked {
-                    0.0
-                } else {
-                    g[j].abs()
-                }
-            })
-            .fold(0.0, f64::max);
-        if pg_norm < 1e-10 || cost < 1e-20 {
-            stop = "converged: the projected gradient vanished".into();
-            converged = true;
-            break;
-        }
-        let jtj = jac.transpose() * &jac;
-        let mut improved = false;
-        for _ in 0..30 {
-            let mut a = jtj.clone();
-            for j in 0..n {
-                a[(j, j)] += mu * jtj[(j, j)].max(1e-12);
-            }
-            let Some(delta) = a.cholesky().map(|c| c.solve(&(-&g))) else {
-                mu *= 10.0;
-                continue;
-            };
-            let trial = (&x + &delta).zip_zip_map(&lower, &upper, |v, lo, hi| v.clamp(lo, hi));
-            evaluations += 1;
-            match pb.residuals(&trial) {
-                Ok(rt) if rt.norm_squared() < cost => {
-                    let new_cost = rt.norm_squared();
-                    let rel = (cost - new_cost) / cost.max(1e-300);
-                    let dx = (&trial - &x).amax() / x.amax().max(1e-12);
-                    x = trial;
-                    r = rt;
-                    cost = new_cost;
-                    jac_current = false;
-                    mu = (mu / 3.0).max(1e-12);
-                    improved = true;
-                    if rel < 1e-12 || dx < 1e-10 {
-                        stop = "converged: the objective stopped falling".into();
-                        converged = true;
-                    }
-                    break;
-                }
-                // A worse step, or a point where the scenario does not run: damp more.
-                _ => mu *= 10.0,
-            }
-        }
-        if converged {
-            break;
-        }
-        if !improved {
-            stop = "converged: no step lowers the objective (a local minimum within the bounds)"
-                .into();
-            converged = true;
-            break;
-        }
-    }
-    // Jacobian at the fit for standard errors and identification (unless the last step
-    // left it there already).
-    if !jac_current {
-        jac = pb.jacobian(&x, &r, &upper).map_err(start_err)?;
-        evaluations += n;
-    }
+    let x0 = DVector::from_iterator(n, pb.free.iter().map(|(p, _, _)| pb.central.value(p)));
+    let model0 = pb.model(&x0).map_err(EvalError::Run).map_err(start_err)?;
+    let LmOutcome {
+        x,
+        r,
+        cost0,
+        cost,
+        jac,
+        report,
+    } = levenberg_marquardt(pb, x0.clone(), &lower, &upper, &pb.options).map_err(start_err)?;
     let svd = jac.clone().svd(false, true);
     let mut order: Vec<usize> = (0..svd.singular_values.len()).collect();
     order.sort_by(|&a, &b| svd.singular_values[b].total_cmp(&svd.singular_values[a]));
@@ -442,7 +646,7 @@ fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
         f64::NAN
     };
     let cov = (jac.transpose() * &jac).try_inverse();
-    let model = pb.model(&x).map_err(start_err)?;
+    let model = pb.model(&x).map_err(EvalError::Run).map_err(start_err)?;
     let mut parameters: Vec<FittedParameter> = pb
         .free
         .iter()
@@ -486,13 +690,14 @@ fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
         targets,
         objective_initial: cost0,
         objective: cost,
-        steps,
-        evaluations,
-        stop,
-        converged,
+        steps: report.iterations,
+        evaluations: report.evaluations.unwrap_or(report.iterations),
+        stop: stop_text(report.stop_reason, pb.options.max_steps()),
+        converged: report.converged(),
+        report,
         singular_values: singular,
         condition_number: condition,
-        table: pb.table_at(&x).map_err(start_err)?,
+        table: Table::new(),
     })
 }
 
@@ -596,4 +801,137 @@ pub fn fitted_file(original: &Path, fit: &Fit) -> Result<String, String> {
     out.push_str(&format!("\nextends = \"{file_name}\"\n"));
     out.push_str(&toml::to_string(&delta).map_err(|e| e.to_string())?);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `r(x) = A x - b`: linear least squares, minimum at the normal-equation solution.
+    struct Linear {
+        a: DMatrix<f64>,
+        b: DVector<f64>,
+    }
+
+    impl Residuals for Linear {
+        fn residuals(&self, x: &DVector<f64>) -> Result<DVector<f64>, EvalError> {
+            Ok(&self.a * x - &self.b)
+        }
+    }
+
+    /// Rosenbrock's valley as residuals `(1 - x0, 10 (x1 - x0^2))`, minimum 0 at (1, 1).
+    struct Rosenbrock;
+
+    impl Residuals for Rosenbrock {
+        fn residuals(&self, x: &DVector<f64>) -> Result<DVector<f64>, EvalError> {
+            Ok(DVector::from_vec(vec![
+                1.0 - x[0],
+                10.0 * (x[1] - x[0] * x[0]),
+            ]))
+        }
+    }
+
+    fn boxed(lo: f64, hi: f64, n: usize) -> (DVector<f64>, DVector<f64>) {
+        (DVector::from_element(n, lo), DVector::from_element(n, hi))
+    }
+
+    fn linear() -> Linear {
+        Linear {
+            a: DMatrix::from_row_slice(3, 2, &[1.0, 0.0, 0.0, 1.0, 1.0, 1.0]),
+            b: DVector::from_vec(vec![1.0, 2.0, 4.0]),
+        }
+    }
+
+    #[test]
+    fn finds_the_least_squares_solution() {
+        let p = linear();
+        // Normal equations: [[2, 1], [1, 2]] x = [5, 6], so x = (4/3, 7/3).
+        let (lo, hi) = boxed(-10.0, 10.0, 2);
+        let out =
+            levenberg_marquardt(&p, DVector::zeros(2), &lo, &hi, &LmOptions::default()).unwrap();
+        assert!(out.report.converged(), "{}", out.report);
+        assert!((out.x[0] - 4.0 / 3.0).abs() < 1e-6, "{}", out.x);
+        assert!((out.x[1] - 7.0 / 3.0).abs() < 1e-6, "{}", out.x);
+        // Residuals (1/3, 1/3, -1/3): the objective is 1/3.
+        assert!((out.cost - 1.0 / 3.0).abs() < 1e-10);
+        assert_eq!(out.cost0, 21.0);
+        assert!(out.report.evaluations.unwrap() > out.report.iterations);
+    }
+
+    #[test]
+    fn stops_on_a_bound() {
+        // Uncoupled parameters (diagonal J'J), unconstrained minimum (1, 3) above the bound
+        // x1 <= 2: the fit ends on the bound, where the projected gradient vanishes.
+        let p = Linear {
+            a: DMatrix::from_row_slice(3, 2, &[1.0, 0.0, 0.0, 1.0, 0.0, 1.0]),
+            b: DVector::from_vec(vec![1.0, 2.0, 4.0]),
+        };
+        let lo = DVector::from_vec(vec![-10.0, -10.0]);
+        let hi = DVector::from_vec(vec![10.0, 2.0]);
+        let out =
+            levenberg_marquardt(&p, DVector::zeros(2), &lo, &hi, &LmOptions::default()).unwrap();
+        assert!(out.report.converged(), "{}", out.report);
+        assert_eq!(out.x[1], 2.0);
+        assert!((out.x[0] - 1.0).abs() < 1e-6, "{}", out.x);
+    }
+
+    #[test]
+    fn solves_rosenbrock_and_reports_the_step_limit() {
+        let (lo, hi) = boxed(-2.0, 2.0, 2);
+        let x0 = DVector::from_vec(vec![-1.2, 1.0]);
+        let out =
+            levenberg_marquardt(&Rosenbrock, x0.clone(), &lo, &hi, &LmOptions::default()).unwrap();
+        assert!(out.report.converged(), "{}", out.report);
+        assert!((out.x[0] - 1.0).abs() < 1e-5 && (out.x[1] - 1.0).abs() < 1e-5);
+        let one = LmOptions::new(1).unwrap();
+        let out = levenberg_marquardt(&Rosenbrock, x0, &lo, &hi, &one).unwrap();
+        assert_eq!(out.report.stop_reason, StopReason::MaxIterations);
+        assert_eq!(out.report.iterations, 1);
+        assert!(!out.report.converged());
+        assert_eq!(
+            stop_text(out.report.stop_reason, one.max_steps()),
+            "stopped at the step limit (1)"
+        );
+    }
+
+    #[test]
+    fn a_nan_residual_is_non_finite_not_converged() {
+        struct Nan;
+        impl Residuals for Nan {
+            fn residuals(&self, _: &DVector<f64>) -> Result<DVector<f64>, EvalError> {
+                Ok(DVector::from_element(2, f64::NAN))
+            }
+        }
+        let (lo, hi) = boxed(-1.0, 1.0, 1);
+        let out =
+            levenberg_marquardt(&Nan, DVector::zeros(1), &lo, &hi, &LmOptions::default()).unwrap();
+        assert_eq!(out.report.stop_reason, StopReason::NonFinite);
+        assert!(!out.report.converged());
+    }
+
+    #[test]
+    fn options_are_checked_once() {
+        assert!(LmOptions::new(0).is_err());
+        let wrong = LmOptions::default()
+            .with_tolerances(f64::NAN, 1e-12, 0.0)
+            .unwrap_err();
+        let fields: Vec<&str> = wrong.iter().map(|w| w.field).collect();
+        assert_eq!(fields, ["gradient_tolerance", "step_tolerance"]);
+    }
+
+    #[test]
+    fn stop_texts_are_those_calibration_json_records() {
+        assert_eq!(
+            stop_text(StopReason::NoProgress, 50),
+            "converged: the objective stopped falling"
+        );
+        assert_eq!(
+            stop_text(StopReason::Converged, 50),
+            "converged: the projected gradient vanished"
+        );
+        assert_eq!(
+            stop_text(StopReason::NoDescent, 50),
+            "converged: no step lowers the objective (a local minimum within the bounds)"
+        );
+    }
 }

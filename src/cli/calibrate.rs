@@ -90,7 +90,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut claim = match &args.out {
         Some(out) => Claim::new(out, "tradeflow calibrate", &inputs, &[CHARTS_DIR])?,
         None => Claim::new_in(
-            &PathBuf::from("plots").join(&scenario.name),
+            &PathBuf::from("plots").join(scenario.name()),
             "calibration",
             "tradeflow calibrate",
             &inputs,
@@ -102,7 +102,7 @@ pub fn run(args: Args) -> Result<()> {
     let text = fitted_file(&args.file, &fit)
         .map_err(anyhow::Error::msg)
         .with_context(|| format!("{}: writing the fitted scenario", args.file.display()))?;
-    let name = scenario.name.clone();
+    let name = scenario.name().to_owned();
     let text = format!("{FITTED_HEADER}{text}");
     let files = vec![
         (

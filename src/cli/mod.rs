@@ -6,6 +6,8 @@
 
 mod calibrate;
 mod compare;
+mod data;
+mod estimate;
 mod gravity;
 mod montecarlo;
 mod plot;
@@ -37,6 +39,10 @@ enum Command {
     Merge(montecarlo::MergeArgs),
     /// Fit a scenario's free parameters to its observed targets.
     Calibrate(calibrate::Args),
+    /// Estimate trade-cost coefficients by PPML with fixed effects (writes coefficients.csv).
+    Estimate(estimate::Args),
+    /// Real data in: import BACI or UN Comtrade files as a panel, report on a panel.
+    Data(data::Args),
     /// Run a scenario over a grid or Latin hypercube of parameters, with tornado data.
     Sweep(sweep::Args),
     /// Re-draw the charts of a results folder from its files.
@@ -52,6 +58,8 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => compare::run(args),
         Command::Merge(args) => montecarlo::merge(args),
         Command::Calibrate(args) => calibrate::run(args),
+        Command::Estimate(args) => estimate::run(args),
+        Command::Data(args) => data::run(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Plot(args) => plot::run(args),
     };
@@ -71,8 +79,8 @@ fn scenario_inputs(
     scenario: &tradeflow::scenario::Scenario,
 ) -> Vec<std::path::PathBuf> {
     let mut inputs = vec![file.to_owned()];
-    inputs.extend(scenario.source.iter().cloned());
-    if let tradeflow::scenario::DataSource::File { path, .. } = &scenario.data_source {
+    inputs.extend(scenario.source().map(std::path::Path::to_path_buf));
+    if let tradeflow::scenario::DataSource::File { path, .. } = scenario.data_source() {
         inputs.push(path.clone());
     }
     // The `extends` chain, as far as it can be followed (the scenario validated, so it can).
@@ -114,9 +122,9 @@ fn solve(
     out: &std::path::Path,
 ) -> anyhow::Result<Outcome> {
     use anyhow::Context;
-    let results = tradeflow::simulate::run(scenario).with_context(|| match &scenario.source {
-        Some(path) => format!("{}: scenario `{}`", path.display(), scenario.name),
-        None => format!("scenario `{}`", scenario.name),
+    let results = tradeflow::simulate::run(scenario).with_context(|| match scenario.source() {
+        Some(path) => format!("{}: scenario `{}`", path.display(), scenario.name()),
+        None => format!("scenario `{}`", scenario.name()),
     })?;
     let files = tradeflow::output::run_files(scenario, &results)?;
     let mut text = String::new();
@@ -152,9 +160,9 @@ fn simulate(
     out: &std::path::Path,
 ) -> anyhow::Result<Outcome> {
     use anyhow::Context;
-    let run = tradeflow::simulate::run_years(scenario).with_context(|| match &scenario.source {
-        Some(path) => format!("{}: scenario `{}`", path.display(), scenario.name),
-        None => format!("scenario `{}`", scenario.name),
+    let run = tradeflow::simulate::run_years(scenario).with_context(|| match scenario.source() {
+        Some(path) => format!("{}: scenario `{}`", path.display(), scenario.name()),
+        None => format!("scenario `{}`", scenario.name()),
     })?;
     let files = tradeflow::output::year_run_files(scenario, &run)?;
     // Charts are drawn from the very bytes about to be written, before anything is written.

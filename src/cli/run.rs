@@ -56,7 +56,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let out = args
         .out
-        .unwrap_or_else(|| PathBuf::from("plots").join(&scenario.name));
+        .unwrap_or_else(|| PathBuf::from("plots").join(scenario.name()));
     let mc_folder = args.draws.map(|_| match args.shard {
         None => "montecarlo".to_owned(),
         Some(s) => format!("montecarlo-shard-{}-of-{}", s.k, s.n),
@@ -77,7 +77,7 @@ pub fn run(args: Args) -> Result<()> {
         &super::scenario_inputs(&args.file, &scenario),
         &subfolders,
     )?;
-    let mut outcome = if scenario.dynamics.is_some() {
+    let mut outcome = if scenario.dynamics().is_some() {
         super::simulate(&scenario, &out)?
     } else {
         super::solve(&scenario, &out)?

@@ -73,7 +73,7 @@ pub fn run(args: Args) -> Result<()> {
     let results_dir = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("plots").join(&scenario.name));
+        .unwrap_or_else(|| PathBuf::from("plots").join(scenario.name()));
     let sub = match args.shard {
         None => "sweep".to_owned(),
         Some(s) => format!("sweep-shard-{}-of-{}", s.k, s.n),

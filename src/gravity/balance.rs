@@ -18,11 +18,9 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use super::fixed_point::{SolveReport, SolverOptions, StopReason, PRECISION_LIMIT};
+use super::fixed_point::{SolverOptions, PRECISION_LIMIT};
+use crate::solver::{SolveReport, StopReason};
 use crate::world::{Matrix, Vector};
-
-/// Newton steps at most, whatever the iteration budget (it converges in tens).
-const MAX_STEPS: usize = 200;
 
 /// Largest move of one step in any log unknown.
 const MAX_MOVE: f64 = 5.0;
@@ -92,7 +90,7 @@ pub(crate) fn newton_resistances(
     let dim = n + free.len();
     let mut phi = potential(&u, &v);
     let mut residual = f64::INFINITY;
-    for step in 1..=MAX_STEPS.min(options.max_iterations) {
+    for step in 1..=options.newton_max_steps.min(options.max_iterations) {
         let m = DMatrix::from_fn(n, n, |i, j| {
             if k[(i, j)] > 0.0 {
                 k[(i, j)] * (u[i] + v[j]).exp()
@@ -175,7 +173,7 @@ pub(crate) fn newton_resistances(
     }
     (
         v.map(|x| (-x).exp()),
-        MAX_STEPS.min(options.max_iterations),
+        options.newton_max_steps.min(options.max_iterations),
         residual,
         StopReason::MaxIterations,
     )

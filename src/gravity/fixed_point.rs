@@ -12,17 +12,33 @@
 use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
 
-/// Settings of the fixed-point solver. The defaults suit every gravity system tradeflow
-/// builds; nothing needs tuning for a particular data set.
+use crate::solver::{check_cap, check_tolerance};
+pub use crate::solver::{InvalidOption, SolveReport, StopReason};
+
+/// Settings of the gravity solvers (the resistance fixed point, its Newton fallback and
+/// the complete GE). The defaults suit every gravity system tradeflow builds; nothing needs
+/// tuning for a particular data set. Build checked settings with [`SolverOptions::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SolverOptions {
     /// Stop when the largest change of any unknown in one step (in logs, so a relative
-    /// change) is below this times `max(1, largest |unknown|)`.
+    /// change) is below this times `max(1, largest |unknown|)`; Newton's method stops when
+    /// the largest relative adding-up error is below it. Default `1e-12`.
     pub tolerance: f64,
-    /// Give up after this many evaluations of the map.
+    /// Give up after this many evaluations of the map (fixed-point and Newton steps
+    /// together for the resistances). Default 5 000.
     pub max_iterations: usize,
-    /// How many past steps Anderson acceleration mixes; 0 turns it off.
+    /// How many past steps Anderson acceleration mixes; 0 turns it off. Default 6.
     pub memory: usize,
+    /// Steps of the accelerated fixed point on the resistances before a solve that has not
+    /// met the tolerance goes on with Newton's method. Default 300.
+    // Not serialized, like `newton_max_steps`: run.json's `scenario.solver` records the
+    // settings `[solver]` accepts, and these two are not among them.
+    #[serde(skip)]
+    pub fixed_point_budget: usize,
+    /// Newton steps at most, whatever the iteration budget (it converges in tens).
+    /// Default 200.
+    #[serde(skip)]
+    pub newton_max_steps: usize,
 }
 
 impl Default for SolverOptions {
@@ -31,74 +47,43 @@ impl Default for SolverOptions {
             tolerance: 1e-12,
             max_iterations: 5_000,
             memory: 6,
+            fixed_point_budget: 300,
+            newton_max_steps: 200,
         }
     }
 }
 
-/// Why the solver stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// The largest step fell below the tolerance.
-    Converged,
-    /// The step stopped shrinking below [`PRECISION_LIMIT`]: rounding in the sums now moves
-    /// the unknowns as much as the iteration does, so the fixed point is found as closely
-    /// as floating point allows. Counts as converged.
-    PrecisionLimit,
-    /// The iteration limit was reached first.
-    MaxIterations,
-    /// The map produced a value that is not a finite number, or Newton's method found no
-    /// direction that lowers the residual.
-    NonFinite,
-    /// The step stopped shrinking above the precision limit (handed to the robust method;
-    /// an error if that fails too).
-    Stalled,
-}
-
-/// What happened in one solve: always returned, whether it converged or not.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SolveReport {
-    /// Which system was solved (e.g. `baseline resistances`).
-    pub stage: String,
-    /// Steps taken (fixed-point steps plus Newton steps).
-    pub iterations: usize,
-    /// How many of them were Newton steps of the robust fallback (0 for ordinary
-    /// economies).
-    pub newton_steps: usize,
-    /// Largest log change in the last step.
-    pub residual: f64,
-    /// Why it stopped.
-    pub stop_reason: StopReason,
-}
-
-impl SolveReport {
-    /// True when the solve met its tolerance.
-    pub fn converged(&self) -> bool {
-        matches!(
-            self.stop_reason,
-            StopReason::Converged | StopReason::PrecisionLimit
-        )
-    }
-}
-
-impl std::fmt::Display for SolveReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let why = match self.stop_reason {
-            StopReason::Converged => "converged",
-            StopReason::PrecisionLimit => "converged to floating-point precision",
-            StopReason::MaxIterations => "stopped at the iteration limit",
-            StopReason::NonFinite => "stopped on a non-finite value",
-            StopReason::Stalled => "stopped improving",
-        };
-        write!(
-            f,
-            "{}: {} after {} iterations, residual {:.3e}",
-            self.stage, why, self.iterations, self.residual
-        )?;
-        if self.newton_steps > 0 {
-            write!(f, " ({} of them Newton steps)", self.newton_steps)?;
+impl SolverOptions {
+    /// Checked settings: `tolerance` in (0, 1) (not NaN), `max_iterations` at least 1; the
+    /// budgets of the two phases keep their defaults. Every setting out of range is
+    /// reported.
+    pub fn new(
+        tolerance: f64,
+        max_iterations: usize,
+        memory: usize,
+    ) -> Result<SolverOptions, Vec<InvalidOption>> {
+        SolverOptions {
+            tolerance,
+            max_iterations,
+            memory,
+            ..SolverOptions::default()
         }
-        Ok(())
+        .checked()
+    }
+
+    /// These settings if every one is in range (see [`SolverOptions::new`]; both phase
+    /// budgets at least 1), otherwise every setting that is not.
+    pub fn checked(self) -> Result<SolverOptions, Vec<InvalidOption>> {
+        let mut wrong = Vec::new();
+        check_tolerance("tolerance", self.tolerance, &mut wrong);
+        check_cap("max_iterations", self.max_iterations, &mut wrong);
+        check_cap("fixed_point_budget", self.fixed_point_budget, &mut wrong);
+        check_cap("newton_max_steps", self.newton_max_steps, &mut wrong);
+        if wrong.is_empty() {
+            Ok(self)
+        } else {
+            Err(wrong)
+        }
     }
 }
 
@@ -144,12 +129,8 @@ pub fn solve_fixed_point<M: FixedPointMap>(
     options: &SolverOptions,
     stage: &str,
 ) -> (DVector<f64>, SolveReport) {
-    let report = |iterations, residual, stop_reason| SolveReport {
-        stage: stage.to_owned(),
-        iterations,
-        newton_steps: 0,
-        residual,
-        stop_reason,
+    let report = |iterations, residual, stop_reason| {
+        SolveReport::new(stage, iterations, residual, stop_reason)
     };
     let n = x0.len();
     let m = options.memory.min(n.max(1));

@@ -30,9 +30,10 @@ use thiserror::Error;
 
 use crate::world::{Economies, Matrix, Vector};
 
+pub use crate::solver::{InvalidOption, SolveReport, StopReason};
 pub(crate) use costs::number_text;
 pub use costs::{costs_from_coefficients, costs_from_flows, CostError, CONSTANT};
-pub use fixed_point::{solve_fixed_point, FixedPointMap, SolveReport, SolverOptions, StopReason};
+pub use fixed_point::{solve_fixed_point, FixedPointMap, SolverOptions};
 pub use indicators::{bilateral_results, country_results, BilateralResult, CountryResult};
 
 /// How the full general equilibrium is solved after the conditional step.
@@ -64,11 +65,52 @@ impl std::fmt::Display for GeMode {
 #[derive(Debug, Error)]
 pub enum SolveError {
     /// The inputs cannot form a gravity system.
-    #[error("{0}")]
-    InvalidInput(String),
+    #[error(transparent)]
+    InvalidInput(#[from] InputError),
+    /// Solver settings out of range (every one that is).
+    #[error("solver settings out of range: {}", list_options(.0))]
+    InvalidOptions(Vec<InvalidOption>),
     /// The solver stopped without meeting its tolerance.
     #[error("the solver did not converge: {0}")]
     NotConverged(SolveReport),
+}
+
+fn list_options(wrong: &[InvalidOption]) -> String {
+    let items: Vec<String> = wrong.iter().map(ToString::to_string).collect();
+    items.join("; ")
+}
+
+/// Inputs that cannot form a gravity system, named by economy code.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum InputError {
+    #[error("sigma must be a number greater than 1, got {0}")]
+    Sigma(f64),
+    #[error("reference importer `{reference}` is not one of the economies ({})", .economies.join(", "))]
+    Reference {
+        reference: String,
+        economies: Vec<String>,
+    },
+    /// Costs, output and expenditure do not all cover the `n` economies.
+    #[error("inputs must all cover the same {0} economies")]
+    Shape(usize),
+    #[error("output of {economy} must be positive, got {value}")]
+    Output { economy: String, value: f64 },
+    #[error("expenditure of {economy} must be positive, got {value}")]
+    Expenditure { economy: String, value: f64 },
+    #[error("domestic trade cost term t^(1-sigma) of {economy} must be positive (every economy sells at home), got {value}")]
+    DomesticCost { economy: String, value: f64 },
+    #[error("trade cost term t^(1-sigma) for {exporter}->{importer} must be finite and non-negative, got {value}")]
+    Cost {
+        exporter: String,
+        importer: String,
+        value: f64,
+    },
+    #[error("growth factors must be positive, one per economy")]
+    Growth,
+    #[error("output growth needs ge_mode = \"complete\"")]
+    GrowthNeedsComplete,
+    #[error("counterfactual costs must cover the same economies as the baseline")]
+    CounterfactualShape,
 }
 
 /// The validated inputs of a gravity system.
@@ -134,40 +176,38 @@ impl GravityModel {
         expenditure: Vector,
     ) -> Result<Self, SolveError> {
         let n = economies.len();
-        let bad = |m: String| Err(SolveError::InvalidInput(m));
+        let bad = |e: InputError| Err(SolveError::InvalidInput(e));
         if !(sigma > 1.0 && sigma.is_finite()) {
-            return bad(format!(
-                "sigma must be a number greater than 1, got {sigma}"
-            ));
+            return bad(InputError::Sigma(sigma));
         }
         let Some(reference) = economies.position(reference) else {
-            return bad(format!(
-                "reference importer `{reference}` is not one of the economies ({})",
-                economies.codes().join(", ")
-            ));
+            return bad(InputError::Reference {
+                reference: reference.to_owned(),
+                economies: economies.codes().to_vec(),
+            });
         };
         if costs.shape() != (n, n) || output.len() != n || expenditure.len() != n {
-            return bad(format!("inputs must all cover the same {n} economies"));
+            return bad(InputError::Shape(n));
         }
         for i in 0..n {
-            let code = economies.code(i);
+            let economy = economies.code(i).to_owned();
             if !(output[i] > 0.0 && output[i].is_finite()) {
-                return bad(format!(
-                    "output of {code} must be positive, got {}",
-                    output[i]
-                ));
+                return bad(InputError::Output {
+                    economy,
+                    value: output[i],
+                });
             }
             if !(expenditure[i] > 0.0 && expenditure[i].is_finite()) {
-                return bad(format!(
-                    "expenditure of {code} must be positive, got {}",
-                    expenditure[i]
-                ));
+                return bad(InputError::Expenditure {
+                    economy,
+                    value: expenditure[i],
+                });
             }
             if costs[(i, i)].is_nan() || costs[(i, i)] <= 0.0 {
-                return bad(format!(
-                    "domestic trade cost term t^(1-sigma) of {code} must be positive (every economy sells at home), got {}",
-                    costs[(i, i)]
-                ));
+                return bad(InputError::DomesticCost {
+                    economy,
+                    value: costs[(i, i)],
+                });
             }
         }
         check_costs(&economies, &costs)?;
@@ -182,10 +222,10 @@ impl GravityModel {
         })
     }
 
-    /// Replaces the solver settings.
-    pub fn with_options(mut self, options: SolverOptions) -> Self {
-        self.options = options;
-        self
+    /// Replaces the solver settings, checked once here (see [`SolverOptions::checked`]).
+    pub fn with_options(mut self, options: SolverOptions) -> Result<Self, SolveError> {
+        self.options = options.checked().map_err(SolveError::InvalidOptions)?;
+        Ok(self)
     }
 
     /// The economies, in matrix order.
@@ -263,19 +303,13 @@ impl GravityModel {
         if growth.len() != self.economies.len()
             || growth.iter().any(|g| !(g.is_finite() && *g > 0.0))
         {
-            return Err(SolveError::InvalidInput(
-                "growth factors must be positive, one per economy".into(),
-            ));
+            return Err(InputError::Growth.into());
         }
         if mode == GeMode::Gegravity && growth.iter().any(|&g| g != 1.0) {
-            return Err(SolveError::InvalidInput(
-                "output growth needs ge_mode = \"complete\"".into(),
-            ));
+            return Err(InputError::GrowthNeedsComplete.into());
         }
         if new_costs.shape() != self.costs.shape() {
-            return Err(SolveError::InvalidInput(
-                "counterfactual costs must cover the same economies as the baseline".into(),
-            ));
+            return Err(InputError::CounterfactualShape.into());
         }
         check_costs(&self.economies, new_costs)?;
         let base = self.powers_of(baseline);
@@ -396,43 +430,51 @@ impl GravityModel {
             x0[n + k] = (cond.a[k] / base.a[k]).ln() / (sigma - 1.0);
         }
         let (x, report) = solve_fixed_point(&mut joint, x0, &self.options, "complete GE");
-        let (price, report) = if report.stop_reason == StopReason::Converged {
-            (x.rows(n, n).map(f64::exp), report)
-        } else if report.stop_reason == StopReason::MaxIterations {
-            return Err(SolveError::NotConverged(report));
-        } else {
-            // Robust path: a fixed point on log prices alone, each step solving the
-            // resistances in full from the last solution.
-            let mut warm = x.rows(0, n).map(f64::exp);
-            let mut inner_steps = 0usize;
-            let mut newton_steps = 0usize;
-            let mut prices = |lp: &DVector<f64>, out: &mut DVector<f64>| {
-                let (ys, es, world) = shares(&lp.map(f64::exp));
-                let (pw, rep) = resistances(t, &ys, &es, r, Some(&warm), &self.options, "");
-                inner_steps += rep.iterations;
-                newton_steps += rep.newton_steps;
+        let (price, report) = match report.stop_reason {
+            StopReason::Converged => (x.rows(n, n).map(f64::exp), report),
+            // The budget is spent: the robust path would have none left.
+            StopReason::MaxIterations => return Err(SolveError::NotConverged(report)),
+            // Stalled, at the precision limit (the prices are then polished by the robust
+            // path, which solves the resistances to their own tolerance), or a step left
+            // the domain.
+            StopReason::PrecisionLimit
+            | StopReason::Stalled
+            | StopReason::NonFinite
+            | StopReason::NoProgress
+            | StopReason::NoDescent => {
+                // Robust path: a fixed point on log prices alone, each step solving the
+                // resistances in full from the last solution.
+                let mut warm = x.rows(0, n).map(f64::exp);
+                let mut inner_steps = 0usize;
+                let mut newton_steps = 0usize;
+                let mut prices = |lp: &DVector<f64>, out: &mut DVector<f64>| {
+                    let (ys, es, world) = shares(&lp.map(f64::exp));
+                    let (pw, rep) = resistances(t, &ys, &es, r, Some(&warm), &self.options, "");
+                    inner_steps += rep.iterations;
+                    newton_steps += rep.newton_steps;
+                    if !rep.converged() {
+                        out.fill(f64::NAN);
+                        return;
+                    }
+                    warm.copy_from(&pw.b);
+                    for k in 0..n {
+                        out[k] = price_update(world, &pw.a, k);
+                    }
+                };
+                let (lp, outer) =
+                    solve_fixed_point(&mut prices, x.rows(n, n).into_owned(), &self.options, "");
+                let rep = SolveReport {
+                    iterations: report.iterations + inner_steps,
+                    newton_steps,
+                    residual: outer.residual,
+                    stop_reason: outer.stop_reason,
+                    ..report
+                };
                 if !rep.converged() {
-                    out.fill(f64::NAN);
-                    return;
+                    return Err(SolveError::NotConverged(rep));
                 }
-                warm.copy_from(&pw.b);
-                for k in 0..n {
-                    out[k] = price_update(world, &pw.a, k);
-                }
-            };
-            let (lp, outer) =
-                solve_fixed_point(&mut prices, x.rows(n, n).into_owned(), &self.options, "");
-            let rep = SolveReport {
-                iterations: report.iterations + inner_steps,
-                newton_steps,
-                residual: outer.residual,
-                stop_reason: outer.stop_reason,
-                ..report
-            };
-            if !rep.converged() {
-                return Err(SolveError::NotConverged(rep));
+                (lp.map(f64::exp), rep)
             }
-            (lp.map(f64::exp), rep)
         };
         let (ys, es, _) = shares(&price);
         let (powers, inner) = resistances(
@@ -480,9 +522,6 @@ impl GravityModel {
     }
 }
 
-/// Steps of the fast fixed point before the Newton fallback takes over.
-const FIXED_POINT_BUDGET: usize = 300;
-
 /// Solves the resistance equations for output shares `ys` and expenditure shares `es`.
 ///
 /// The unknowns are `ln P_j^(1-sigma)`, normalised so that the reference's is 0
@@ -516,13 +555,13 @@ fn resistances(
     };
     let x0 = warm.map_or_else(|| Vector::zeros(n), |b| b.map(f64::ln));
     let fast = SolverOptions {
-        max_iterations: options.max_iterations.min(FIXED_POINT_BUDGET),
+        max_iterations: options.max_iterations.min(options.fixed_point_budget),
         ..*options
     };
     let (x, mut report) = solve_fixed_point(&mut map, x0, &fast, stage);
     let mut b = x.map(f64::exp);
     let out_of_budget = report.stop_reason == StopReason::MaxIterations
-        && options.max_iterations <= FIXED_POINT_BUDGET;
+        && options.max_iterations <= options.fixed_point_budget;
     // Anything short of meeting the tolerance, a precision-limited stop included, goes on
     // with Newton: it measures the adding-up error directly and polishes in a step or two.
     if report.stop_reason != StopReason::Converged && !out_of_budget {
@@ -546,11 +585,12 @@ fn check_costs(economies: &Economies, t: &Matrix) -> Result<(), SolveError> {
         .map(|(k, v)| ((k % t.nrows(), k / t.nrows()), v))
     {
         if !(v.is_finite() && *v >= 0.0) {
-            return Err(SolveError::InvalidInput(format!(
-                "trade cost term t^(1-sigma) for {}->{} must be finite and non-negative, got {v}",
-                economies.code(i),
-                economies.code(j)
-            )));
+            return Err(InputError::Cost {
+                exporter: economies.code(i).to_owned(),
+                importer: economies.code(j).to_owned(),
+                value: *v,
+            }
+            .into());
         }
     }
     Ok(())
@@ -577,4 +617,175 @@ fn modeled_flows(t: &Matrix, y: &Vector, e: &Vector, a: &Vector, b: &Vector) -> 
     Matrix::from_fn(t.nrows(), t.ncols(), |i, j| {
         y[i] * e[j] / world * t[(i, j)] / (a[i] * b[j])
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn economies(codes: &[&str]) -> Economies {
+        Economies::new(codes.iter().copied()).unwrap()
+    }
+
+    /// Two identical economies, output and expenditure 1, `t^(1-sigma) = d` across the
+    /// border and 1 at home.
+    fn symmetric(d: f64, sigma: f64) -> GravityModel {
+        let t = Matrix::from_row_slice(2, 2, &[1.0, d, d, 1.0]);
+        let ones = Vector::from_element(2, 1.0);
+        GravityModel::new(economies(&["A", "B"]), sigma, "B", t, ones.clone(), ones).unwrap()
+    }
+
+    #[test]
+    fn two_symmetric_countries_baseline() {
+        // By symmetry P^(1-sigma) = 1 and Pi^(1-sigma) = (1 + d) / 2; then
+        // X_ij = (1/2) t_ij / ((1 + d) / 2) = t_ij / (1 + d).
+        let (d, sigma) = (0.25, 5.0);
+        let (eq, report) = symmetric(d, sigma).baseline().unwrap();
+        assert!(report.converged(), "{report}");
+        let omr = ((1.0 + d) / 2.0).powf(1.0 / (1.0 - sigma));
+        for k in 0..2 {
+            assert!((eq.imr[k] - 1.0).abs() < 1e-12);
+            assert!((eq.omr[k] - omr).abs() < 1e-12 * omr);
+            assert!((eq.trade[(k, k)] - 1.0 / (1.0 + d)).abs() < 1e-12);
+            assert!((eq.trade[(k, 1 - k)] - d / (1.0 + d)).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn two_symmetric_countries_complete_ge() {
+        // A symmetric cut in trade costs (d -> d1) leaves shares at 1/2, so with P_ref = 1
+        // the market-clearing price is p^(sigma-1) = (1 + d1) / (1 + d), the same for both,
+        // and X_12' = p d1 / (1 + d1).
+        let (d, d1, sigma) = (0.25, 0.5, 5.0);
+        let model = symmetric(d, sigma);
+        let (base, _) = model.baseline().unwrap();
+        let t1 = Matrix::from_row_slice(2, 2, &[1.0, d1, d1, 1.0]);
+        let cf = model.counterfactual(&base, &t1, GeMode::Complete).unwrap();
+        assert_eq!(cf.reports.len(), 2);
+        assert!(cf.reports.iter().all(SolveReport::converged));
+        let p = ((1.0 + d1) / (1.0 + d)).powf(1.0 / (sigma - 1.0));
+        let x = &cf.experiment;
+        for k in 0..2 {
+            assert!(
+                (x.factory_gate_price[k] - p).abs() < 1e-10,
+                "{}",
+                x.factory_gate_price
+            );
+            assert!((x.output[k] - p).abs() < 1e-10);
+            assert!((x.trade[(k, 1 - k)] - p * d1 / (1.0 + d1)).abs() < 1e-10);
+        }
+        // gegravity's one step gives the same prices here.
+        let gg = model.counterfactual(&base, &t1, GeMode::Gegravity).unwrap();
+        assert!((gg.experiment.factory_gate_price[0] - p).abs() < 1e-10);
+    }
+
+    fn three() -> GravityModel {
+        let t = Matrix::from_row_slice(3, 3, &[1.0, 0.2, 0.05, 0.3, 1.0, 0.1, 0.02, 0.15, 1.0]);
+        GravityModel::new(
+            economies(&["A", "B", "C"]),
+            4.0,
+            "C",
+            t,
+            Vector::from_vec(vec![3.0, 1.0, 0.5]),
+            Vector::from_vec(vec![2.5, 1.2, 0.8]),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_tiny_cap_is_a_reported_reason() {
+        let opts = SolverOptions {
+            max_iterations: 2,
+            ..SolverOptions::default()
+        };
+        let model = three().with_options(opts).unwrap();
+        match model.baseline() {
+            Err(SolveError::NotConverged(r)) => {
+                assert_eq!(r.stop_reason, StopReason::MaxIterations);
+                assert_eq!(r.iterations, 2);
+                assert!(
+                    r.to_string().contains("stopped at the iteration limit"),
+                    "{r}"
+                );
+            }
+            other => panic!("expected NotConverged, got {other:?}"),
+        }
+        // The complete GE with a cap its resistances meet but its joint iteration does not
+        // (plain iteration: prices with endowment growth take longer than resistances).
+        let plain = SolverOptions {
+            memory: 0,
+            ..SolverOptions::default()
+        };
+        let model = three().with_options(plain).unwrap();
+        let (base, _) = model.baseline().unwrap();
+        let t1 = model.costs().clone();
+        let growth = Vector::from_vec(vec![1.5, 1.0, 1.0]);
+        let ok = model
+            .counterfactual_with_growth(&base, &t1, &growth, GeMode::Complete)
+            .unwrap();
+        let (cond, ge) = (ok.reports[0].iterations, ok.reports[1].iterations);
+        assert!(ge > cond, "conditional {cond}, complete {ge} iterations");
+        let capped = three()
+            .with_options(SolverOptions {
+                max_iterations: cond,
+                ..plain
+            })
+            .unwrap();
+        match capped.counterfactual_with_growth(&base, &t1, &growth, GeMode::Complete) {
+            Err(SolveError::NotConverged(r)) => {
+                assert_eq!(r.stage, "complete GE");
+                assert_eq!(r.stop_reason, StopReason::MaxIterations);
+            }
+            other => panic!("expected NotConverged, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nan_inputs_are_invalid_input_not_a_panic() {
+        let t = Matrix::from_row_slice(2, 2, &[1.0, 0.5, 0.5, 1.0]);
+        let e = GravityModel::new(
+            economies(&["A", "B"]),
+            5.0,
+            "A",
+            t.clone(),
+            Vector::from_vec(vec![f64::NAN, 1.0]),
+            Vector::from_element(2, 1.0),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            SolveError::InvalidInput(InputError::Output { .. })
+        ));
+        assert_eq!(e.to_string(), "output of A must be positive, got NaN");
+        let e = GravityModel::new(
+            economies(&["A", "B"]),
+            f64::NAN,
+            "A",
+            t.clone(),
+            Vector::from_element(2, 1.0),
+            Vector::from_element(2, 1.0),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "sigma must be a number greater than 1, got NaN"
+        );
+        let model = symmetric(0.5, 5.0);
+        let (base, _) = model.baseline().unwrap();
+        let bad = Matrix::from_row_slice(2, 2, &[1.0, f64::NAN, 0.5, 1.0]);
+        let e = model
+            .counterfactual(&base, &bad, GeMode::Complete)
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            SolveError::InvalidInput(InputError::Cost { .. })
+        ));
+        let e = symmetric(0.5, 5.0)
+            .with_options(SolverOptions {
+                tolerance: f64::NAN,
+                ..SolverOptions::default()
+            })
+            .unwrap_err();
+        assert!(matches!(e, SolveError::InvalidOptions(ref w) if w[0].field == "tolerance"));
+    }
 }

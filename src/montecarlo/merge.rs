@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::montecarlo::{bands, DrawResult};
+use crate::montecarlo::{bands, DrawError, DrawResult};
 use crate::output::{csv_bytes, json_bytes, OutputError};
 use crate::shard::{stored_scenario, Shard};
 
@@ -325,7 +325,7 @@ pub fn read_shard(dir: &Path) -> Result<ShardFolder, MergeError> {
         })
         .chain(failed.into_iter().map(|(index, (_, reason))| DrawResult {
             index,
-            outcome: Err(reason),
+            outcome: Err(DrawError::Recorded(reason)),
         }))
         .collect();
     draws.sort_by_key(|d| d.index);
@@ -423,7 +423,7 @@ pub fn folder_files(
         return Err(MergeError::AllFailed(
             draws
                 .iter()
-                .find_map(|d| d.outcome.as_ref().err().cloned())
+                .find_map(|d| d.outcome.as_ref().err().map(ToString::to_string))
                 .unwrap_or_else(|| "no draws".into()),
         ));
     }
@@ -432,7 +432,7 @@ pub fn folder_files(
         .filter_map(|d| {
             d.outcome.as_ref().err().map(|r| FailedRow {
                 draw: d.index,
-                reason: r.clone(),
+                reason: r.to_string(),
             })
         })
         .collect();
@@ -539,7 +539,10 @@ mod tests {
         assert_eq!(merged, ordered);
         assert_eq!(merged.draws[0].outcome, Ok(vec![0.25, 0.5]));
         assert_eq!(merged.draws[1].outcome, Ok(vec![0.75, 1.0]));
-        assert_eq!(merged.draws[2].outcome, Err("sigma".into()));
+        assert_eq!(
+            merged.draws[2].outcome,
+            Err(DrawError::Recorded("sigma".into()))
+        );
         assert_eq!(merged.record.failed, 1);
         assert_eq!(merged.record.shard, None);
         assert_eq!(

@@ -4,27 +4,28 @@
 //! Draw `n` uses its own generator, ChaCha8 seeded with the run's seed on stream `n`, so a
 //! draw's numbers depend only on (seed, n): results are identical on one thread or many,
 //! and a shard of the draws (`first..last`) gives exactly the rows the full run would.
-//! Parameters are set by path in the scenario's merged TOML table (see
-//! [`crate::scenario::params`]) and the scenario is validated again for each draw, so a
-//! draw that makes the scenario invalid (a sigma drawn below 1) fails like any bad input.
+//! The scenario's `[uncertainty]` is checked with the scenario ([`Uncertainty`]: each path
+//! resolved into a [`crate::scenario::Param`], each distribution valid); a draw sets its
+//! values on the validated scenario through [`Scenario::with_params`], which re-checks only
+//! what they touch, so a draw that makes the scenario invalid (a sigma drawn below 1) fails
+//! like any bad input, and nothing is re-read or re-validated per draw.
 //! Failed draws are counted with their reasons; they are never averaged in.
 
 use std::path::{Path, PathBuf};
 
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DVector;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Beta, Distribution, LogNormal, Normal, StandardNormal, Triangular, Uniform};
+use rand_distr::{Distribution as _, StandardNormal};
 use rayon::prelude::*;
 use serde::Serialize;
 use thiserror::Error;
-use toml::Table;
 
 use crate::limits::{check_draws, LimitError};
-use crate::scenario::params::ParamPath;
-use crate::scenario::raw::{RawDistribution, RawUncertainty};
-use crate::scenario::{Scenario, ScenarioError};
-use crate::simulate::{key_series, run, run_years};
+use crate::scenario::{Param, Scenario, ScenarioError, Uncertainty};
+// `outputs` moved to `simulate` (the series every tuning command reads); re-exported for
+// callers that still name it here.
+pub use crate::simulate::outputs;
 
 pub mod merge;
 
@@ -47,37 +48,12 @@ pub enum MonteCarloError {
     Limit(#[from] LimitError),
 }
 
-/// One uncertain parameter.
-#[derive(Debug, Clone)]
-enum Draw {
-    Normal(Normal<f64>),
-    LogNormal(LogNormal<f64>),
-    Uniform(Uniform<f64>),
-    Triangular(Triangular<f64>),
-    Beta {
-        dist: Beta<f64>,
-        low: f64,
-        high: f64,
-    },
-}
-
-/// The validated specification: parameters with their distributions, and optionally a
-/// multivariate normal over cost coefficients.
-#[derive(Debug, Clone)]
-pub struct Uncertainty {
-    params: Vec<(ParamPath, Draw)>,
-    /// Coefficient paths, their central values and the Cholesky factor of the covariance.
-    coefficients: Option<(Vec<ParamPath>, DVector<f64>, DMatrix<f64>)>,
-}
-
-/// A scenario ready for Monte Carlo: its file, merged table and uncertainty.
+/// A scenario ready for Monte Carlo: the validated scenario, whose checked
+/// `[uncertainty]` says what to draw, and the series its central run gives.
 #[derive(Debug, Clone)]
 pub struct MonteCarlo {
-    path: PathBuf,
-    table: Table,
-    /// The central scenario, whose loaded data every draw reuses.
+    /// The central scenario; every draw is a copy with the uncertain parameters set.
     central: Scenario,
-    uncertainty: Uncertainty,
     /// Names (and years) of the output series, from the central run.
     series: Vec<(String, Option<i32>)>,
 }
@@ -104,7 +80,34 @@ pub struct Band {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DrawResult {
     pub index: u64,
-    pub outcome: Result<Vec<f64>, String>,
+    pub outcome: Result<Vec<f64>, DrawError>,
+}
+
+/// Why a draw gave no values. It displays (and serializes as) the reason
+/// `failed_draws.csv` records.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DrawError {
+    /// The run was interrupted before this draw started.
+    #[error("stopped")]
+    Stopped,
+    /// The drawn values make the scenario invalid: the validation message.
+    #[error("{0}")]
+    Invalid(String),
+    /// The drawn scenario does not run: the run's message.
+    #[error("{0}")]
+    Run(String),
+    /// The draw's run produced other series than the central run.
+    #[error("the draw produced a different set of series")]
+    Series,
+    /// A reason read back from a shard's `failed_draws.csv`.
+    #[error("{0}")]
+    Recorded(String),
+}
+
+impl Serialize for DrawError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 impl MonteCarlo {
@@ -113,28 +116,28 @@ impl MonteCarlo {
     /// the merged table. Runs nothing; a command calls it before it replaces any results.
     pub fn check(path: &Path, draws: u64) -> Result<(), MonteCarloError> {
         check_draws(draws)?;
-        spec(path).map(|_| ())
+        uncertainty_of(&Scenario::from_file(path)?).map(|_| ())
     }
 
-    /// Reads the scenario, checks its `[uncertainty]` against the merged table and runs the
-    /// central scenario once to fix the output series.
+    /// Reads and validates the scenario file (its `[uncertainty]` with it) and prepares it
+    /// ([`MonteCarlo::new`]).
     pub fn from_file(path: &Path) -> Result<MonteCarlo, MonteCarloError> {
-        let (table, central, uncertainty) = spec(path)?;
+        MonteCarlo::new(Scenario::from_file(path)?)
+    }
+
+    /// Prepares a validated scenario with an `[uncertainty]`: runs it once to fix the
+    /// output series.
+    pub fn new(central: Scenario) -> Result<MonteCarlo, MonteCarloError> {
+        uncertainty_of(&central)?;
         let series = outputs(&central)
             .map_err(|message| MonteCarloError::Base {
-                path: path.to_owned(),
+                path: central.origin(),
                 message,
             })?
             .into_iter()
             .map(|(name, year, _)| (name, year))
             .collect();
-        Ok(MonteCarlo {
-            path: path.to_owned(),
-            table,
-            central,
-            uncertainty,
-            series,
-        })
+        Ok(MonteCarlo { central, series })
     }
 
     /// Names and years of the output series, in column order.
@@ -155,7 +158,7 @@ impl MonteCarlo {
             .into_par_iter()
             .map(|index| {
                 let outcome = if stop() {
-                    Err("stopped".to_owned())
+                    Err(DrawError::Stopped)
                 } else {
                     self.one(seed, index)
                 };
@@ -165,38 +168,38 @@ impl MonteCarlo {
             .collect()
     }
 
-    /// The table of draw `index`: every uncertain parameter set to its draw.
-    pub fn draw_table(&self, seed: u64, index: u64) -> Result<Table, String> {
+    /// The values of draw `index`: every uncertain parameter with its draw, in the order of
+    /// `[uncertainty]` (parameters, then the coefficients drawn jointly).
+    pub fn draw_values(&self, seed: u64, index: u64) -> Vec<(&Param, f64)> {
+        let Some(u) = self.central.uncertainty() else {
+            return Vec::new();
+        };
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(index);
-        let mut table = self.table.clone();
-        for (path, d) in &self.uncertainty.params {
-            let v = match d {
-                Draw::Normal(x) => x.sample(&mut rng),
-                Draw::LogNormal(x) => x.sample(&mut rng),
-                Draw::Uniform(x) => x.sample(&mut rng),
-                Draw::Triangular(x) => x.sample(&mut rng),
-                Draw::Beta { dist, low, high } => low + (high - low) * dist.sample(&mut rng),
-            };
-            path.set(&mut table, v)?;
+        let mut values = Vec::new();
+        for (param, d) in &u.parameters {
+            values.push((param, d.sample(&mut rng)));
         }
-        if let Some((paths, mean, chol)) = &self.uncertainty.coefficients {
-            let z = DVector::from_fn(mean.len(), |_, _| StandardNormal.sample(&mut rng));
-            let b = mean + chol * z;
-            for (p, v) in paths.iter().zip(b.iter()) {
-                p.set(&mut table, *v)?;
-            }
+        if let Some(c) = &u.coefficients {
+            let z = DVector::from_fn(c.mean.len(), |_, _| StandardNormal.sample(&mut rng));
+            let b = &c.mean + &c.cholesky * z;
+            values.extend(c.params.iter().zip(b.iter().copied()));
         }
-        Ok(table)
+        values
     }
 
-    fn one(&self, seed: u64, index: u64) -> Result<Vec<f64>, String> {
-        let table = self.draw_table(seed, index)?;
-        let s = Scenario::from_table_reusing(table, &self.path, Some(&self.central))
-            .map_err(|e| e.to_string())?;
-        let values = outputs(&s)?;
+    /// The scenario of draw `index`, or why the drawn values make it invalid.
+    pub fn draw(&self, seed: u64, index: u64) -> Result<Scenario, ScenarioError> {
+        self.central.with_params(&self.draw_values(seed, index))
+    }
+
+    fn one(&self, seed: u64, index: u64) -> Result<Vec<f64>, DrawError> {
+        let s = self
+            .draw(seed, index)
+            .map_err(|e| DrawError::Invalid(e.to_string()))?;
+        let values = outputs(&s).map_err(DrawError::Run)?;
         if values.len() != self.series.len() {
-            return Err("the draw produced a different set of series".into());
+            return Err(DrawError::Series);
         }
         Ok(values.into_iter().map(|(_, _, v)| v).collect())
     }
@@ -260,228 +263,10 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
-/// The output series of one run: key series by year for a yearly scenario; welfare, real
-/// GDP and foreign exports change of every economy for a single counterfactual.
-pub fn outputs(s: &Scenario) -> Result<Vec<(String, Option<i32>, f64)>, String> {
-    if s.dynamics.is_some() {
-        let r = run_years(s).map_err(|e| e.to_string())?;
-        Ok(key_series(&r, s)
-            .into_iter()
-            .map(|p| (p.series, Some(p.year), p.value))
-            .collect())
-    } else {
-        let r = run(s).map_err(|e| e.to_string())?;
-        let mut out = Vec::new();
-        for c in &r.countries {
-            out.push((
-                format!("{} welfare_change_pct", c.country),
-                None,
-                c.welfare_change_pct,
-            ));
-            out.push((
-                format!("{} real_gdp_change_pct", c.country),
-                None,
-                c.real_gdp_change_pct,
-            ));
-            out.push((
-                format!("{} foreign_exports_change_pct", c.country),
-                None,
-                c.foreign_exports_change_pct,
-            ));
-        }
-        Ok(out)
-    }
-}
-
-/// The merged table, the central scenario and the validated `[uncertainty]` of a file.
-fn spec(path: &Path) -> Result<(Table, Scenario, Uncertainty), MonteCarloError> {
-    let table = Scenario::load_table(path)?;
-    let central =
-        Scenario::from_table(table.clone(), path).map_err(|e| crate::scenario::located(path, e))?;
-    let spec_value = table
-        .get("uncertainty")
-        .cloned()
-        .ok_or_else(|| MonteCarloError::Nothing {
-            path: path.to_owned(),
-        })?;
-    let raw: RawUncertainty =
-        spec_value
-            .try_into()
-            .map_err(|e: toml::de::Error| MonteCarloError::Spec {
-                path: path.to_owned(),
-                field: "uncertainty".into(),
-                message: e.message().to_owned(),
-            })?;
-    let uncertainty = validate(&raw, &table, path)?;
-    Ok((table, central, uncertainty))
-}
-
-fn validate(
-    raw: &RawUncertainty,
-    table: &Table,
-    file: &Path,
-) -> Result<Uncertainty, MonteCarloError> {
-    let err = |field: String, message: String| MonteCarloError::Spec {
-        path: file.to_owned(),
-        field,
-        message,
-    };
-    let mut params = Vec::new();
-    for (k, d) in raw.parameters.iter().enumerate() {
-        let field = format!("uncertainty.parameters[{k}]");
-        let path = ParamPath::parse(&d.path).map_err(|m| err(format!("{field}.path"), m))?;
-        let current = path
-            .get(table)
-            .map_err(|m| err(format!("{field}.path"), m))?;
-        params.push((
-            path,
-            distribution(d, current).map_err(|m| err(field.clone(), m))?,
-        ));
-    }
-    let coefficients = match &raw.coefficients {
-        None => None,
-        Some(c) => {
-            let field = "uncertainty.coefficients";
-            let n = c.names.len();
-            if c.covariance.len() != n || c.covariance.iter().any(|r| r.len() != n) {
-                return Err(err(
-                    format!("{field}.covariance"),
-                    format!("must be {n} x {n}, one row and column per name"),
-                ));
-            }
-            let cov = DMatrix::from_fn(n, n, |i, j| c.covariance[i][j]);
-            if (0..n).any(|i| {
-                (0..n)
-                    .any(|j| (cov[(i, j)] - cov[(j, i)]).abs() > 1e-12 * cov[(i, i)].abs().max(1.0))
-            }) {
-                return Err(err(
-                    format!("{field}.covariance"),
-                    "must be symmetric".into(),
-                ));
-            }
-            let chol = cov.clone().cholesky().ok_or_else(|| {
-                err(
-                    format!("{field}.covariance"),
-                    "is not positive definite".into(),
-                )
-            })?;
-            let mut paths = Vec::new();
-            let mut mean = DVector::zeros(n);
-            for (i, name) in c.names.iter().enumerate() {
-                let p = ParamPath::parse(&format!("costs.coefficients.{name}"))
-                    .map_err(|m| err(format!("{field}.names[{i}]"), m))?;
-                mean[i] = p
-                    .get(table)
-                    .map_err(|m| err(format!("{field}.names[{i}]"), m))?;
-                paths.push(p);
-            }
-            Some((paths, mean, chol.l()))
-        }
-    };
-    if params.is_empty() && coefficients.is_none() {
-        return Err(err("uncertainty".into(), "names no parameter".into()));
-    }
-    Ok(Uncertainty {
-        params,
-        coefficients,
-    })
-}
-
-fn distribution(d: &RawDistribution, current: f64) -> Result<Draw, String> {
-    let need = |v: Option<f64>, name: &str| {
-        v.ok_or_else(|| {
-            format!(
-                "`{name}` is required for distribution = \"{}\"",
-                d.distribution
-            )
-        })
-    };
-    let given: [(&str, bool); 7] = [
-        ("mean", d.mean.is_some()),
-        ("sd", d.sd.is_some()),
-        ("low", d.low.is_some()),
-        ("high", d.high.is_some()),
-        ("mode", d.mode.is_some()),
-        ("alpha", d.alpha.is_some()),
-        ("beta", d.beta.is_some()),
-    ];
-    let takes: &[&str] = match d.distribution.as_str() {
-        "normal" | "lognormal" => &["mean", "sd"],
-        "uniform" => &["low", "high"],
-        "triangular" => &["low", "high", "mode"],
-        "beta" => &["low", "high", "alpha", "beta"],
-        other => {
-            return Err(format!(
-                "unknown distribution `{other}` (normal, lognormal, uniform, triangular, beta)"
-            ))
-        }
-    };
-    if let Some((name, _)) = given.iter().find(|(n, g)| *g && !takes.contains(n)) {
-        return Err(format!(
-            "`{name}` does not apply to distribution = \"{}\"",
-            d.distribution
-        ));
-    }
-    let bad = |what: &str| {
-        format!(
-            "invalid parameters for distribution = \"{}\": {what}",
-            d.distribution
-        )
-    };
-    Ok(match d.distribution.as_str() {
-        "normal" => {
-            let sd = need(d.sd, "sd")?;
-            if !(sd >= 0.0 && sd.is_finite()) {
-                return Err(bad("sd must be >= 0 and finite"));
-            }
-            Draw::Normal(
-                Normal::new(d.mean.unwrap_or(current), sd)
-                    .map_err(|_| bad("sd must be >= 0 and finite"))?,
-            )
-        }
-        "lognormal" => {
-            let median = d.mean.unwrap_or(current);
-            if median <= 0.0 {
-                return Err(bad(
-                    "the median (`mean`, default the parameter's value) must be positive",
-                ));
-            }
-            let sd = need(d.sd, "sd")?;
-            if !(sd >= 0.0 && sd.is_finite()) {
-                return Err(bad("sd must be >= 0 and finite"));
-            }
-            Draw::LogNormal(
-                LogNormal::new(median.ln(), sd).map_err(|_| bad("sd must be >= 0 and finite"))?,
-            )
-        }
-        "uniform" => {
-            let (lo, hi) = (need(d.low, "low")?, need(d.high, "high")?);
-            if !(lo < hi && lo.is_finite() && hi.is_finite()) {
-                return Err(bad("low must be below high"));
-            }
-            Draw::Uniform(Uniform::new(lo, hi))
-        }
-        "triangular" => {
-            let (lo, hi) = (need(d.low, "low")?, need(d.high, "high")?);
-            let mode = need(d.mode, "mode")?;
-            Draw::Triangular(
-                Triangular::new(lo, hi, mode)
-                    .map_err(|_| bad("need low < high and low <= mode <= high"))?,
-            )
-        }
-        _ => {
-            let (lo, hi) = (d.low.unwrap_or(0.0), d.high.unwrap_or(1.0));
-            if !(lo < hi && lo.is_finite() && hi.is_finite()) {
-                return Err(bad("low must be below high"));
-            }
-            let (a, b) = (need(d.alpha, "alpha")?, need(d.beta, "beta")?);
-            Draw::Beta {
-                dist: Beta::new(a, b).map_err(|_| bad("alpha and beta must be positive"))?,
-                low: lo,
-                high: hi,
-            }
-        }
-    })
+/// The checked `[uncertainty]` of a scenario, or the error that it has none.
+fn uncertainty_of(s: &Scenario) -> Result<&Uncertainty, MonteCarloError> {
+    s.uncertainty()
+        .ok_or_else(|| MonteCarloError::Nothing { path: s.origin() })
 }
 
 #[cfg(test)]

@@ -73,6 +73,10 @@ pub enum Results {
     Sweep,
     /// `tradeflow compare`.
     Compare,
+    /// `tradeflow data report`.
+    DataReport,
+    /// `tradeflow estimate`: a PPML fit.
+    Estimate,
     /// The charts of a results folder (`charts/`), from the command that wrote the folder
     /// or from `tradeflow plot`.
     Charts,
@@ -86,6 +90,8 @@ impl Results {
             Results::Calibration => "calibration",
             Results::Sweep => "sweep",
             Results::Compare => "compare",
+            Results::DataReport => "data-report",
+            Results::Estimate => "estimate",
             Results::Charts => "charts",
         }
     }

@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 use super::compare::{ScenarioBars, ScenarioLines, Unit};
 use super::flows::{Band, Event, FlowsByRoute, HubSeries, Reexports, Role};
 use super::heatmap::{ChangeHeatmap, Comparing};
-use super::input::{CompareIn, FinalFlowIn, FlowIn, Folder, ReexportIn, RouteIn, RunJson};
+use super::input::{CompareIn, FinalFlowIn, Folder, RunJson};
 use super::sankey::{RouteDiagram, RouteFlow};
+use super::tuning::key_series;
 use super::{Chart, PlotError};
+use crate::simulate::{FlowRow, ReexportRow, RouteRow};
 
 /// Choices for the charts of a yearly run.
 #[derive(Debug, Clone, Default)]
@@ -32,9 +34,10 @@ pub struct CompareOptions {
     pub reference: Option<String>,
 }
 
-/// Instruments shown as events: those that make trade with or into the target costlier
-/// (export controls and frictions, secondary sanctions, compliance of intermediaries).
-const SANCTION_EFFECTS: [&str; 3] = ["wedge", "route_cost", "compliance"];
+/// Effects shown as events in a `run.json` written before each effect recorded whether it
+/// is a sanction (`sanction`, from [`crate::policy::Effect::is_sanction`]): the kinds that
+/// were sanctions then. Newer files carry the answer and never consult this list.
+const SANCTIONS_BEFORE_RECORDED: [&str; 3] = ["wedge", "route_cost", "compliance"];
 
 /// A direct origin is shown on its own if it supplies at least this share of the target's
 /// imports in some year; the others are grouped.
@@ -93,11 +96,11 @@ fn setup(folder: &Folder, run: RunJson) -> Result<RunSetup, PlotError> {
         None => None,
     };
     let mut events = Vec::new();
-    for ins in d
-        .instruments
-        .iter()
-        .filter(|i| SANCTION_EFFECTS.contains(&i.effect.effect.as_str()))
-    {
+    for ins in d.instruments.iter().filter(|i| {
+        i.effect
+            .sanction
+            .unwrap_or_else(|| SANCTIONS_BEFORE_RECORDED.contains(&i.effect.effect.as_str()))
+    }) {
         events.push(Event {
             year: ins.start,
             label: ins.label.clone(),
@@ -141,7 +144,7 @@ pub fn year_run_charts(folder: &Folder, opts: &RunOptions) -> Result<Vec<Chart>,
         None => s.years.iter().copied().min().unwrap_or(year),
         Some(y) => pick_year(Some(y), &s.years, "--from-year")?,
     };
-    let flows: Vec<FlowIn> = folder.csv(
+    let flows: Vec<FlowRow> = folder.csv(
         "flows.csv",
         "a yearly run's folder holds flows.csv",
         &[
@@ -150,12 +153,14 @@ pub fn year_run_charts(folder: &Folder, opts: &RunOptions) -> Result<Vec<Chart>,
             "exporter",
             "importer",
             "reporter",
+            "recorded",
+            "shipped",
             "final_destination",
         ],
         &["final_destination"],
         &["final_destination"],
     )?;
-    let flows: Vec<FlowIn> = flows
+    let flows: Vec<FlowRow> = flows
         .into_iter()
         .filter(|f| f.sector == s.sector && f.reporter == f.exporter)
         .collect();
@@ -167,14 +172,22 @@ pub fn year_run_charts(folder: &Folder, opts: &RunOptions) -> Result<Vec<Chart>,
     }
     let mut charts = Vec::new();
     if let Some((target, hubs)) = &s.routes {
-        let routes: Vec<RouteIn> = folder.csv(
+        let routes: Vec<RouteRow> = folder.csv(
             "routes.csv",
             "a yearly run with routes holds routes.csv",
-            &["year", "sector", "origin", "via", "destination", "value"],
+            &[
+                "year",
+                "sector",
+                "origin",
+                "via",
+                "destination",
+                "value",
+                "share",
+            ],
             &["value"],
             &["value"],
         )?;
-        let routes: Vec<RouteIn> = routes
+        let routes: Vec<RouteRow> = routes
             .into_iter()
             .filter(|r| r.sector == s.sector && &r.destination == target)
             .collect();
@@ -184,7 +197,7 @@ pub fn year_run_charts(folder: &Folder, opts: &RunOptions) -> Result<Vec<Chart>,
                 message: format!("no rows for sector `{}` into `{target}`", s.sector),
             });
         }
-        let reexports: Vec<ReexportIn> = folder.csv(
+        let reexports: Vec<ReexportRow> = folder.csv(
             "reexports.csv",
             "a yearly run with routes holds reexports.csv",
             &[
@@ -192,12 +205,14 @@ pub fn year_run_charts(folder: &Folder, opts: &RunOptions) -> Result<Vec<Chart>,
                 "sector",
                 "intermediary",
                 "origin",
+                "imports_from_origin",
                 "reexports_to_target",
+                "reexport_share",
             ],
             &["reexports_to_target"],
             &["reexports_to_target"],
         )?;
-        let reexports: Vec<ReexportIn> = reexports
+        let reexports: Vec<ReexportRow> = reexports
             .into_iter()
             .filter(|r| r.sector == s.sector && r.origin == "all")
             .collect();
@@ -248,7 +263,7 @@ fn flows_by_route(
     s: &RunSetup,
     target: &str,
     hubs: &[(String, f64)],
-    routes: &[RouteIn],
+    routes: &[RouteRow],
 ) -> (FlowsByRoute, Origins) {
     let idx = year_index(&s.years);
     let ny = s.years.len();
@@ -358,7 +373,7 @@ fn reexports_chart(
     s: &RunSetup,
     target: &str,
     hubs: &[(String, f64)],
-    rows: &[ReexportIn],
+    rows: &[ReexportRow],
 ) -> Reexports {
     let idx = year_index(&s.years);
     let hubs = hubs
@@ -393,7 +408,7 @@ fn route_diagram(
     s: &RunSetup,
     target: &str,
     hubs: &[(String, f64)],
-    routes: &[RouteIn],
+    routes: &[RouteRow],
     origins: &Origins,
     year: i32,
 ) -> RouteDiagram {
@@ -458,7 +473,7 @@ fn route_diagram(
 fn year_heatmap(
     folder: &Folder,
     s: &RunSetup,
-    flows: &[FlowIn],
+    flows: &[FlowRow],
     from: i32,
     to: i32,
 ) -> Result<ChangeHeatmap, PlotError> {
@@ -536,46 +551,21 @@ pub fn compare_charts(folder: &Folder, opts: &CompareOptions) -> Result<Vec<Char
             .filter_map(|sc| values.get(&(sc.as_str(), name, year)).copied())
             .fold(f64::NEG_INFINITY, f64::max)
     };
-    let largest = |pred: &dyn Fn(&str) -> bool| -> Option<String> {
-        series
-            .iter()
-            .filter(|n| pred(n))
-            .max_by(|a, b| last_value(a).total_cmp(&last_value(b)))
-            .cloned()
-    };
     // Defaults: re-exports via the largest hub, the largest recorded flow into that hub,
     // the target's imports.
-    let target = series.iter().find_map(|n| {
-        n.strip_prefix("imports of ")
-            .and_then(|t| t.strip_suffix(", final destination"))
-            .map(str::to_owned)
-    });
-    let via = largest(&|n: &str| n.starts_with("re-exports via "));
-    let hub = via.as_deref().and_then(|v| {
-        v.strip_prefix("re-exports via ")
-            .and_then(|r| r.split(' ').next())
-            .map(str::to_owned)
-    });
-    let into_hub = hub.as_deref().and_then(|h| {
-        largest(&|n: &str| {
-            n.split_once(" recorded by ").is_some_and(|(pair, _)| {
-                pair.split_once("->")
-                    .is_some_and(|(e, i)| i == h && Some(e) != target.as_deref())
-            })
-        })
-    });
+    let names: Vec<&str> = series.iter().map(String::as_str).collect();
+    let key = key_series(&names, &last_value);
+    let into_hub = key.into_hub.map(str::to_owned);
     let chosen: Vec<String> = if opts.series.is_empty() {
-        let mut d: Vec<String> = [
-            via.clone(),
-            into_hub.clone(),
-            target
-                .as_ref()
-                .map(|t| format!("imports of {t}, final destination")),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|n| series.contains(n))
-        .collect();
+        let mut d: Vec<String> = key
+            .vias
+            .first()
+            .copied()
+            .into_iter()
+            .chain(key.into_hub)
+            .chain(key.imports)
+            .map(str::to_owned)
+            .collect();
         if d.is_empty() {
             d.extend(series.first().cloned());
         }
@@ -734,4 +724,30 @@ fn scenario_heatmaps(
             to_values: matrix(s),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn events_are_the_instruments_run_json_calls_sanctions() {
+        // `sanction` decides where it is written; a file from before it was recorded falls
+        // back to the kinds that were sanctions then (`route_cost`).
+        let run = r#"{"scenario": {"name": "s", "economies": ["A", "B"], "dynamics": {
+            "sectors": [{"name": "all"}], "instruments": [
+            {"label": "w", "start": 2022, "end": null, "effect": {"effect": "wedge", "sanction": false}},
+            {"label": "d", "start": 2023, "end": 2025, "effect": {"effect": "demand", "sanction": true}},
+            {"label": "old", "start": 2024, "end": null, "effect": {"effect": "route_cost"}}]}},
+            "years": [2021, 2030]}"#;
+        let folder = Folder::from_files(Path::new("out"), &[("run.json", run.into())]);
+        let s = setup(&folder, folder.run_json().unwrap()).unwrap();
+        let events: Vec<(i32, &str)> = s
+            .events
+            .iter()
+            .map(|e| (e.year, e.label.as_str()))
+            .collect();
+        assert_eq!(events, [(2023, "d"), (2025, "End: d"), (2024, "old")]);
+    }
 }

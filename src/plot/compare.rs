@@ -4,13 +4,14 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, VPos};
 use serde::Serialize;
 
+use super::page::{
+    min_max, span, value_axis, year_order, year_range, zoomed_text, Page, Words, BOTTOM, TOP,
+};
 use super::style::{
-    anchored, draw_axes, draw_err, fmt_num, footnote, legend, polyline, register_fonts,
-    scenario_colour, scenario_dashed, text, text_size, title_block, wrap, year_ticks, Frame,
-    Swatch, Theme, ValueAxis,
+    fmt_num, polyline, scenario_colour, scenario_dashed, text_size, wrap, years_text, Swatch,
+    ValueAxis, TEXT,
 };
 use super::{csv_of, PlotError};
 
@@ -147,98 +148,80 @@ pub(crate) fn display(name: &str) -> String {
     name.replace("->", "→")
 }
 
+impl ScenarioLines {
+    /// The value axis (in the values shown) and whether it is zoomed.
+    fn axis(&self) -> (ValueAxis, bool) {
+        let k = self.unit.scale();
+        let values = self.scenarios.iter().flat_map(|(_, v)| v.iter().flatten());
+        let (lo, hi) = min_max(values.map(|x| x * k));
+        value_axis(lo, hi)
+    }
+
+    /// Title, subtitle and footnote.
+    pub(crate) fn words(&self) -> Words {
+        let (first, last) = span(&self.years).unwrap_or((0, 0));
+        Words {
+            title: format!(
+                "{}: scenarios compared, {}",
+                sentence(&display(&self.series)),
+                years_text(first, last)
+            ),
+            subtitle: format!(
+                "{} by year, one line per scenario; the legend lists scenarios by their {last} value, highest first.{}",
+                self.unit.label(),
+                zoomed_text(self.axis().1)
+            ),
+            note: format!("Series `{}` from compare.csv.", self.series),
+            note_lines: 1,
+        }
+    }
+
+    /// For each scenario, an earlier one it equals (`true`) or is within `tol` of
+    /// everywhere (`false`).
+    fn twins(&self, tol: f64) -> Vec<Option<(String, bool)>> {
+        (0..self.scenarios.len())
+            .map(|s| {
+                let values = &self.scenarios[s].1;
+                self.scenarios[..s].iter().find_map(|(n, other)| {
+                    if close(other, values, 0.0) {
+                        Some((n.clone(), true))
+                    } else if close(other, values, tol) {
+                        Some((n.clone(), false))
+                    } else {
+                        None
+                    }
+                })
+            })
+            .collect()
+    }
+}
+
+/// A scenario's legend label, naming the earlier scenario it coincides with.
+fn twin_label(name: &str, twin: &Option<(String, bool)>) -> String {
+    match twin {
+        Some((t, true)) => format!("{name} (same as {t})"),
+        Some((t, false)) => format!("{name} (≈ {t})"),
+        None => name.to_owned(),
+    }
+}
+
 /// One series across scenarios over years; scenarios identical to an earlier one are drawn
 /// dashed on top and say so in the legend, so no line hides another unannounced.
-pub fn draw_scenario_lines<DB: DrawingBackend>(
+pub(crate) fn draw_scenario_lines<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     c: &ScenarioLines,
 ) -> Result<(), PlotError> {
-    register_fonts()?;
-    let th = Theme::of(area);
-    let mut order: Vec<usize> = (0..c.years.len()).collect();
-    order.sort_by_key(|&i| c.years[i]);
-    let (first, last) = match (order.first(), order.last()) {
-        (Some(&a), Some(&b)) => (c.years[a], c.years[b]),
-        _ => (0, 0),
-    };
-    let years_text = super::style::years_text(first, last);
+    let p = Page::new(area, &c.words())?;
+    let order = year_order(&c.years);
+    let years = span(&c.years).unwrap_or((0, 0));
     let k = c.unit.scale();
-    let all = c
-        .scenarios
-        .iter()
-        .flat_map(|(_, v)| v.iter().flatten().map(|x| x * k));
-    let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
-    // Levels far from zero (imports of a whole economy) are compared on an axis that does
-    // not start at zero, and the subtitle says so.
-    let zoom = lo.is_finite() && lo > 0.0 && lo > 0.5 * hi;
-    let axis = if zoom {
-        ValueAxis::zoomed(lo, hi, 6)
-    } else if lo.is_finite() {
-        ValueAxis::new(lo, hi, 7)
-    } else {
-        ValueAxis::new(0.0, 0.0, 7)
-    };
-    let top = title_block(
-        area,
-        &th,
-        &format!(
-            "{}: scenarios compared, {years_text}",
-            sentence(&display(&c.series))
-        ),
-        &format!(
-            "{} by year, one line per scenario; the legend lists scenarios by their {last} value, highest first.{}",
-            c.unit.label(),
-            if zoom { " The axis does not start at zero." } else { "" }
-        ),
-    )?;
-    let mut widest = 0;
-    for &v in &axis.ticks {
-        widest = widest.max(text_size(area, &axis.label(v), &th.tick())?.0);
-    }
-    let legend_w = th.px(400.0);
-    let f = Frame {
-        l: th.px(40.0) + widest.max(th.px(70.0)) + th.px(14.0),
-        t: top + th.px(36.0),
-        r: th.w - th.px(40.0) - legend_w - th.px(50.0),
-        b: th.h - th.px(120.0),
-        x0: if first == last {
-            f64::from(first) - 0.5
-        } else {
-            f64::from(first)
-        },
-        x1: if first == last {
-            f64::from(last) + 0.5
-        } else {
-            f64::from(last)
-        },
-        y0: axis.lo,
-        y1: axis.hi,
-    };
-    let ticks: Vec<(f64, String)> = year_ticks(first, last)
-        .into_iter()
-        .map(|y| (f64::from(y), y.to_string()))
-        .collect();
-    draw_axes(area, &th, &f, &axis, c.unit.label(), &ticks, "year")?;
+    let (axis, _) = c.axis();
+    let (f, legend) = p.value_frame(&axis, year_range(years.0, years.1), 400.0, 120.0)?;
+    p.year_axes(&f, &axis, c.unit.label(), years)?;
     // A scenario equal to an earlier one (or within half a percent of the axis everywhere)
     // is drawn dashed on top and named as such; the others are drawn last-first so that the
     // first scenario (the reference) shows where all share a path.
-    let tol = 0.005 * (axis.hi - axis.lo) / k;
-    let twins: Vec<Option<(String, bool)>> = (0..c.scenarios.len())
-        .map(|s| {
-            let values = &c.scenarios[s].1;
-            c.scenarios[..s].iter().find_map(|(n, other)| {
-                if close(other, values, 0.0) {
-                    Some((n.clone(), true))
-                } else if close(other, values, tol) {
-                    Some((n.clone(), false))
-                } else {
-                    None
-                }
-            })
-        })
-        .collect();
+    let twins = c.twins(0.005 * (axis.hi - axis.lo) / k);
     let mut draw_order: Vec<usize> = (0..c.scenarios.len())
         .rev()
         .filter(|&s| twins[s].is_none())
@@ -247,9 +230,8 @@ pub fn draw_scenario_lines<DB: DrawingBackend>(
     let mut entries = Vec::new();
     for s in draw_order {
         let (name, values) = &c.scenarios[s];
-        let twin = &twins[s];
         let colour = scenario_colour(s);
-        let dashed = scenario_dashed(s) || twin.is_some();
+        let dashed = scenario_dashed(s) || twins[s].is_some();
         // Split at missing values.
         let mut runs: Vec<Vec<(i32, i32)>> = vec![Vec::new()];
         for &i in &order {
@@ -263,13 +245,12 @@ pub fn draw_scenario_lines<DB: DrawingBackend>(
         }
         for run in runs.into_iter().filter(|r| !r.is_empty()) {
             if run.len() > 1 {
-                polyline(area, &th, run.clone(), colour, 4.0, dashed)?;
+                polyline(p.area, &p.th, run.clone(), colour, 4.0, dashed)?;
             }
             if c.years.len() <= 20 {
-                for p in run {
-                    let r = if c.years.len() == 1 { 9.0 } else { 5.0 };
-                    area.draw(&Circle::new(p, th.px(r), colour.filled()))
-                        .map_err(draw_err)?;
+                let r = p.px(if c.years.len() == 1 { 9.0 } else { 5.0 });
+                for pt in run {
+                    p.draw(&Circle::new(pt, r, colour.filled()))?;
                 }
             }
         }
@@ -277,11 +258,7 @@ pub fn draw_scenario_lines<DB: DrawingBackend>(
             .iter()
             .rev()
             .find_map(|&i| values.get(i).copied().flatten());
-        let label = match twin {
-            Some((t, true)) => format!("{name} (same as {t})"),
-            Some((t, false)) => format!("{name} (≈ {t})"),
-            None => name.clone(),
-        };
+        let label = twin_label(name, &twins[s]);
         entries.push((end, s, Swatch::Line { colour, dashed }, label));
     }
     entries.sort_by(|a, b| {
@@ -290,19 +267,8 @@ pub fn draw_scenario_lines<DB: DrawingBackend>(
             .then(a.1.cmp(&b.1))
     });
     let entries: Vec<(Swatch, String)> = entries.into_iter().map(|(_, _, s, l)| (s, l)).collect();
-    legend(
-        area,
-        &th,
-        (f.r + th.px(50.0), f.t),
-        legend_w,
-        "Scenario",
-        &entries,
-    )?;
-    footnote(
-        area,
-        &th,
-        &format!("Series `{}` from compare.csv.", c.series),
-    )
+    p.legend(legend, f.t, "Scenario", &entries)?;
+    Ok(())
 }
 
 /// `s` on one line if it fits, else on two lines of about equal width, else wrapped.
@@ -332,23 +298,29 @@ fn balanced_wrap<DB: DrawingBackend>(
     }
 }
 
+impl ScenarioBars {
+    /// Title, subtitle and footnote.
+    pub(crate) fn words(&self) -> Words {
+        Words {
+            title: format!("Scenarios compared in {}", self.year),
+            subtitle: format!(
+                "{} in {}; one bar per scenario in each group.",
+                self.unit.label(),
+                self.year
+            ),
+            note: "Series from compare.csv.".to_owned(),
+            note_lines: 1,
+        }
+    }
+}
+
 /// A year's values of a few series across scenarios: one group of bars per series.
-pub fn draw_scenario_bars<DB: DrawingBackend>(
+pub(crate) fn draw_scenario_bars<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     c: &ScenarioBars,
 ) -> Result<(), PlotError> {
-    register_fonts()?;
-    let th = Theme::of(area);
-    let top = title_block(
-        area,
-        &th,
-        &format!("Scenarios compared in {}", c.year),
-        &format!(
-            "{} in {}; one bar per scenario in each group.",
-            c.unit.label(),
-            c.year
-        ),
-    )?;
+    let p = Page::new(area, &c.words())?;
+    let th = &p.th;
     let k = c.unit.scale();
     let (lo, hi) = c
         .values
@@ -359,69 +331,42 @@ pub fn draw_scenario_bars<DB: DrawingBackend>(
             (lo.min(v * k), hi.max(v * k))
         });
     let axis = ValueAxis::new(lo, hi, 7);
-    let mut widest = 0;
-    for &v in &axis.ticks {
-        widest = widest.max(text_size(area, &axis.label(v), &th.tick())?.0);
-    }
-    let legend_w = th.px(400.0);
     let groups = c.series.len().max(1);
-    let f = Frame {
-        l: th.px(40.0) + widest.max(th.px(70.0)) + th.px(14.0),
-        t: top + th.px(36.0),
-        r: th.w - th.px(40.0) - legend_w - th.px(50.0),
-        b: th.h - th.px(150.0),
-        x0: 0.0,
-        x1: groups as f64,
-        y0: axis.lo,
-        y1: axis.hi,
-    };
-    draw_axes(area, &th, &f, &axis, c.unit.label(), &[], "")?;
+    let (f, legend) = p.value_frame(&axis, (0.0, groups as f64), 400.0, 150.0)?;
+    super::style::draw_axes(p.area, th, &f, &axis, c.unit.label(), &[], "")?;
     let n = c.scenarios.len().max(1);
     let group_w = f64::from(f.r - f.l) / groups as f64;
     let bar_w = group_w * 0.8 / n as f64;
-    let value_style = th.text(16.0, super::style::TEXT);
-    let cat_style = anchored(&th.axis(), HPos::Center, VPos::Top);
+    let value_style = th.text(16.0, TEXT);
+    let cat_style = th.axis();
     for (g, series) in c.series.iter().enumerate() {
         let x_group = f64::from(f.l) + group_w * g as f64 + group_w * 0.1;
-        for (s, _) in c.scenarios.iter().enumerate() {
+        for s in 0..c.scenarios.len() {
             let Some(v) = c.values.get(g).and_then(|r| r.get(s)).copied().flatten() else {
                 continue;
             };
             let x0 = x_group + bar_w * s as f64;
             let (y_a, y_b) = (f.y(0.0), f.y(v * k));
-            area.draw(&Rectangle::new(
-                [
-                    (x0.round() as i32 + 1, y_a.min(y_b)),
-                    ((x0 + bar_w).round() as i32 - 1, y_a.max(y_b)),
-                ],
-                scenario_colour(s).filled(),
-            ))
-            .map_err(draw_err)?;
+            let (xa, xb) = (x0.round() as i32 + 1, (x0 + bar_w).round() as i32 - 1);
+            p.rect([(xa, y_a.min(y_b)), (xb, y_a.max(y_b))], scenario_colour(s))?;
             let label = fmt_num(v * k, if (v * k).abs() < 10.0 { 1 } else { 0 });
-            let (w, _) = text_size(area, &label, &value_style)?;
+            let (w, _) = p.size(&label, &value_style)?;
             if f64::from(w) <= bar_w + f64::from(th.px(2.0)) {
-                let (vpos, y) = if v >= 0.0 {
-                    (VPos::Bottom, y_b - th.px(4.0))
+                let (anchor, y) = if v >= 0.0 {
+                    (BOTTOM, y_b - th.px(4.0))
                 } else {
-                    (VPos::Top, y_b + th.px(4.0))
+                    (TOP, y_b + th.px(4.0))
                 };
-                text(
-                    area,
-                    &label,
-                    ((x0 + bar_w / 2.0).round() as i32, y),
-                    &anchored(&value_style, HPos::Center, vpos),
-                )?;
+                let x = (x0 + bar_w / 2.0).round() as i32;
+                p.text(&label, (x, y), &value_style, anchor)?;
             }
         }
         let cx = (f64::from(f.l) + group_w * (g as f64 + 0.5)).round() as i32;
-        let lines = balanced_wrap(area, &display(series), &cat_style, (group_w * 0.95) as i32)?;
+        let cat = cat_style.pos(TOP);
+        let lines = balanced_wrap(area, &display(series), &cat, (group_w * 0.95) as i32)?;
         for (j, line) in lines.iter().take(3).enumerate() {
-            text(
-                area,
-                line,
-                (cx, f.b + th.px(12.0) + j as i32 * th.px(28.0)),
-                &cat_style,
-            )?;
+            let y = f.b + th.px(12.0) + j as i32 * th.px(28.0);
+            p.text(line, (cx, y), &cat_style, TOP)?;
         }
     }
     let entries: Vec<(Swatch, String)> = c
@@ -430,13 +375,52 @@ pub fn draw_scenario_bars<DB: DrawingBackend>(
         .enumerate()
         .map(|(s, name)| (Swatch::Fill(scenario_colour(s)), name.clone()))
         .collect();
-    legend(
-        area,
-        &th,
-        (f.r + th.px(50.0), f.t),
-        legend_w,
-        "Scenario",
-        &entries,
-    )?;
-    footnote(area, &th, "Series from compare.csv.")
+    p.legend(legend, f.t, "Scenario", &entries)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wording_of_lines_and_bars() {
+        let c = ScenarioLines {
+            series: "CHN->KGZ recorded by CHN".into(),
+            unit: Unit::UsdBn,
+            years: vec![2021, 2030],
+            scenarios: vec![
+                ("a".into(), vec![Some(300.0), Some(310.0)]),
+                ("b".into(), vec![Some(300.0), Some(310.0)]),
+            ],
+        };
+        let w = c.words();
+        assert_eq!(
+            w.title,
+            "CHN→KGZ recorded by CHN: scenarios compared, 2021–2030"
+        );
+        assert!(
+            w.subtitle.ends_with("The axis does not start at zero."),
+            "{}",
+            w.subtitle
+        );
+        assert_eq!(
+            w.note,
+            "Series `CHN->KGZ recorded by CHN` from compare.csv."
+        );
+        let twins = c.twins(0.0);
+        assert_eq!(twin_label("b", &twins[1]), "b (same as a)");
+        assert_eq!(twin_label("a", &twins[0]), "a");
+        let b = ScenarioBars {
+            year: 2030,
+            unit: Unit::UsdBn,
+            series: vec![],
+            scenarios: vec![],
+            values: vec![],
+        };
+        assert_eq!(
+            b.words().subtitle,
+            "USD bn in 2030; one bar per scenario in each group."
+        );
+    }
 }

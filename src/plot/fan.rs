@@ -7,15 +7,16 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, VPos};
 use serde::Serialize;
 
 use super::compare::{display, sentence, Unit};
-use super::flows::no_data;
+use super::page::{
+    file_stem, min_max, value_axis, year_range, zoomed_text, Page, Words, BOTTOM_LEFT, LEFT, RIGHT,
+    TOP_LEFT,
+};
 use super::style::{
-    anchored, decimals_for_value, draw_axes, draw_err, draw_x_axis, ellipsize, fmt_num, fmt_signed,
-    footnote_lines, legend, legend_row, polyline, register_fonts, text, text_size, tint,
-    title_block, year_ticks, Frame, Marker, Swatch, Theme, ValueAxis, BLACK_, BLUE_, TEXT,
+    decimals_for_value, draw_x_axis, ellipsize, fmt_num, fmt_signed, polyline, tint, years_text,
+    Frame, Marker, Swatch, ValueAxis, BLACK_, BLUE_, TEXT,
 };
 use super::{csv_of, PlotError};
 
@@ -57,21 +58,20 @@ pub struct Draws {
 }
 
 impl Draws {
-    /// The scenario's file name without directory and extension.
-    fn scenario_name(&self) -> String {
-        std::path::Path::new(&self.scenario)
-            .file_stem()
-            .map_or_else(
-                || self.scenario.clone(),
-                |s| s.to_string_lossy().into_owned(),
-            )
-    }
-
     fn count(&self) -> String {
         if self.ran == 1 {
             "1 draw".to_owned()
         } else {
             format!("{} draws", fmt_num(self.ran as f64, 0))
+        }
+    }
+
+    /// What the bands are over: the draws, or the draws that ran when some failed.
+    fn over(&self) -> String {
+        if self.failed > 0 {
+            format!("the {} that ran", self.count())
+        } else {
+            self.count()
         }
     }
 
@@ -211,8 +211,7 @@ const BAND_90: f64 = 0.2;
 /// Decimals that tell the ends of a range apart and show its size with about three digits.
 fn range_decimals(qs: &[f64]) -> usize {
     let max = qs.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let lo = qs.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = qs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = min_max(qs.iter().copied());
     let by_size = decimals_for_value(max, 3, 0);
     let by_width = if hi > lo {
         decimals_for_value(hi - lo, 2, 0)
@@ -222,191 +221,162 @@ fn range_decimals(qs: &[f64]) -> usize {
     by_size.max(by_width).min(4)
 }
 
+impl FanChart {
+    /// Positions of the years that have bands, in year order.
+    fn order(&self) -> Vec<usize> {
+        let n = self.years.len().min(self.bands.len());
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| self.years[i]);
+        order
+    }
+
+    /// The bands in the values shown (a share in percent).
+    fn shown(&self) -> Vec<Quantiles> {
+        let k = self.unit.scale();
+        self.bands.iter().map(|q| q.scaled(k)).collect()
+    }
+
+    /// The value axis and whether it is zoomed.
+    fn axis(&self) -> (ValueAxis, bool) {
+        let bands = self.shown();
+        let (lo, hi) = min_max(self.order().into_iter().flat_map(|i| bands[i].all()));
+        value_axis(lo, hi)
+    }
+
+    /// Title, subtitle and footnote.
+    pub(crate) fn words(&self) -> Words {
+        let name = sentence(&display(&self.series));
+        let note = format!(
+            "{} Series `{}`.",
+            self.draws.note("montecarlo.csv"),
+            self.series
+        );
+        let order = self.order();
+        let (Some(&a), Some(&b)) = (order.first(), order.last()) else {
+            let title = format!("{name}: Monte Carlo range");
+            return Words {
+                title,
+                subtitle: String::new(),
+                note,
+                note_lines: 2,
+            };
+        };
+        Words {
+            title: format!(
+                "{name}: Monte Carlo range, {}",
+                years_text(self.years[a], self.years[b])
+            ),
+            subtitle: format!(
+                "{} by year, scenario {}, over {}. Line: median; darker band: middle 50% of draws (25th to 75th percentile); lighter band: middle 90% (5th to 95th).{}",
+                self.unit.words(),
+                file_stem(&self.draws.scenario),
+                self.draws.over(),
+                zoomed_text(self.axis().1)
+            ),
+            note,
+            note_lines: 2,
+        }
+    }
+
+    /// The last year's numbers for the legend column.
+    fn last_year(&self) -> Option<(i32, [String; 3])> {
+        let i = *self.order().last()?;
+        let q = self.shown()[i];
+        let d = range_decimals(&q.all());
+        let unit = self.unit.label();
+        let sep = if unit == "%" { "" } else { " " };
+        let v = |x: f64| format!("{}{sep}{unit}", fmt_num(x, d));
+        let lines = [
+            format!("median {}", v(q.q50)),
+            format!("50%: {} to {}", fmt_num(q.q25, d), v(q.q75)),
+            format!("90%: {} to {}", fmt_num(q.q05, d), v(q.q95)),
+        ];
+        Some((self.years[i], lines))
+    }
+}
+
 /// A Monte Carlo fan chart: median line, 50% and 90% bands over years.
-pub fn draw_fan_chart<DB: DrawingBackend>(
+pub(crate) fn draw_fan_chart<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     c: &FanChart,
 ) -> Result<(), PlotError> {
-    register_fonts()?;
-    let th = Theme::of(area);
-    let name = sentence(&display(&c.series));
-    let n = c.years.len().min(c.bands.len());
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| c.years[i]);
-    let (Some(&a), Some(&b)) = (order.first(), order.last()) else {
-        title_block(area, &th, &format!("{name}: Monte Carlo range"), "")?;
-        footnote_lines(area, &th, &c.draws.note("montecarlo.csv"), 2)?;
-        return no_data(area, &th, "no years to show");
+    let p = Page::new(area, &c.words())?;
+    let order = c.order();
+    let (Some(&a), Some((last, numbers))) = (order.first(), c.last_year()) else {
+        return p.no_data("no years to show");
     };
-    let (first, last) = (c.years[a], c.years[b]);
-    let years_text = super::style::years_text(first, last);
-    let k = c.unit.scale();
-    let bands: Vec<Quantiles> = c.bands.iter().map(|q| q.scaled(k)).collect();
-    let (lo, hi) = order
-        .iter()
-        .flat_map(|&i| bands[i].all())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    // Levels far from zero (the imports of a whole economy) are shown on an axis that does
-    // not start at zero, so the width of the bands can be read; the subtitle says so.
-    let zoom = lo.is_finite() && lo > 0.0 && lo > 0.5 * hi;
-    let axis = if zoom {
-        ValueAxis::zoomed(lo, hi, 6)
-    } else if lo.is_finite() {
-        ValueAxis::new(lo, hi, 7)
-    } else {
-        ValueAxis::new(0.0, 0.0, 7)
-    };
-    let over = if c.draws.failed > 0 {
-        format!("the {} that ran", c.draws.count())
-    } else {
-        c.draws.count()
-    };
-    let top = title_block(
-        area,
-        &th,
-        &format!("{name}: Monte Carlo range, {years_text}"),
-        &format!(
-            "{} by year, scenario {}, over {over}. Line: median; darker band: middle 50% of draws (25th to 75th percentile); lighter band: middle 90% (5th to 95th).{}",
-            c.unit.words(),
-            c.draws.scenario_name(),
-            if zoom { " The axis does not start at zero." } else { "" }
-        ),
-    )?;
-    let mut widest = 0;
-    for &v in &axis.ticks {
-        widest = widest.max(text_size(area, &axis.label(v), &th.tick())?.0);
-    }
-    let legend_w = th.px(400.0);
-    let l = th.px(40.0) + widest.max(th.px(70.0)) + th.px(14.0);
-    let t = top + th.px(36.0);
-    let f = Frame {
-        l,
-        t,
-        r: (th.w - th.px(40.0) - legend_w - th.px(50.0)).max(l + 10),
-        b: (th.h - th.px(145.0)).max(t + 10),
-        x0: if first == last {
-            f64::from(first) - 0.5
-        } else {
-            f64::from(first)
-        },
-        x1: if first == last {
-            f64::from(last) + 0.5
-        } else {
-            f64::from(last)
-        },
-        y0: axis.lo,
-        y1: axis.hi,
-    };
-    let ticks: Vec<(f64, String)> = year_ticks(first, last)
-        .into_iter()
-        .map(|y| (f64::from(y), y.to_string()))
-        .collect();
-    draw_axes(area, &th, &f, &axis, c.unit.label(), &ticks, "year")?;
+    let (th, first, bands) = (&p.th, c.years[a], c.shown());
+    let (axis, _) = c.axis();
+    let (f, legend) = p.value_frame(&axis, year_range(first, last), 400.0, 145.0)?;
+    p.year_axes(&f, &axis, c.unit.label(), (first, last))?;
     let x = |i: usize| f.x(f64::from(c.years[i]));
     if order.len() == 1 {
         // One year: a box for the 50% range on a thinner bar for the 90% range.
-        let i = order[0];
-        let q = bands[i];
-        let cx = x(i);
+        let q = bands[order[0]];
+        let cx = x(order[0]);
         let half = |yr: f64| (f64::from(f.r - f.l) * yr).round() as i32;
         for (w, (a, b), colour) in [
             (0.06, (q.q05, q.q95), tint(FAN, BAND_90)),
             (0.16, (q.q25, q.q75), tint(FAN, BAND_50)),
         ] {
-            area.draw(&Rectangle::new(
-                [(cx - half(w), f.y(b)), (cx + half(w), f.y(a))],
-                colour.filled(),
-            ))
-            .map_err(draw_err)?;
+            p.rect([(cx - half(w), f.y(b)), (cx + half(w), f.y(a))], colour)?;
         }
-        polyline(
-            area,
-            &th,
-            vec![(cx - half(0.2), f.y(q.q50)), (cx + half(0.2), f.y(q.q50))],
-            FAN,
-            5.0,
-            false,
-        )?;
+        let median = vec![(cx - half(0.2), f.y(q.q50)), (cx + half(0.2), f.y(q.q50))];
+        polyline(area, th, median, FAN, 5.0, false)?;
     } else {
-        for (colour, lower, upper) in [
-            (
-                tint(FAN, BAND_90),
-                (|q: &Quantiles| q.q05) as fn(&Quantiles) -> f64,
-                (|q: &Quantiles| q.q95) as fn(&Quantiles) -> f64,
-            ),
-            (tint(FAN, BAND_50), |q| q.q25, |q| q.q75),
-        ] {
+        type Edge = fn(&Quantiles) -> f64;
+        let edges: [(f64, Edge, Edge); 2] = [
+            (BAND_90, |q| q.q05, |q| q.q95),
+            (BAND_50, |q| q.q25, |q| q.q75),
+        ];
+        for (t, lower, upper) in edges {
             let mut poly: Vec<(i32, i32)> = order
                 .iter()
                 .map(|&i| (x(i), f.y(upper(&bands[i]))))
                 .collect();
             poly.extend(order.iter().rev().map(|&i| (x(i), f.y(lower(&bands[i])))));
-            area.draw(&Polygon::new(poly, colour.filled()))
-                .map_err(draw_err)?;
+            p.draw(&Polygon::new(poly, tint(FAN, t).filled()))?;
         }
         let median: Vec<(i32, i32)> = order.iter().map(|&i| (x(i), f.y(bands[i].q50))).collect();
-        polyline(area, &th, median.clone(), FAN, 4.0, false)?;
+        polyline(area, th, median.clone(), FAN, 4.0, false)?;
         if order.len() <= 20 {
-            for p in median {
-                area.draw(&Circle::new(p, th.px(5.0), FAN.filled()))
-                    .map_err(draw_err)?;
+            for pt in median {
+                p.draw(&Circle::new(pt, th.px(5.0), FAN.filled()))?;
             }
         }
     }
     // Legend: the key, then the last year's numbers.
-    let y = legend(
-        area,
-        &th,
-        (f.r + th.px(50.0), f.t),
-        legend_w,
-        "Over the draws",
-        &[
-            (
-                Swatch::Line {
-                    colour: FAN,
-                    dashed: false,
-                },
-                "median".to_owned(),
-            ),
-            (
-                Swatch::Fill(tint(FAN, BAND_50)),
-                "middle 50% (25th to 75th percentile)".to_owned(),
-            ),
-            (
-                Swatch::Fill(tint(FAN, BAND_90)),
-                "middle 90% (5th to 95th percentile)".to_owned(),
-            ),
-        ],
-    )?;
-    let q = bands[b];
-    let d = range_decimals(&q.all());
-    let unit = c.unit.label();
-    let sep = if unit == "%" { "" } else { " " };
-    let v = |x: f64| format!("{}{sep}{unit}", fmt_num(x, d));
-    let lines = [
-        format!("median {}", v(q.q50)),
-        format!("50%: {} to {}", fmt_num(q.q25, d), v(q.q75)),
-        format!("90%: {} to {}", fmt_num(q.q05, d), v(q.q95)),
+    let key = [
+        (
+            Swatch::Line {
+                colour: FAN,
+                dashed: false,
+            },
+            "median".to_owned(),
+        ),
+        (
+            Swatch::Fill(tint(FAN, BAND_50)),
+            "middle 50% (25th to 75th percentile)".to_owned(),
+        ),
+        (
+            Swatch::Fill(tint(FAN, BAND_90)),
+            "middle 90% (5th to 95th percentile)".to_owned(),
+        ),
     ];
-    let x0 = f.r + th.px(50.0);
-    let mut y = y + th.px(24.0);
-    let hs = anchored(&th.bold(21.0, TEXT), HPos::Left, VPos::Top);
-    text(area, &format!("In {last}"), (x0, y), &hs)?;
+    let mut y = p.legend(legend, f.t, "Over the draws", &key)? + th.px(24.0);
+    p.text(
+        &format!("In {last}"),
+        (legend.x, y),
+        &th.bold(21.0, TEXT),
+        TOP_LEFT,
+    )?;
     y += th.px(34.0);
-    let ls = anchored(&th.legend(), HPos::Left, VPos::Top);
-    for line in lines {
-        let line = ellipsize(area, &line, &ls, legend_w)?;
-        text(area, &line, (x0, y), &ls)?;
+    let ls = th.legend();
+    for line in numbers {
+        let line = ellipsize(area, &line, &ls, legend.w)?;
+        p.text(&line, (legend.x, y), &ls, TOP_LEFT)?;
         y += th.px(30.0);
     }
-    footnote_lines(
-        area,
-        &th,
-        &format!("{} Series `{}`.", c.draws.note("montecarlo.csv"), c.series),
-        2,
-    )?;
     Ok(())
 }
 
@@ -429,117 +399,102 @@ fn measure_name(measure: &str) -> String {
     }
 }
 
+impl IntervalChart {
+    /// Title, subtitle and footnote.
+    pub(crate) fn words(&self) -> Words {
+        let rows = self.sorted();
+        // Rows whose whole range is under 2% of the data's span are too small to see: the
+        // subtitle points to the numbers.
+        let span = rows
+            .iter()
+            .flat_map(|(_, q)| q.all())
+            .fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let tiny = rows
+            .iter()
+            .filter(|(_, q)| q.all().iter().all(|v| v.abs() < 0.02 * (span.1 - span.0)))
+            .count();
+        let tiny = if tiny > 1 && tiny < rows.len() {
+            format!(" {tiny} countries change too little to see at this scale: their numbers are on the right.")
+        } else {
+            String::new()
+        };
+        Words {
+            title: format!(
+                "{} by country: Monte Carlo median and ranges",
+                measure_name(&self.measure)
+            ),
+            subtitle: format!(
+                "{} change from the baseline, scenario {}, over {}; countries by median, largest first.{tiny}",
+                self.unit.words(),
+                file_stem(&self.draws.scenario),
+                self.draws.over(),
+            ),
+            note: self
+                .draws
+                .note(&format!("montecarlo.csv (`<country> {}`)", self.measure)),
+            note_lines: 2,
+        }
+    }
+
+    /// The x axis' title.
+    fn axis_title(&self) -> String {
+        let what = lower_first(&measure_name(&self.measure));
+        format!("{what}, {}", self.unit.label())
+    }
+
+    /// The numbers column: median and 90% range, each row with two significant digits of
+    /// its largest value (small changes stay readable next to large ones).
+    fn numbers(&self) -> Vec<String> {
+        let k = self.unit.scale();
+        self.sorted()
+            .into_iter()
+            .map(|(_, q)| {
+                let q = q.scaled(k);
+                let largest = q.all().iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                let d = decimals_for_value(largest, 2, 0).min(6);
+                let s = |v: f64| fmt_signed(v, d);
+                format!("{} ({} to {})", s(q.q50), s(q.q05), s(q.q95))
+            })
+            .collect()
+    }
+}
+
 /// One measure per country: median and the 50% and 90% ranges as horizontal intervals,
 /// countries by median, largest first, with the numbers in a column on the right.
-pub fn draw_intervals<DB: DrawingBackend>(
+pub(crate) fn draw_intervals<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     c: &IntervalChart,
 ) -> Result<(), PlotError> {
-    register_fonts()?;
-    let th = Theme::of(area);
-    let what = measure_name(&c.measure);
+    let p = Page::new(area, &c.words())?;
+    let th = &p.th;
     let rows = c.sorted();
-    let over = if c.draws.failed > 0 {
-        format!("the {} that ran", c.draws.count())
-    } else {
-        c.draws.count()
-    };
-    // Rows whose whole range is under 2% of the data's span are too small to see: the
-    // subtitle points to the numbers.
-    let span = rows
-        .iter()
-        .flat_map(|(_, q)| q.all())
-        .fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let tiny = rows
-        .iter()
-        .filter(|(_, q)| q.all().iter().all(|v| v.abs() < 0.02 * (span.1 - span.0)))
-        .count();
-    let top = title_block(
-        area,
-        &th,
-        &format!("{what} by country: Monte Carlo median and ranges"),
-        &format!(
-            "{} change from the baseline, scenario {}, over {over}; countries by median, largest first.{}",
-            c.unit.words(),
-            c.draws.scenario_name(),
-            if tiny > 1 && tiny < rows.len() {
-                format!(" {tiny} countries change too little to see at this scale: their numbers are on the right.")
-            } else {
-                String::new()
-            }
+    let key_y = p.key_row(&[
+        (Swatch::Marker(Marker::Dot(BLACK_)), "median".to_owned()),
+        (
+            Swatch::Fill(tint(FAN, 0.75)),
+            "middle 50% of draws".to_owned(),
         ),
-    )?;
-    // The key in one row under the subtitle.
-    let key_y = top + th.px(6.0);
-    legend_row(
-        area,
-        &th,
-        (th.px(40.0), key_y),
-        &[
-            (Swatch::Marker(Marker::Dot(BLACK_)), "median".to_owned()),
-            (
-                Swatch::Fill(tint(FAN, 0.75)),
-                "middle 50% of draws".to_owned(),
-            ),
-            (
-                Swatch::Fill(tint(FAN, 0.35)),
-                "middle 90% of draws".to_owned(),
-            ),
-        ],
-    )?;
-    let footnote_top = footnote_lines(
-        area,
-        &th,
-        &c.draws
-            .note(&format!("montecarlo.csv (`<country> {}`)", c.measure)),
-        2,
-    )?;
+        (
+            Swatch::Fill(tint(FAN, 0.35)),
+            "middle 90% of draws".to_owned(),
+        ),
+    ])?;
     if rows.is_empty() {
-        return no_data(area, &th, "no countries to show");
+        return p.no_data("no countries to show");
     }
     let k = c.unit.scale();
-    let (lo, hi) = rows
-        .iter()
-        .flat_map(|(_, q)| q.scaled(k).all())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
+    let (lo, hi) = min_max(rows.iter().flat_map(|(_, q)| q.scaled(k).all()));
     let axis = ValueAxis::new(lo, hi, 10);
-    let label_size = |row_h: i32| (th.design(row_h) * 0.78).clamp(8.0, 21.0);
     let t = key_y + th.px(40.0);
-    let b = (footnote_top - th.px(84.0)).max(t + 10);
+    let b = (p.bottom - th.px(84.0)).max(t + 10);
     let row_h = (b - t) / rows.len() as i32;
-    let ls = th.text(label_size(row_h), TEXT);
-    let mut label_w = 0;
-    for (country, _) in &rows {
-        label_w = label_w.max(text_size(area, country, &ls)?.0);
-    }
-    // The numbers column: median and 90% range, each row with two significant digits of
-    // its largest value (small changes stay readable next to large ones).
-    let numbers: Vec<String> = rows
-        .iter()
-        .map(|(_, q)| {
-            let q = q.scaled(k);
-            let largest = q.all().iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            let d = decimals_for_value(largest, 2, 0).min(6);
-            format!(
-                "{} ({} to {})",
-                fmt_signed(q.q50, d),
-                fmt_signed(q.q05, d),
-                fmt_signed(q.q95, d)
-            )
-        })
-        .collect();
+    let size = (th.design(row_h) * 0.78).clamp(8.0, 21.0);
+    let ls = th.text(size, TEXT);
+    let label_w = p.widest(rows.iter().map(|(country, _)| *country), &ls)?;
+    let numbers = c.numbers();
     let head = "median (90% range)";
-    let hs = anchored(
-        &th.bold(label_size(row_h).min(19.0), TEXT),
-        HPos::Left,
-        VPos::Bottom,
-    );
-    let mut numbers_w = text_size(area, head, &hs)?.0;
-    for s in &numbers {
-        numbers_w = numbers_w.max(text_size(area, s, &ls)?.0);
-    }
+    let hs = th.bold(size.min(19.0), TEXT);
+    let numbers_w = p.size(head, &hs)?.0.max(p.widest(&numbers, &ls)?);
     let show_numbers = numbers_w < th.w / 3;
     let r = if show_numbers {
         th.w - th.px(40.0) - numbers_w - th.px(30.0)
@@ -557,43 +512,99 @@ pub fn draw_intervals<DB: DrawingBackend>(
         y0: 0.0,
         y1: 1.0,
     };
-    draw_x_axis(
-        area,
-        &th,
-        &f,
-        &axis,
-        &format!("{}, {}", lower_first(&what), c.unit.label()),
-    )?;
-    let label_style = anchored(&ls, HPos::Right, VPos::Center);
-    let number_style = anchored(&ls, HPos::Left, VPos::Center);
+    draw_x_axis(area, th, &f, &axis, &c.axis_title())?;
+    let nx = f.r + th.px(30.0);
     if show_numbers {
-        text(area, head, (f.r + th.px(30.0), f.t - th.px(4.0)), &hs)?;
+        p.text(head, (nx, f.t - th.px(4.0)), &hs, BOTTOM_LEFT)?;
     }
     let thin =
         ShapeStyle::from(&tint(FAN, 0.35)).stroke_width((row_h / 5).clamp(1, th.px(6.0)) as u32);
     for (i, (country, q)) in rows.iter().enumerate() {
         let q = q.scaled(k);
         let cy = f.t + row_h * i as i32 + row_h / 2;
-        text(area, country, (f.l - th.px(12.0), cy), &label_style)?;
-        area.draw(&PathElement::new(
+        p.text(country, (f.l - th.px(12.0), cy), &ls, RIGHT)?;
+        p.draw(&PathElement::new(
             vec![(f.x(q.q05), cy), (f.x(q.q95), cy)],
             thin,
-        ))
-        .map_err(draw_err)?;
+        ))?;
         let h = (row_h * 3 / 10).clamp(1, th.px(12.0));
-        area.draw(&Rectangle::new(
-            [
-                (f.x(q.q25), cy - h),
-                (f.x(q.q75).max(f.x(q.q25) + 1), cy + h),
-            ],
-            tint(FAN, 0.75).filled(),
-        ))
-        .map_err(draw_err)?;
+        let (x25, x75) = (f.x(q.q25), f.x(q.q75).max(f.x(q.q25) + 1));
+        p.rect([(x25, cy - h), (x75, cy + h)], tint(FAN, 0.75))?;
         let scale = (f64::from(row_h) / f64::from(th.px(40.0))).clamp(0.3, 0.7);
-        Marker::Dot(BLACK_).draw(area, &th, (f.x(q.q50), cy), scale)?;
+        Marker::Dot(BLACK_).draw(area, th, (f.x(q.q50), cy), scale)?;
         if show_numbers {
-            text(area, &numbers[i], (f.r + th.px(30.0), cy), &number_style)?;
+            p.text(&numbers[i], (nx, cy), &ls, LEFT)?;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(m: f64) -> Quantiles {
+        Quantiles {
+            q05: m - 2.0,
+            q25: m - 1.0,
+            q50: m,
+            q75: m + 1.0,
+            q95: m + 2.0,
+        }
+    }
+
+    fn draws(failed: usize) -> Draws {
+        Draws {
+            ran: 20,
+            failed,
+            seed: 7,
+            scenario: "scenarios/roundabout/as_happened.toml".into(),
+        }
+    }
+
+    #[test]
+    fn fan_wording() {
+        let c = FanChart {
+            series: "CHN->KGZ recorded by CHN".into(),
+            unit: Unit::UsdBn,
+            years: vec![2022, 2021],
+            bands: vec![q(300.0), q(290.0)],
+            draws: draws(1),
+        };
+        let w = c.words();
+        assert_eq!(
+            w.title,
+            "CHN→KGZ recorded by CHN: Monte Carlo range, 2021–2022"
+        );
+        assert!(w
+            .subtitle
+            .starts_with("USD bn by year, scenario as_happened, over the 20 draws that ran."));
+        assert!(w.subtitle.ends_with("The axis does not start at zero."));
+        assert!(
+            w.note.contains("21 draws with seed 7, 1 failed"),
+            "{}",
+            w.note
+        );
+        let (year, lines) = c.last_year().unwrap();
+        assert_eq!(year, 2022);
+        assert_eq!(lines[0], "median 300.0 USD bn");
+    }
+
+    #[test]
+    fn interval_wording() {
+        let c = IntervalChart {
+            measure: "real_gdp_change_pct".into(),
+            unit: Unit::Percent,
+            rows: vec![("CAN".into(), q(1.0)), ("JPN".into(), q(3.0))],
+            draws: draws(0),
+        };
+        let w = c.words();
+        assert_eq!(
+            w.title,
+            "Real GDP change by country: Monte Carlo median and ranges"
+        );
+        assert!(w.subtitle.contains("over 20 draws;"), "{}", w.subtitle);
+        assert_eq!(c.axis_title(), "real GDP change, %");
+        assert_eq!(c.numbers()[0], "+3.0 (+1.0 to +5.0)");
+    }
 }

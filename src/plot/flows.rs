@@ -4,13 +4,12 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, VPos};
 use serde::Serialize;
 
+use super::page::{span, year_order, year_range, Column, Page, Words, CENTRE, TOP_LEFT};
 use super::style::{
-    anchored, draw_axes, draw_err, footnote, hub_colour, legend, origin_colour, polyline,
-    register_fonts, text, text_size, title_block, year_ticks, Frame, Swatch, Theme, ValueAxis,
-    DARK_GREY, GREY, TEXT,
+    fmt_num, hub_colour, origin_colour, polyline, wrap, years_text, Frame, Swatch, Theme,
+    ValueAxis, DARK_GREY, GREY, TEXT,
 };
 use super::{csv_of, PlotError};
 
@@ -132,61 +131,142 @@ impl Reexports {
     }
 }
 
-/// The year range of a chart as `(first, last)`; `None` without years.
-fn span(years: &[i32]) -> Option<(i32, i32)> {
-    Some((*years.iter().min()?, *years.iter().max()?))
+impl FlowsByRoute {
+    /// Title, subtitle and footnote.
+    pub(crate) fn words(&self) -> Words {
+        let (title, subtitle) = match span(&self.years) {
+            None => (format!("Goods reaching {}", self.target), String::new()),
+            Some((first, last)) => (
+                format!(
+                    "Goods reaching {} by route, {}",
+                    self.target,
+                    years_text(first, last)
+                ),
+                format!(
+                    "Imports of {} by final destination, stacked by route: direct from each origin and re-exported via each intermediary. Dashed lines: years in which sanctions and frictions take effect (listed on the right).",
+                    self.target
+                ),
+            ),
+        };
+        Words {
+            title,
+            subtitle,
+            note: self.note.clone(),
+            note_lines: 1,
+        }
+    }
+
+    /// The stack's total in each year (negative values count as zero).
+    fn totals(&self) -> Vec<f64> {
+        (0..self.years.len())
+            .map(|i| {
+                self.bands
+                    .iter()
+                    .map(|b| value(&b.values, i).max(0.0))
+                    .sum()
+            })
+            .collect()
+    }
 }
 
-/// The plotting frame between the title block and the legend column, with room for tick
-/// labels on the left and for the event years' markers at the top.
+impl Reexports {
+    /// Title, subtitle and footnote.
+    pub(crate) fn words(&self) -> Words {
+        let (title, subtitle) = match span(&self.years) {
+            None => (format!("Re-exports to {}", self.target), String::new()),
+            Some((first, last)) => (
+                format!(
+                    "Re-exports to {} through each intermediary, {}",
+                    self.target,
+                    years_text(first, last)
+                ),
+                format!(
+                    "Solid: goods re-exported through each intermediary to final buyers in {}. Dashed: the part the intermediary's own customs records (its recorded share of transit).",
+                    self.target
+                ),
+            ),
+        };
+        Words {
+            title,
+            subtitle,
+            note: self.note.clone(),
+            note_lines: 1,
+        }
+    }
+
+    /// The intermediaries in the order their lines end, highest first.
+    fn by_end(&self) -> Vec<(usize, &HubSeries)> {
+        let last = year_order(&self.years).last().copied();
+        let end = |h: &HubSeries| last.map_or(0.0, |i| value(&h.final_destination, i));
+        let mut hubs: Vec<(usize, &HubSeries)> = self.hubs.iter().enumerate().collect();
+        hubs.sort_by(|a, b| end(b.1).total_cmp(&end(a.1)));
+        hubs
+    }
+
+    /// The key to the two line styles: final destination, and as the hubs record it.
+    fn line_key(&self) -> [String; 2] {
+        let shares: Vec<String> = self
+            .by_end()
+            .iter()
+            .map(|(_, h)| format!("{} {}%", h.hub, fmt_num(100.0 * h.recorded_share, 0)))
+            .collect();
+        let coincide = if self.hubs.iter().any(|h| h.recorded_share >= 1.0) {
+            "; at 100% the lines coincide"
+        } else {
+            ""
+        };
+        [
+            format!("re-exports reaching {} (final destination)", self.target),
+            format!(
+                "as the intermediary's customs record them (share of transit: {}){coincide}",
+                shares.join(", ")
+            ),
+        ]
+    }
+}
+
+/// The `i`-th value of a series, 0 where it has none.
+fn value(values: &[f64], i: usize) -> f64 {
+    values.get(i).copied().unwrap_or(0.0)
+}
+
+/// The legend heading of the events.
+const EVENTS_HEADING: &str = "Dashed lines: sanctions and frictions";
+
+/// The plotting frame between the title block and the legend column, with room for the
+/// event years' markers at the top.
 struct Layout {
     frame: Frame,
     /// Top of the event markers' rows; the data region (`frame.t`) starts below them.
     labels_top: i32,
     /// Row of each event year's marker.
     marker_rows: Vec<i32>,
-    legend_x: i32,
-    legend_w: i32,
+    legend: Column,
 }
 
 const MARKER_ROW: f64 = 28.0;
 
-fn layout<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    th: &Theme,
-    top: i32,
-    axis: &ValueAxis,
-    x_range: (f64, f64),
-    event_years: &[i32],
-) -> Result<Layout, PlotError> {
-    let mut widest = 0;
-    for &v in &axis.ticks {
-        widest = widest.max(text_size(area, &axis.label(v), &th.tick())?.0);
-    }
-    let legend_w = th.px(420.0);
-    let l = th.px(40.0) + widest.max(th.px(70.0)) + th.px(14.0);
-    let r = (th.w - th.px(40.0) - legend_w - th.px(50.0)).max(l + 10);
-    let t = top + th.px(36.0);
-    let b = th.h - th.px(120.0);
-    let mut frame = Frame {
-        l,
-        t,
-        r,
-        b: b.max(t + 10),
-        x0: x_range.0,
-        x1: x_range.1,
-        y0: axis.lo,
-        y1: axis.hi,
-    };
+/// A chart over years: the page, its frame and axes in USD bn, and the event years.
+fn year_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    words: &Words,
+    (first, last): (i32, i32),
+    max: f64,
+    events: &[Event],
+) -> Result<(Page<'a, DB>, Layout, Events), PlotError> {
+    let p = Page::new(area, words)?;
+    let axis = ValueAxis::new(0.0, max, 7);
+    let events = event_lines(events, first, last);
+    let (mut frame, legend) = p.value_frame(&axis, year_range(first, last), 420.0, 120.0)?;
     // Year markers centred on their lines, in a second row where two would touch.
-    let ms = marker_style(th);
+    let ms = marker_style(&p.th);
     let mut marker_rows = Vec::new();
     let mut right_edge = [i32::MIN; 2];
-    for y in event_years {
-        let w = text_size(area, &y.to_string(), &ms)?.0;
+    for (y, _) in &events {
+        let w = p.size(&y.to_string(), &ms)?.0;
         let x = frame.x(f64::from(*y));
-        let row = usize::from(x - w / 2 <= right_edge[0] + th.px(10.0));
-        let row = if row == 1 && x - w / 2 <= right_edge[1] + th.px(10.0) {
+        let row = usize::from(x - w / 2 <= right_edge[0] + p.px(10.0));
+        let row = if row == 1 && x - w / 2 <= right_edge[1] + p.px(10.0) {
             0
         } else {
             row
@@ -194,24 +274,29 @@ fn layout<DB: DrawingBackend>(
         right_edge[row] = x + w / 2;
         marker_rows.push(row as i32);
     }
+    let labels_top = frame.t;
     let rows = marker_rows.iter().max().map_or(0, |r| r + 1);
-    frame.t = t + rows * th.px(MARKER_ROW) + if rows > 0 { th.px(10.0) } else { 0 };
+    frame.t += rows * p.px(MARKER_ROW) + if rows > 0 { p.px(10.0) } else { 0 };
     frame.b = frame.b.max(frame.t + 10);
-    Ok(Layout {
+    p.year_axes(&frame, &axis, "USD bn", (first, last))?;
+    let lay = Layout {
         frame,
-        labels_top: t,
+        labels_top,
         marker_rows,
-        legend_x: r + th.px(50.0),
-        legend_w,
-    })
+        legend,
+    };
+    Ok((p, lay, events))
 }
 
 fn marker_style(th: &Theme) -> TextStyle<'static> {
     th.bold(19.0, DARK_GREY)
 }
 
+/// Event years and what took effect in each.
+type Events = Vec<(i32, Vec<String>)>;
+
 /// Event years inside the chart, each with its instruments' labels.
-fn event_lines(events: &[Event], first: i32, last: i32) -> Vec<(i32, Vec<String>)> {
+fn event_lines(events: &[Event], first: i32, last: i32) -> Events {
     let mut years: Vec<i32> = events
         .iter()
         .map(|e| e.year)
@@ -236,66 +321,60 @@ fn event_lines(events: &[Event], first: i32, last: i32) -> Vec<(i32, Vec<String>
 /// Dashed vertical lines at the event years, each with its year above the data; what
 /// happened is listed in the legend column ([`event_legend`]).
 fn draw_events<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    th: &Theme,
+    p: &Page<DB>,
     lay: &Layout,
     events: &[(i32, Vec<String>)],
 ) -> Result<(), PlotError> {
     let f = &lay.frame;
-    let ms = anchored(&marker_style(th), HPos::Center, VPos::Center);
-    let row_h = th.px(MARKER_ROW);
+    let ms = marker_style(&p.th);
+    let row_h = p.px(MARKER_ROW);
     for ((year, _), row) in events.iter().zip(&lay.marker_rows) {
         let x = f.x(f64::from(*year));
         let y = lay.labels_top + row * row_h + row_h / 2;
-        polyline(
-            area,
-            th,
-            vec![(x, f.b), (x, y + row_h / 2)],
-            DARK_GREY,
-            2.0,
-            true,
-        )?;
-        text(area, &year.to_string(), (x, y), &ms)?;
+        let points = vec![(x, f.b), (x, y + row_h / 2)];
+        polyline(p.area, &p.th, points, DARK_GREY, 2.0, true)?;
+        p.text(&year.to_string(), (x, y), &ms, CENTRE)?;
     }
     Ok(())
 }
 
-/// The events listed under a heading in the legend column: the year in bold, then what
-/// took effect, wrapped with a hanging indent. Stops above `max_y`, saying how many more.
+/// The events listed under a heading in the legend column from `y`: the year in bold, then
+/// what took effect, wrapped with a hanging indent. Stops above the footnote, saying how
+/// many more.
 fn event_legend<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    th: &Theme,
-    (x, y): (i32, i32),
-    w: i32,
-    max_y: i32,
+    p: &Page<DB>,
+    col: Column,
+    y: i32,
     events: &[(i32, Vec<String>)],
 ) -> Result<(), PlotError> {
     if events.is_empty() {
         return Ok(());
     }
+    let (x, w, th) = (col.x, col.w, &p.th);
+    let max_y = th.h - th.px(46.0);
     let mut y = y;
-    let hs = anchored(&th.bold(21.0, TEXT), HPos::Left, VPos::Top);
-    for line in super::style::wrap(area, "Dashed lines: sanctions and frictions", &hs, w)? {
-        text(area, &line, (x, y), &hs)?;
+    let hs = th.bold(21.0, TEXT);
+    for line in wrap(p.area, EVENTS_HEADING, &hs, w)? {
+        p.text(&line, (x, y), &hs, TOP_LEFT)?;
         y += th.px(28.0);
     }
     y += th.px(6.0);
-    let ys = anchored(&th.bold(19.0, TEXT), HPos::Left, VPos::Top);
-    let ls = anchored(&th.text(19.0, TEXT), HPos::Left, VPos::Top);
-    let indent = text_size(area, "0000", &ys)?.0 + th.px(10.0);
+    let ys = th.bold(19.0, TEXT);
+    let ls = th.text(19.0, TEXT);
+    let indent = p.size("0000", &ys)?.0 + th.px(10.0);
     let line_h = th.px(25.0);
     let total: usize = events.iter().map(|(_, l)| l.len()).sum();
     let mut shown = 0;
     for (year, labels) in events {
         for label in labels {
-            let lines = super::style::wrap(area, label, &ls, w - indent)?;
+            let lines = wrap(p.area, label, &ls, w - indent)?;
             if y + line_h * (lines.len() as i32 + 1) > max_y && shown < total {
                 let more = format!("… and {} more (run.json)", total - shown);
-                return text(area, &more, (x, y), &ls);
+                return p.text(&more, (x, y), &ls, TOP_LEFT);
             }
-            text(area, &year.to_string(), (x, y), &ys)?;
+            p.text(&year.to_string(), (x, y), &ys, TOP_LEFT)?;
             for line in &lines {
-                text(area, line, (x + indent, y), &ls)?;
+                p.text(line, (x + indent, y), &ls, TOP_LEFT)?;
                 y += line_h;
             }
             y += th.px(6.0);
@@ -305,118 +384,43 @@ fn event_legend<DB: DrawingBackend>(
     Ok(())
 }
 
-fn x_ticks(first: i32, last: i32) -> Vec<(f64, String)> {
-    year_ticks(first, last)
-        .into_iter()
-        .map(|y| (f64::from(y), y.to_string()))
-        .collect()
-}
-
-/// The x range: the years, or one year padded so that it has a width.
-fn x_range(first: i32, last: i32) -> (f64, f64) {
-    if first == last {
-        (f64::from(first) - 0.5, f64::from(last) + 0.5)
-    } else {
-        (f64::from(first), f64::from(last))
-    }
-}
-
-pub(crate) fn no_data<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    th: &Theme,
-    message: &str,
-) -> Result<(), PlotError> {
-    let s = anchored(&th.axis(), HPos::Center, VPos::Center);
-    text(area, message, (th.w / 2, th.h / 2), &s)
-}
-
 /// Flows into the target over years, stacked by route, with event years marked.
-pub fn draw_flows_by_route<DB: DrawingBackend>(
+pub(crate) fn draw_flows_by_route<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     c: &FlowsByRoute,
 ) -> Result<(), PlotError> {
-    register_fonts()?;
-    let th = Theme::of(area);
-    let Some((first, last)) = span(&c.years) else {
-        title_block(area, &th, &format!("Goods reaching {}", c.target), "")?;
-        return no_data(area, &th, "no years to show");
+    let words = c.words();
+    let Some(years) = span(&c.years) else {
+        return Page::new(area, &words)?.no_data("no years to show");
     };
-    let years_text = super::style::years_text(first, last);
-    let top = title_block(
-        area,
-        &th,
-        &format!("Goods reaching {} by route, {years_text}", c.target),
-        &format!(
-            "Imports of {} by final destination, stacked by route: direct from each origin and re-exported via each intermediary. Dashed lines: years in which sanctions and frictions take effect (listed on the right).",
-            c.target
-        ),
-    )?;
-    let totals: Vec<f64> = (0..c.years.len())
-        .map(|i| {
-            c.bands
-                .iter()
-                .map(|b| b.values.get(i).copied().unwrap_or(0.0).max(0.0))
-                .sum()
-        })
-        .collect();
-    let axis = ValueAxis::new(0.0, totals.iter().copied().fold(0.0, f64::max), 7);
-    let events = event_lines(&c.events, first, last);
-    let years: Vec<i32> = events.iter().map(|(y, _)| *y).collect();
-    let lay = layout(area, &th, top, &axis, x_range(first, last), &years)?;
+    let max = c.totals().into_iter().fold(0.0, f64::max);
+    let (p, lay, events) = year_chart(area, &words, years, max, &c.events)?;
     let f = lay.frame;
-    draw_axes(
-        area,
-        &th,
-        &f,
-        &axis,
-        "USD bn",
-        &x_ticks(first, last),
-        "year",
-    )?;
     // Stack bands bottom-up; a single year is drawn as a bar.
+    let x = |i: usize| f.x(f64::from(c.years[i]));
     let mut lower = vec![0.0; c.years.len()];
-    let mut order: Vec<usize> = (0..c.years.len()).collect();
-    order.sort_by_key(|&i| c.years[i]);
+    let order = year_order(&c.years);
     for band in &c.bands {
         let upper: Vec<f64> = lower
             .iter()
             .enumerate()
-            .map(|(i, lo)| lo + band.values.get(i).copied().unwrap_or(0.0).max(0.0))
+            .map(|(i, lo)| lo + value(&band.values, i).max(0.0))
             .collect();
         let colour = band.role.colour();
         if c.years.len() == 1 {
             let x = f64::from(c.years[0]);
-            area.draw(&Rectangle::new(
-                [(f.x(x - 0.3), f.y(upper[0])), (f.x(x + 0.3), f.y(lower[0]))],
-                colour.filled(),
-            ))
-            .map_err(draw_err)?;
+            let corners = [(f.x(x - 0.3), f.y(upper[0])), (f.x(x + 0.3), f.y(lower[0]))];
+            p.rect(corners, colour)?;
         } else {
-            let mut poly: Vec<(i32, i32)> = order
-                .iter()
-                .map(|&i| (f.x(f64::from(c.years[i])), f.y(upper[i])))
-                .collect();
-            poly.extend(
-                order
-                    .iter()
-                    .rev()
-                    .map(|&i| (f.x(f64::from(c.years[i])), f.y(lower[i]))),
-            );
-            area.draw(&Polygon::new(poly, colour.filled()))
-                .map_err(draw_err)?;
-            let edge: Vec<(i32, i32)> = order
-                .iter()
-                .map(|&i| (f.x(f64::from(c.years[i])), f.y(upper[i])))
-                .collect();
-            area.draw(&PathElement::new(
-                edge,
-                ShapeStyle::from(&WHITE).stroke_width(th.px(1.5) as u32),
-            ))
-            .map_err(draw_err)?;
+            let edge: Vec<(i32, i32)> = order.iter().map(|&i| (x(i), f.y(upper[i]))).collect();
+            let mut poly = edge.clone();
+            poly.extend(order.iter().rev().map(|&i| (x(i), f.y(lower[i]))));
+            p.draw(&Polygon::new(poly, colour.filled()))?;
+            p.line(edge, WHITE, 1.5)?;
         }
         lower = upper;
     }
-    draw_events(area, &th, &lay, &events)?;
+    draw_events(&p, &lay, &events)?;
     // Legend: top band first, as the stack reads.
     let entries: Vec<(Swatch, String)> = c
         .bands
@@ -424,83 +428,37 @@ pub fn draw_flows_by_route<DB: DrawingBackend>(
         .rev()
         .map(|b| (Swatch::Fill(b.role.colour()), b.name.clone()))
         .collect();
-    let y = legend(
-        area,
-        &th,
-        (lay.legend_x, lay.labels_top),
-        lay.legend_w,
-        "Route (top band first)",
-        &entries,
-    )?;
-    event_legend(
-        area,
-        &th,
-        (lay.legend_x, y + th.px(20.0)),
-        lay.legend_w,
-        th.h - th.px(46.0),
-        &events,
-    )?;
-    footnote(area, &th, &c.note)
+    let heading = "Route (top band first)";
+    let y = p.legend(lay.legend, lay.labels_top, heading, &entries)?;
+    event_legend(&p, lay.legend, y + p.px(20.0), &events)
 }
 
 /// Re-exports through each intermediary over years: final destination solid, what the
 /// intermediary's customs records dashed.
-pub fn draw_reexports<DB: DrawingBackend>(
+pub(crate) fn draw_reexports<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     c: &Reexports,
 ) -> Result<(), PlotError> {
-    register_fonts()?;
-    let th = Theme::of(area);
-    let Some((first, last)) = span(&c.years) else {
-        title_block(area, &th, &format!("Re-exports to {}", c.target), "")?;
-        return no_data(area, &th, "no years to show");
+    let words = c.words();
+    let Some(years) = span(&c.years) else {
+        return Page::new(area, &words)?.no_data("no years to show");
     };
-    let years_text = super::style::years_text(first, last);
-    let top = title_block(
-        area,
-        &th,
-        &format!(
-            "Re-exports to {} through each intermediary, {years_text}",
-            c.target
-        ),
-        &format!(
-            "Solid: goods re-exported through each intermediary to final buyers in {}. Dashed: the part the intermediary's own customs records (its recorded share of transit).",
-            c.target
-        ),
-    )?;
-    let max = c
-        .hubs
-        .iter()
-        .flat_map(|h| h.final_destination.iter().copied())
-        .fold(0.0, f64::max);
-    let axis = ValueAxis::new(0.0, max, 7);
-    let events = event_lines(&c.events, first, last);
-    let years: Vec<i32> = events.iter().map(|(y, _)| *y).collect();
-    let lay = layout(area, &th, top, &axis, x_range(first, last), &years)?;
-    let f = lay.frame;
-    draw_axes(
-        area,
-        &th,
-        &f,
-        &axis,
-        "USD bn",
-        &x_ticks(first, last),
-        "year",
-    )?;
-    let mut order: Vec<usize> = (0..c.years.len()).collect();
-    order.sort_by_key(|&i| c.years[i]);
+    let values = c.hubs.iter().flat_map(|h| h.final_destination.iter());
+    let max = values.copied().fold(0.0, f64::max);
+    let (p, lay, events) = year_chart(area, &words, years, max, &c.events)?;
+    let (f, th) = (lay.frame, &p.th);
+    let order = year_order(&c.years);
     let markers = c.years.len() <= 20;
-    let mut entries: Vec<(f64, Vec<(Swatch, String)>)> = Vec::new();
     for (k, h) in c.hubs.iter().enumerate() {
         let colour = hub_colour(k);
         let pts = |scale: f64| -> Vec<(i32, i32)> {
-            order
-                .iter()
-                .map(|&i| {
-                    let v = h.final_destination.get(i).copied().unwrap_or(0.0);
-                    (f.x(f64::from(c.years[i])), f.y(v * scale))
-                })
-                .collect()
+            let at = |i: usize| {
+                (
+                    f.x(f64::from(c.years[i])),
+                    f.y(value(&h.final_destination, i) * scale),
+                )
+            };
+            order.iter().map(|&i| at(i)).collect()
         };
         let solid = pts(1.0);
         // A hub whose customs record all transit has one line: the two coincide.
@@ -510,109 +468,107 @@ pub fn draw_reexports<DB: DrawingBackend>(
             Vec::new()
         };
         if recorded.len() > 1 {
-            polyline(area, &th, recorded.clone(), colour, 3.0, true)?;
+            polyline(p.area, th, recorded.clone(), colour, 3.0, true)?;
         }
-        polyline(area, &th, solid.clone(), colour, 4.5, false)?;
+        polyline(p.area, th, solid.clone(), colour, 4.5, false)?;
         if markers {
-            for p in &solid {
-                area.draw(&Circle::new(*p, th.px(6.0), colour.filled()))
-                    .map_err(draw_err)?;
+            for pt in &solid {
+                p.draw(&Circle::new(*pt, th.px(6.0), colour.filled()))?;
             }
-            for p in &recorded {
-                area.draw(&Circle::new(*p, th.px(4.0), WHITE.filled()))
-                    .map_err(draw_err)?;
-                area.draw(&Circle::new(
-                    *p,
-                    th.px(4.0),
-                    ShapeStyle::from(&colour).stroke_width(th.px(2.0) as u32),
-                ))
-                .map_err(draw_err)?;
+            let ring = ShapeStyle::from(&colour).stroke_width(th.px(2.0) as u32);
+            for pt in &recorded {
+                p.draw(&Circle::new(*pt, th.px(4.0), WHITE.filled()))?;
+                p.draw(&Circle::new(*pt, th.px(4.0), ring))?;
             }
         }
-        let end = order
-            .last()
-            .and_then(|&i| h.final_destination.get(i).copied())
-            .unwrap_or(0.0);
-        entries.push((
-            end,
-            vec![(
-                Swatch::Line {
-                    colour,
-                    dashed: false,
-                },
-                h.hub.clone(),
-            )],
-        ));
     }
-    draw_events(area, &th, &lay, &events)?;
+    draw_events(&p, &lay, &events)?;
     // Legend: intermediaries in the order their lines end, highest first; then the key to
     // the two line styles; then the events.
-    entries.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let entries: Vec<(Swatch, String)> = entries.into_iter().flat_map(|(_, e)| e).collect();
-    let y = legend(
-        area,
-        &th,
-        (lay.legend_x, lay.labels_top),
-        lay.legend_w,
-        "Intermediary (highest first)",
-        &entries,
-    )?;
-    let end_of = |h: &HubSeries| {
-        order
-            .last()
-            .and_then(|&i| h.final_destination.get(i).copied())
-            .unwrap_or(0.0)
-    };
-    let mut by_end: Vec<&HubSeries> = c.hubs.iter().collect();
-    by_end.sort_by(|a, b| end_of(b).total_cmp(&end_of(a)));
-    let shares: Vec<String> = by_end
-        .iter()
-        .map(|h| {
-            format!(
-                "{} {}%",
-                h.hub,
-                super::style::fmt_num(100.0 * h.recorded_share, 0)
-            )
-        })
+    let line = |colour, dashed| Swatch::Line { colour, dashed };
+    let entries: Vec<(Swatch, String)> = c
+        .by_end()
+        .into_iter()
+        .map(|(k, h)| (line(hub_colour(k), false), h.hub.clone()))
         .collect();
-    let y = legend(
-        area,
-        &th,
-        (lay.legend_x, y + th.px(20.0)),
-        lay.legend_w,
-        "Line style",
-        &[
-            (
-                Swatch::Line {
-                    colour: DARK_GREY,
-                    dashed: false,
+    let heading = "Intermediary (highest first)";
+    let y = p.legend(lay.legend, lay.labels_top, heading, &entries)?;
+    let [solid, dashed] = c.line_key();
+    let key = [
+        (line(DARK_GREY, false), solid),
+        (line(DARK_GREY, true), dashed),
+    ];
+    let y = p.legend(lay.legend, y + th.px(20.0), "Line style", &key)?;
+    event_legend(&p, lay.legend, y + th.px(20.0), &events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wording_follows_the_data() {
+        let mut c = FlowsByRoute {
+            target: "RUS".into(),
+            years: vec![2022, 2021, 2030],
+            bands: Vec::new(),
+            events: Vec::new(),
+            note: "Scenario x.".into(),
+        };
+        let w = c.words();
+        assert_eq!(w.title, "Goods reaching RUS by route, 2021–2030");
+        assert!(w
+            .subtitle
+            .starts_with("Imports of RUS by final destination"));
+        assert_eq!(w.note, "Scenario x.");
+        c.years.clear();
+        assert_eq!(c.words().title, "Goods reaching RUS");
+        let r = Reexports {
+            target: "RUS".into(),
+            years: vec![2021, 2022],
+            hubs: vec![
+                HubSeries {
+                    hub: "KAZ".into(),
+                    final_destination: vec![1.0, 2.0],
+                    recorded_share: 0.5,
                 },
-                format!("re-exports reaching {} (final destination)", c.target),
-            ),
-            (
-                Swatch::Line {
-                    colour: DARK_GREY,
-                    dashed: true,
+                HubSeries {
+                    hub: "KGZ".into(),
+                    final_destination: vec![1.0, 3.0],
+                    recorded_share: 1.0,
                 },
-                format!(
-                    "as the intermediary's customs record them (share of transit: {}){}",
-                    shares.join(", "),
-                    if c.hubs.iter().any(|h| h.recorded_share >= 1.0) {
-                        "; at 100% the lines coincide"
-                    } else {
-                        ""
-                    }
-                ),
-            ),
-        ],
-    )?;
-    event_legend(
-        area,
-        &th,
-        (lay.legend_x, y + th.px(20.0)),
-        lay.legend_w,
-        th.h - th.px(46.0),
-        &events,
-    )?;
-    footnote(area, &th, &c.note)
+            ],
+            events: Vec::new(),
+            note: String::new(),
+        };
+        assert_eq!(
+            r.words().title,
+            "Re-exports to RUS through each intermediary, 2021–2022"
+        );
+        let [solid, dashed] = r.line_key();
+        assert_eq!(solid, "re-exports reaching RUS (final destination)");
+        assert_eq!(
+            dashed,
+            "as the intermediary's customs record them (share of transit: KGZ 100%, KAZ 50%); at 100% the lines coincide"
+        );
+    }
+
+    #[test]
+    fn events_inside_the_years_are_grouped_by_year() {
+        let e = |year, label: &str| Event {
+            year,
+            label: label.into(),
+        };
+        let events = [
+            e(2021, "a"),
+            e(2022, "b"),
+            e(2022, "c"),
+            e(2022, "b"),
+            e(2031, "d"),
+        ];
+        assert_eq!(
+            event_lines(&events, 2021, 2030),
+            vec![(2022, vec!["b".to_owned(), "c".to_owned()])]
+        );
+    }
 }

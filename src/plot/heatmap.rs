@@ -5,13 +5,10 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, VPos};
 use serde::Serialize;
 
-use super::style::{
-    anchored, draw_err, fmt_pct, footnote, nice_step, register_fonts, text, text_size, title_block,
-    with_colour, Theme, MUTED, TEXT,
-};
+use super::page::{Page, Words, BOTTOM, BOTTOM_LEFT, CENTRE, LEFT, RIGHT};
+use super::style::{fmt_pct, nice_step, with_colour, wrap, MUTED, TEXT};
 use super::{csv_of, PlotError};
 
 /// What the two sides of a heatmap are.
@@ -52,7 +49,7 @@ impl ChangeHeatmap {
     }
 
     /// Percent change of the flow from `i` to `j`; `None` without a positive base.
-    pub fn change(&self, i: usize, j: usize) -> Option<f64> {
+    pub(crate) fn change(&self, i: usize, j: usize) -> Option<f64> {
         let a = Self::value(&self.from_values, i, j)?;
         let b = Self::value(&self.to_values, i, j)?;
         (a > 0.0).then(|| 100.0 * (b - a) / a)
@@ -136,62 +133,110 @@ fn dark(c: RGBColor) -> bool {
 const NO_DATA: RGBColor = RGBColor(200, 200, 200);
 const DOMESTIC: RGBColor = RGBColor(250, 250, 250);
 
+impl ChangeHeatmap {
+    /// Title, subtitle and footnote.
+    pub(crate) fn words(&self) -> Words {
+        let (from, to) = (&self.from, &self.to);
+        let (title, subtitle) = match &self.comparing {
+            Comparing::Years { scenario } => (
+                format!("Change in final-destination flows, {from} to {to} ({scenario})"),
+                format!("Percent change of each exporter's sales to final buyers in each importer, {from} to {to}. Rows: exporter; columns: importer."),
+            ),
+            Comparing::Scenarios { year } => (
+                format!("Final-destination flows in {year}: {to} against {from}"),
+                format!("Percent difference of each exporter's sales to final buyers in each importer, scenario {to} against {from} in {year}. Rows: exporter; columns: importer."),
+            ),
+        };
+        Words {
+            title,
+            subtitle,
+            note: "Values: final-destination flows (goods bought by final buyers in the importer, by any route), all sectors.".to_owned(),
+            note_lines: 1,
+        }
+    }
+
+    /// Every pair's change, `[exporter][importer]`; `None` on the diagonal.
+    fn changes(&self) -> Vec<Vec<Option<f64>>> {
+        let n = self.economies.len();
+        (0..n)
+            .map(|i| {
+                (0..n)
+                    .map(|j| (i != j).then(|| self.change(i, j)).flatten())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The text of a cell: its change, "new" for a flow that starts, "–" for none.
+    fn cell_text(&self, i: usize, j: usize, change: Option<f64>) -> String {
+        match change {
+            Some(v) => fmt_pct(v),
+            None if i == j => String::new(),
+            None => match Self::value(&self.to_values, i, j) {
+                Some(b) if b > 0.0 => "new".to_owned(),
+                _ => "–".to_owned(),
+            },
+        }
+    }
+}
+
+/// The labels of the colour bar's ticks, top to bottom, with their position on it.
+fn colour_ticks(cap: f64, saturated: bool) -> Vec<(f64, String)> {
+    let ticks = [
+        (0.0, cap),
+        (0.25, cap / 2.0),
+        (0.5, 0.0),
+        (0.75, -cap / 2.0),
+        (1.0, -cap),
+    ];
+    ticks
+        .into_iter()
+        .map(|(frac, v)| {
+            let label = if v == 0.0 {
+                "0%".to_owned()
+            } else {
+                fmt_pct(v)
+            };
+            let label = match (saturated, frac) {
+                (true, 0.0) => format!("≥ {label}"),
+                (true, 1.0) => format!("≤ {label}"),
+                _ => label,
+            };
+            (frac, label)
+        })
+        .collect()
+}
+
+/// The grid: its top left corner and the side of a cell.
+struct Grid {
+    left: i32,
+    top: i32,
+    cell: i32,
+}
+
 /// Draws the heatmap: rows exporters, columns importers, a cell per pair.
-pub fn draw_change_heatmap<DB: DrawingBackend>(
+pub(crate) fn draw_change_heatmap<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     c: &ChangeHeatmap,
 ) -> Result<(), PlotError> {
-    register_fonts()?;
-    let th = Theme::of(area);
-    let (title, sub) = match &c.comparing {
-        Comparing::Years { scenario } => (
-            format!(
-                "Change in final-destination flows, {} to {} ({scenario})",
-                c.from, c.to
-            ),
-            format!(
-                "Percent change of each exporter's sales to final buyers in each importer, {} to {}. Rows: exporter; columns: importer.",
-                c.from, c.to
-            ),
-        ),
-        Comparing::Scenarios { year } => (
-            format!(
-                "Final-destination flows in {year}: {} against {}",
-                c.to, c.from
-            ),
-            format!(
-                "Percent difference of each exporter's sales to final buyers in each importer, scenario {} against {} in {year}. Rows: exporter; columns: importer.",
-                c.to, c.from
-            ),
-        ),
-    };
-    let top = title_block(area, &th, &title, &sub)?;
+    let p = Page::new(area, &c.words())?;
+    let th = &p.th;
     let n = c.economies.len();
-    let changes: Vec<Vec<Option<f64>>> = (0..n)
-        .map(|i| {
-            (0..n)
-                .map(|j| (i != j).then(|| c.change(i, j)).flatten())
-                .collect()
-        })
-        .collect();
+    let changes = c.changes();
     let cap = colour_limit(&changes);
     let max = changes
         .iter()
         .flatten()
         .flatten()
         .fold(0.0f64, |m, v| m.max(v.abs()));
-    let saturated = max > cap;
     // Grid geometry: square cells, codes on top and left, colour bar on the right.
     let tick = th.tick();
-    let mut code_w = 0;
-    for e in &c.economies {
-        code_w = code_w.max(text_size(area, e, &tick)?.0);
-    }
+    let code_w = p.widest(&c.economies, &tick)?;
     let legend_w = th.px(300.0);
     let left = th.px(40.0) + code_w + th.px(16.0);
-    let grid_top = top + th.px(70.0);
+    let top = p.top + th.px(70.0);
     let avail_w = th.w - left - legend_w - th.px(80.0);
-    let avail_h = th.h - grid_top - th.px(60.0);
+    let avail_h = th.h - top - th.px(60.0);
     // Square cells, no larger than needed for their labels (a few economies would
     // otherwise give giant cells).
     let cell = if n > 0 {
@@ -199,179 +244,121 @@ pub fn draw_change_heatmap<DB: DrawingBackend>(
     } else {
         1
     };
-    let cell_style = th.text(if cell >= th.px(60.0) { 18.0 } else { 14.0 }, TEXT);
+    let grid = Grid { left, top, cell };
     let axis_title = th.text(20.0, MUTED);
-    text(
-        area,
-        "importer (final buyer) →",
-        (left + n as i32 * cell / 2, grid_top - th.px(40.0)),
-        &anchored(&axis_title, HPos::Center, VPos::Bottom),
+    let y = top - th.px(40.0);
+    let importers = "importer (final buyer) →";
+    p.text(
+        importers,
+        (left + n as i32 * cell / 2, y),
+        &axis_title,
+        BOTTOM,
     )?;
-    text(
-        area,
-        "exporter ↓",
-        (th.px(40.0), grid_top - th.px(40.0)),
-        &anchored(&axis_title, HPos::Left, VPos::Bottom),
-    )?;
+    p.text("exporter ↓", (th.px(40.0), y), &axis_title, BOTTOM_LEFT)?;
     for (j, e) in c.economies.iter().enumerate() {
         let x = left + j as i32 * cell + cell / 2;
-        text(
-            area,
-            e,
-            (x, grid_top - th.px(8.0)),
-            &anchored(&tick, HPos::Center, VPos::Bottom),
-        )?;
+        p.text(e, (x, top - th.px(8.0)), &tick, BOTTOM)?;
     }
     for (i, (e, row)) in c.economies.iter().zip(&changes).enumerate() {
-        let y = grid_top + i as i32 * cell + cell / 2;
-        text(
-            area,
-            e,
-            (left - th.px(10.0), y),
-            &anchored(&tick, HPos::Right, VPos::Center),
-        )?;
+        let y = top + i as i32 * cell + cell / 2;
+        p.text(e, (left - th.px(10.0), y), &tick, RIGHT)?;
         for (j, &value) in row.iter().enumerate() {
-            let x0 = left + j as i32 * cell;
-            let y0 = grid_top + i as i32 * cell;
-            let colour = if i == j {
-                DOMESTIC
-            } else {
-                value.map_or(NO_DATA, |v| diverging(v / cap))
-            };
-            area.draw(&Rectangle::new(
-                [(x0 + 1, y0 + 1), (x0 + cell - 1, y0 + cell - 1)],
-                colour.filled(),
-            ))
-            .map_err(draw_err)?;
-            if i == j {
-                area.draw(&PathElement::new(
-                    vec![(x0 + 1, y0 + cell - 1), (x0 + cell - 1, y0 + 1)],
-                    ShapeStyle::from(&NO_DATA).stroke_width(th.px(2.0) as u32),
-                ))
-                .map_err(draw_err)?;
-            }
-            let label = match value {
-                Some(v) => fmt_pct(v),
-                None if i == j => String::new(),
-                None => match ChangeHeatmap::value(&c.to_values, i, j) {
-                    Some(b) if b > 0.0 => "new".to_owned(),
-                    _ => "–".to_owned(),
-                },
-            };
-            if label.is_empty() {
-                continue;
-            }
-            let (w, h) = text_size(area, &label, &cell_style)?;
-            if w <= cell - 6 && h <= cell - 4 {
-                let tc = if dark(colour) { WHITE } else { TEXT };
-                text(
-                    area,
-                    &label,
-                    (x0 + cell / 2, y0 + cell / 2),
-                    &anchored(
-                        &with_colour(cell_style.clone(), tc),
-                        HPos::Center,
-                        VPos::Center,
-                    ),
-                )?;
-            }
+            draw_cell(&p, c, &grid, (i, j), value, cap)?;
         }
     }
-    // Colour legend: a vertical bar from -cap (bottom) to +cap (top).
-    let lx = left + n as i32 * cell + th.px(60.0);
-    let ly0 = grid_top;
-    let bar_h = (n as i32 * cell).clamp(th.px(200.0), th.px(560.0));
+    draw_colour_legend(&p, c, &grid, cap, max > cap)
+}
+
+/// One cell of the grid: its colour, a cross on the diagonal, its number where it fits.
+fn draw_cell<DB: DrawingBackend>(
+    p: &Page<DB>,
+    c: &ChangeHeatmap,
+    g: &Grid,
+    (i, j): (usize, usize),
+    value: Option<f64>,
+    cap: f64,
+) -> Result<(), PlotError> {
+    let th = &p.th;
+    let cell = g.cell;
+    let (x0, y0) = (g.left + j as i32 * cell, g.top + i as i32 * cell);
+    let colour = if i == j {
+        DOMESTIC
+    } else {
+        value.map_or(NO_DATA, |v| diverging(v / cap))
+    };
+    p.rect([(x0 + 1, y0 + 1), (x0 + cell - 1, y0 + cell - 1)], colour)?;
+    if i == j {
+        let cross = vec![(x0 + 1, y0 + cell - 1), (x0 + cell - 1, y0 + 1)];
+        p.line(cross, NO_DATA, 2.0)?;
+    }
+    let label = c.cell_text(i, j, value);
+    if label.is_empty() {
+        return Ok(());
+    }
+    let style = th.text(if cell >= th.px(60.0) { 18.0 } else { 14.0 }, TEXT);
+    let (w, h) = p.size(&label, &style)?;
+    if w <= cell - 6 && h <= cell - 4 {
+        let style = with_colour(style, if dark(colour) { WHITE } else { TEXT });
+        p.text(&label, (x0 + cell / 2, y0 + cell / 2), &style, CENTRE)?;
+    }
+    Ok(())
+}
+
+/// The colour bar from -cap (bottom) to +cap (top) right of the grid, and swatches for
+/// the cells without a change under it.
+fn draw_colour_legend<DB: DrawingBackend>(
+    p: &Page<DB>,
+    c: &ChangeHeatmap,
+    g: &Grid,
+    cap: f64,
+    saturated: bool,
+) -> Result<(), PlotError> {
+    let th = &p.th;
+    let n = c.economies.len() as i32;
+    let lx = g.left + n * g.cell + th.px(60.0);
+    let ly0 = g.top;
+    let bar_h = (n * g.cell).clamp(th.px(200.0), th.px(560.0));
     let bar_w = th.px(30.0);
-    text(
-        area,
-        "change, %",
-        (lx, ly0 - th.px(12.0)),
-        &anchored(&th.bold(20.0, TEXT), HPos::Left, VPos::Bottom),
-    )?;
+    let heading = th.bold(20.0, TEXT);
+    p.text("change, %", (lx, ly0 - th.px(12.0)), &heading, BOTTOM_LEFT)?;
     for k in 0..bar_h {
         let t = 1.0 - 2.0 * f64::from(k) / f64::from(bar_h.max(1) - 1).max(1.0);
-        area.draw(&Rectangle::new(
-            [(lx, ly0 + k), (lx + bar_w, ly0 + k + 1)],
-            diverging(t).filled(),
-        ))
-        .map_err(draw_err)?;
+        p.rect([(lx, ly0 + k), (lx + bar_w, ly0 + k + 1)], diverging(t))?;
     }
-    for (frac, v) in [
-        (0.0, cap),
-        (0.25, cap / 2.0),
-        (0.5, 0.0),
-        (0.75, -cap / 2.0),
-        (1.0, -cap),
-    ] {
+    for (frac, label) in colour_ticks(cap, saturated) {
         let y = ly0 + (frac * f64::from(bar_h - 1)).round() as i32;
-        area.draw(&PathElement::new(
+        p.line(
             vec![(lx + bar_w, y), (lx + bar_w + th.px(8.0), y)],
-            ShapeStyle::from(&TEXT).stroke_width(th.px(2.0) as u32),
-        ))
-        .map_err(draw_err)?;
-        let mut label = if v == 0.0 {
-            "0%".to_owned()
-        } else {
-            fmt_pct(v)
-        };
-        if saturated && frac == 0.0 {
-            label = format!("≥ {label}");
-        } else if saturated && frac == 1.0 {
-            label = format!("≤ {label}");
-        }
-        text(
-            area,
-            &label,
-            (lx + bar_w + th.px(14.0), y),
-            &anchored(&tick, HPos::Left, VPos::Center),
+            TEXT,
+            2.0,
         )?;
+        p.text(&label, (lx + bar_w + th.px(14.0), y), &th.tick(), LEFT)?;
     }
     // Swatches for cells without a change.
-    let ls = anchored(&th.text(18.0, TEXT), HPos::Left, VPos::Center);
+    let ls = th.text(18.0, TEXT);
     let mut sy = ly0 + bar_h + th.px(34.0);
     let sw = th.px(30.0);
     let room = th.w - lx - bar_w - th.px(50.0);
+    let no_flow = format!("no flow in {} (\"new\": one in {})", c.from, c.to);
     for (domestic, label) in [
-        (
-            false,
-            format!("no flow in {} (\"new\": one in {})", c.from, c.to),
-        ),
+        (false, no_flow),
         (true, "domestic sales (not shown)".to_owned()),
     ] {
         let fill = if domestic { DOMESTIC } else { NO_DATA };
-        area.draw(&Rectangle::new(
-            [(lx, sy), (lx + sw, sy + sw)],
-            fill.filled(),
-        ))
-        .map_err(draw_err)?;
-        area.draw(&Rectangle::new(
-            [(lx, sy), (lx + sw, sy + sw)],
-            ShapeStyle::from(&NO_DATA).stroke_width(1),
-        ))
-        .map_err(draw_err)?;
+        p.rect([(lx, sy), (lx + sw, sy + sw)], fill)?;
+        let outline = ShapeStyle::from(&NO_DATA).stroke_width(1);
+        p.draw(&Rectangle::new([(lx, sy), (lx + sw, sy + sw)], outline))?;
         if domestic {
-            area.draw(&PathElement::new(
-                vec![(lx, sy + sw), (lx + sw, sy)],
-                ShapeStyle::from(&NO_DATA).stroke_width(th.px(2.0) as u32),
-            ))
-            .map_err(draw_err)?;
+            p.line(vec![(lx, sy + sw), (lx + sw, sy)], NO_DATA, 2.0)?;
         }
-        let lines = super::style::wrap(area, &label, &ls, room)?;
+        let lines = wrap(p.area, &label, &ls, room)?;
         for (k, line) in lines.iter().enumerate() {
-            text(
-                area,
-                line,
-                (lx + sw + th.px(12.0), sy + sw / 2 + k as i32 * th.px(24.0)),
-                &ls,
-            )?;
+            let y = sy + sw / 2 + k as i32 * th.px(24.0);
+            p.text(line, (lx + sw + th.px(12.0), y), &ls, LEFT)?;
         }
         sy += sw.max(th.px(24.0) * lines.len() as i32) + th.px(16.0);
     }
-    footnote(
-        area,
-        &th,
-        "Values: final-destination flows (goods bought by final buyers in the importer, by any route), all sectors.",
-    )
+    Ok(())
 }
 
 #[cfg(test)]
@@ -387,5 +374,31 @@ mod tests {
         let blue = diverging(1.0);
         assert!(red.0 > red.2 && blue.2 > blue.0);
         assert_eq!(diverging(f64::NAN), diverging(0.0));
+    }
+
+    #[test]
+    fn heatmap_wording_and_cells() {
+        let c = ChangeHeatmap {
+            comparing: Comparing::Scenarios { year: 2030 },
+            from: "no_war".into(),
+            to: "as_happened".into(),
+            economies: vec!["CHN".into(), "RUS".into()],
+            from_values: vec![vec![None, Some(10.0)], vec![None, None]],
+            to_values: vec![vec![None, Some(5.0)], vec![Some(1.0), None]],
+        };
+        let w = c.words();
+        assert_eq!(
+            w.title,
+            "Final-destination flows in 2030: as_happened against no_war"
+        );
+        let ch = c.changes();
+        assert_eq!(ch[0][1], Some(-50.0));
+        assert_eq!(c.cell_text(0, 1, ch[0][1]), "−50%");
+        assert_eq!(c.cell_text(1, 0, ch[1][0]), "new");
+        assert_eq!(c.cell_text(0, 0, None), "");
+        let ticks = colour_ticks(50.0, true);
+        assert_eq!(ticks[0].1, "≥ +50%");
+        assert_eq!(ticks[2].1, "0%");
+        assert_eq!(ticks[4].1, "≤ −50%");
     }
 }

@@ -89,7 +89,7 @@ impl Folder {
         }
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
@@ -253,201 +253,149 @@ fn row_error(path: &Path, e: &csv::Error, header: Option<&csv::StringRecord>) ->
     }
 }
 
-/// One row of `flows.csv` (the columns charts use).
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct FlowIn {
-    pub year: i32,
-    pub sector: String,
-    pub exporter: String,
-    pub importer: String,
-    pub reporter: String,
-    pub final_destination: f64,
-}
-
-/// One row of `routes.csv`.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct RouteIn {
-    pub year: i32,
-    pub sector: String,
-    pub origin: String,
-    pub via: String,
-    pub destination: String,
-    pub value: f64,
-}
-
-/// One row of `reexports.csv`.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct ReexportIn {
-    pub year: i32,
-    pub sector: String,
-    pub intermediary: String,
-    pub origin: String,
-    pub reexports_to_target: f64,
-}
-
 /// One row of `compare.csv`.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct CompareIn {
-    pub scenario: String,
-    pub series: String,
-    pub year: i32,
-    pub value: f64,
+    pub(crate) scenario: String,
+    pub(crate) series: String,
+    pub(crate) year: i32,
+    pub(crate) value: f64,
 }
 
 /// One row of `final_flows.csv` (written by `tradeflow compare`).
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct FinalFlowIn {
-    pub scenario: String,
-    pub year: i32,
-    pub exporter: String,
-    pub importer: String,
-    pub final_destination: f64,
+    pub(crate) scenario: String,
+    pub(crate) year: i32,
+    pub(crate) exporter: String,
+    pub(crate) importer: String,
+    pub(crate) final_destination: f64,
 }
 
 /// What charts need from `run.json`.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct RunJson {
-    pub scenario: ScenarioJson,
-    pub years: Option<Vec<i32>>,
+    pub(crate) scenario: ScenarioJson,
+    pub(crate) years: Option<Vec<i32>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct ScenarioJson {
-    pub name: String,
-    pub economies: Vec<String>,
-    pub dynamics: Option<DynamicsJson>,
+    pub(crate) name: String,
+    pub(crate) economies: Vec<String>,
+    pub(crate) dynamics: Option<DynamicsJson>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct DynamicsJson {
-    pub sectors: Vec<SectorJson>,
-    pub routes: Option<RoutesJson>,
+    pub(crate) sectors: Vec<SectorJson>,
+    pub(crate) routes: Option<RoutesJson>,
     #[serde(default)]
-    pub instruments: Vec<InstrumentJson>,
+    pub(crate) instruments: Vec<InstrumentJson>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct SectorJson {
-    pub name: String,
+    pub(crate) name: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct RoutesJson {
-    pub layout: LayoutJson,
+    pub(crate) layout: LayoutJson,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct LayoutJson {
-    pub target: usize,
-    pub hubs: Vec<usize>,
-    pub recorded_share: Vec<f64>,
+    pub(crate) target: usize,
+    pub(crate) hubs: Vec<usize>,
+    pub(crate) recorded_share: Vec<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct InstrumentJson {
-    pub label: String,
-    pub start: i32,
-    pub end: Option<i32>,
-    pub effect: EffectJson,
+    pub(crate) label: String,
+    pub(crate) start: i32,
+    pub(crate) end: Option<i32>,
+    pub(crate) effect: EffectJson,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct EffectJson {
-    pub effect: String,
+    pub(crate) effect: String,
+    /// [`crate::policy::Effect::is_sanction`]; `None` in `run.json` files written before
+    /// it was recorded.
+    #[serde(default)]
+    pub(crate) sanction: Option<bool>,
 }
 
 /// One row of `montecarlo.csv`.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct BandIn {
-    pub series: String,
-    pub year: Option<i32>,
-    pub draws: usize,
-    pub failed: usize,
-    pub q05: f64,
-    pub q25: f64,
-    pub q50: f64,
-    pub q75: f64,
-    pub q95: f64,
+    pub(crate) series: String,
+    pub(crate) year: Option<i32>,
+    pub(crate) draws: usize,
+    pub(crate) failed: usize,
+    pub(crate) q05: f64,
+    pub(crate) q25: f64,
+    pub(crate) q50: f64,
+    pub(crate) q75: f64,
+    pub(crate) q95: f64,
 }
 
 /// What charts need from `montecarlo.json`.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct MonteCarloJson {
-    pub scenario: String,
-    pub seed: u64,
-    pub draws: u64,
-    pub failed: usize,
-    pub shard: Option<ShardJson>,
-    pub first_draw: u64,
-    pub last_draw: u64,
+    pub(crate) scenario: String,
+    pub(crate) seed: u64,
+    pub(crate) draws: u64,
+    pub(crate) failed: usize,
+    pub(crate) shard: Option<ShardJson>,
+    pub(crate) first_draw: u64,
+    pub(crate) last_draw: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct ShardJson {
-    pub k: u64,
-    pub n: u64,
-}
-
-/// One row of a calibration's `fit.csv`.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct FitIn {
-    pub series: String,
-    pub year: Option<i32>,
-    pub observed: f64,
-    pub initial: f64,
-    pub fitted: f64,
-    pub weight: f64,
-    pub source: String,
-}
-
-/// One row of a calibration's `parameters.csv` (`stderr` is empty when it cannot be
-/// computed; files of earlier versions hold `NaN` there, read as not computed).
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct ParameterIn {
-    pub path: String,
-    pub initial: f64,
-    pub fitted: f64,
-    pub stderr: Option<f64>,
-    pub at_bound: bool,
-    pub poorly_identified: bool,
+    pub(crate) k: u64,
+    pub(crate) n: u64,
 }
 
 /// What charts need from `calibration.json` (non-finite numbers are written as `null`).
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct CalibrationJson {
     /// The scenario's name (reports written before it was recorded lack it).
-    pub scenario: Option<String>,
-    pub objective_initial: Option<f64>,
-    pub objective: Option<f64>,
-    pub steps: usize,
-    pub evaluations: usize,
-    pub stop: String,
-    pub converged: bool,
+    pub(crate) scenario: Option<String>,
+    pub(crate) objective_initial: Option<f64>,
+    pub(crate) objective: Option<f64>,
+    pub(crate) steps: usize,
+    pub(crate) evaluations: usize,
+    pub(crate) stop: String,
+    pub(crate) converged: bool,
 }
 
 /// One row of a sweep's `tornado.csv`; empty cells where a run failed.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct TornadoIn {
-    pub parameter: String,
-    pub low: f64,
-    pub high: f64,
+    pub(crate) parameter: String,
+    pub(crate) low: f64,
+    pub(crate) high: f64,
     /// The parameter's value in the scenario (older sweeps did not record it).
     #[serde(default)]
-    pub base_value: Option<f64>,
-    pub output: String,
-    pub year: Option<i32>,
-    pub output_at_base: Option<f64>,
-    pub output_at_low: Option<f64>,
-    pub output_at_high: Option<f64>,
-    pub failed: String,
+    pub(crate) base_value: Option<f64>,
+    pub(crate) output: String,
+    pub(crate) year: Option<i32>,
+    pub(crate) output_at_base: Option<f64>,
+    pub(crate) output_at_low: Option<f64>,
+    pub(crate) output_at_high: Option<f64>,
+    pub(crate) failed: String,
 }
 
 /// What charts need from `sweep.json`.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct SweepJson {
-    pub scenario: String,
-    pub points: usize,
-    pub shard: Option<ShardJson>,
+    pub(crate) scenario: String,
+    pub(crate) points: usize,
+    pub(crate) shard: Option<ShardJson>,
 }
 
 #[cfg(test)]
@@ -458,11 +406,19 @@ mod tests {
         Folder::from_files(Path::new("out"), &[(name, text.as_bytes().to_vec())])
     }
 
-    fn routes(f: &Folder) -> Result<Vec<RouteIn>, PlotError> {
+    fn routes(f: &Folder) -> Result<Vec<crate::simulate::RouteRow>, PlotError> {
         f.csv(
             "routes.csv",
             "",
-            &["year", "sector", "origin", "via", "destination", "value"],
+            &[
+                "year",
+                "sector",
+                "origin",
+                "via",
+                "destination",
+                "value",
+                "share",
+            ],
             &["value"],
             &["value"],
         )
@@ -478,13 +434,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no column `destination`"), "{e}");
-        let bad = "year,sector,origin,via,destination,value\n2021,all,CHN,direct,RUS,1\n2022,all,CHN,direct,RUS,abc\n";
+        let bad = "year,sector,origin,via,destination,value,share\n2021,all,CHN,direct,RUS,1,1\n2022,all,CHN,direct,RUS,abc,1\n";
         let e = routes(&folder("routes.csv", bad)).unwrap_err().to_string();
         assert!(e.contains("line 3") && e.contains("column `value`"), "{e}");
-        let neg = "year,sector,origin,via,destination,value\n2021,all,CHN,direct,RUS,-1\n";
+        let neg = "year,sector,origin,via,destination,value,share\n2021,all,CHN,direct,RUS,-1,1\n";
         let e = routes(&folder("routes.csv", neg)).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("negative"), "{e}");
-        let year = "year,sector,origin,via,destination,value\n20x1,all,CHN,direct,RUS,1\n";
+        let year = "year,sector,origin,via,destination,value,share\n20x1,all,CHN,direct,RUS,1,1\n";
         let e = routes(&folder("routes.csv", year)).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("column `year`"), "{e}");
         let e = routes(&folder("flows.csv", ok)).unwrap_err().to_string();

@@ -4,38 +4,41 @@
 //! a results folder's files, read from disk or taken from the bytes a run is about to write
 //! ([`Folder`]) -> [`year_run_charts`] / [`compare_charts`] pick what each chart shows
 //! (target, intermediaries, major origins, sanction years, default series) into one plain
-//! struct per chart ([`Chart`]) -> a `draw_*` function draws it on any plotters backend ->
+//! struct per chart ([`Chart`]) -> the chart's wording (title, subtitle, footnote) as a pure
+//! function of that struct -> a `draw_*` function opens the shared page (`page.rs`: title
+//! block, footnote, value frame with a legend column or a key row) and draws on any plotters
+//! backend what is particular to the chart ->
 //! [`chart_files`] renders every chart as PNG and SVG, with the CSV it was drawn from, in
 //! memory, for the caller to write as one piece (nothing half-written on error).
 //!
 //! Charts of a yearly run (stems of `charts/<stem>.png|svg|csv`):
 //! - `flows_into_<T>`: flows into the route target `T` over years, stacked by route (direct
 //!   from each major origin, from other origins, via each intermediary), sanctions and
-//!   frictions marked where they take effect ([`draw_flows_by_route`]);
+//!   frictions marked where they take effect (`draw_flows_by_route`);
 //! - `reexports_to_<T>`: re-exports through each intermediary, final destination (solid)
-//!   against what the intermediary's customs records (dashed) ([`draw_reexports`]);
-//! - `routes_<T>_<year>`: a Sankey-style route diagram for one year ([`draw_route_diagram`]);
+//!   against what the intermediary's customs records (dashed) (`draw_reexports`);
+//! - `routes_<T>_<year>`: a Sankey-style route diagram for one year (`draw_route_diagram`);
 //! - `flow_change_<from>_<to>`: percent change of every bilateral final-destination flow
-//!   between two years ([`draw_change_heatmap`]).
+//!   between two years (`draw_change_heatmap`).
 //!
 //! Charts of a comparison: `compare_<series>` (a series across scenarios over years,
-//! [`draw_scenario_lines`]), `compare_bars_<year>` (a year's values of a few series,
-//! [`draw_scenario_bars`]) and `change_<scenario>_vs_<reference>_<year>` (bilateral change
+//! `draw_scenario_lines`), `compare_bars_<year>` (a year's values of a few series,
+//! `draw_scenario_bars`) and `change_<scenario>_vs_<reference>_<year>` (bilateral change
 //! between two scenarios).
 //!
 //! Charts of the tuning commands, drawn from the folders they write ([`montecarlo_charts`],
 //! [`calibration_charts`], [`sweep_charts`]):
 //! - `fan_<series>` (Monte Carlo folder of a yearly scenario): the median of the draws over
 //!   years with 50% and 90% bands, draws and failed draws in the footnote
-//!   ([`draw_fan_chart`]);
+//!   (`draw_fan_chart`);
 //! - `intervals_<measure>` (Monte Carlo folder of a single counterfactual): median, 50% and
 //!   90% ranges of a measure such as `welfare_change_pct`, one row per country
-//!   ([`draw_intervals`]);
+//!   (`draw_intervals`);
 //! - `calibration_fit` (calibration folder): each observed target against the model at the
 //!   starting values and after the fit, with the fitted parameters
-//!   ([`draw_calibration_fit`]);
+//!   (`draw_calibration_fit`);
 //! - `tornado_<output>_<year>` (sweep folder): each parameter moved alone to the ends of its
-//!   range, bars around the scenario's value, largest swing first ([`draw_tornado`]).
+//!   range, bars around the scenario's value, largest swing first (`draw_tornado`).
 //!
 //! Text is drawn with plotters' pure-Rust `ab_glyph` path and the bundled DejaVu Sans
 //! (`fonts/`, licence beside it): no system font library, no C library.
@@ -47,6 +50,7 @@ mod fit;
 mod flows;
 mod heatmap;
 mod input;
+mod page;
 mod sankey;
 mod style;
 mod tornado;
@@ -59,16 +63,14 @@ use plotters::prelude::*;
 use thiserror::Error;
 
 pub use build::{compare_charts, year_run_charts, CompareOptions, RunOptions};
-pub use compare::{draw_scenario_bars, draw_scenario_lines, ScenarioBars, ScenarioLines, Unit};
-pub use fan::{draw_fan_chart, draw_intervals, Draws, FanChart, IntervalChart, Quantiles};
-pub use fit::{draw_calibration_fit, CalibrationFit, FitParameter, FitTarget};
-pub use flows::{
-    draw_flows_by_route, draw_reexports, Band, Event, FlowsByRoute, HubSeries, Reexports, Role,
-};
-pub use heatmap::{draw_change_heatmap, ChangeHeatmap, Comparing};
+pub use compare::{ScenarioBars, ScenarioLines, Unit};
+pub use fan::{Draws, FanChart, IntervalChart, Quantiles};
+pub use fit::{CalibrationFit, FitParameter, FitTarget};
+pub use flows::{Band, Event, FlowsByRoute, HubSeries, Reexports, Role};
+pub use heatmap::{ChangeHeatmap, Comparing};
 pub use input::{Folder, FolderKind};
-pub use sankey::{draw_route_diagram, RouteDiagram, RouteFlow};
-pub use tornado::{draw_tornado, Tornado, TornadoBar};
+pub use sankey::{RouteDiagram, RouteFlow};
+pub use tornado::{Tornado, TornadoBar};
 pub use tuning::{calibration_charts, montecarlo_charts, sweep_charts, MonteCarloOptions};
 
 /// Pixel size of the PNG and SVG charts.
@@ -173,18 +175,21 @@ impl Chart {
     }
 
     /// Draws the chart on `area`.
-    pub fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+    pub(crate) fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+    ) -> Result<(), PlotError> {
         match self {
-            Chart::FlowsByRoute(c) => draw_flows_by_route(area, c),
-            Chart::Reexports(c) => draw_reexports(area, c),
-            Chart::RouteDiagram(c) => draw_route_diagram(area, c),
-            Chart::ScenarioLines(c) => draw_scenario_lines(area, c),
-            Chart::ScenarioBars(c) => draw_scenario_bars(area, c),
-            Chart::ChangeHeatmap(c) => draw_change_heatmap(area, c),
-            Chart::FanChart(c) => draw_fan_chart(area, c),
-            Chart::Intervals(c) => draw_intervals(area, c),
-            Chart::CalibrationFit(c) => draw_calibration_fit(area, c),
-            Chart::Tornado(c) => draw_tornado(area, c),
+            Chart::FlowsByRoute(c) => flows::draw_flows_by_route(area, c),
+            Chart::Reexports(c) => flows::draw_reexports(area, c),
+            Chart::RouteDiagram(c) => sankey::draw_route_diagram(area, c),
+            Chart::ScenarioLines(c) => compare::draw_scenario_lines(area, c),
+            Chart::ScenarioBars(c) => compare::draw_scenario_bars(area, c),
+            Chart::ChangeHeatmap(c) => heatmap::draw_change_heatmap(area, c),
+            Chart::FanChart(c) => fan::draw_fan_chart(area, c),
+            Chart::Intervals(c) => fan::draw_intervals(area, c),
+            Chart::CalibrationFit(c) => fit::draw_calibration_fit(area, c),
+            Chart::Tornado(c) => tornado::draw_tornado(area, c),
         }
     }
 }

@@ -4,14 +4,11 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, VPos};
 use serde::Serialize;
 
 use super::flows::Role;
-use super::style::{
-    anchored, draw_err, fmt_bn, fmt_num, footnote, register_fonts, spread, text, text_size,
-    title_block, Theme, DARK_GREY, MUTED,
-};
+use super::page::{Page, Words, BOTTOM, CENTRE, LEFT, RIGHT};
+use super::style::{fmt_bn, fmt_num, spread, DARK_GREY, MUTED, TEXT};
 use super::{csv_of, PlotError};
 
 /// One origin's flow into the target on one route.
@@ -120,115 +117,169 @@ fn band(x0: f64, (a0, a1): (f64, f64), x1: f64, (b0, b1): (f64, f64)) -> Vec<(i3
     pts
 }
 
+impl RouteDiagram {
+    /// The flows drawn: positive, from a known origin.
+    fn shown(&self) -> Vec<&RouteFlow> {
+        self.flows
+            .iter()
+            .filter(|fl| fl.value > 0.0 && fl.origin < self.origins.len())
+            .collect()
+    }
+
+    /// All flows into the target and those through intermediaries.
+    fn totals(&self) -> (f64, f64) {
+        let flows = self.shown();
+        let total = flows.iter().map(|fl| fl.value).sum();
+        let via = flows
+            .iter()
+            .filter(|fl| fl.via.is_some())
+            .map(|fl| fl.value);
+        (total, via.sum())
+    }
+
+    /// Title, subtitle and footnote.
+    pub(crate) fn words(&self) -> Words {
+        let (total, via_total) = self.totals();
+        let mut subtitle =
+            "Final-destination values, USD bn; band widths proportional to value.".to_owned();
+        if total > 0.0 {
+            subtitle.push_str(&format!(
+                " Through intermediaries: {} of {} ({}%).",
+                fmt_bn(via_total),
+                fmt_bn(total),
+                fmt_num(100.0 * via_total / total, 1)
+            ));
+        }
+        Words {
+            title: format!("Routes of goods into {}, {}", self.target, self.year),
+            subtitle,
+            note: self.note.clone(),
+            note_lines: 1,
+        }
+    }
+
+    /// The routes: direct first, then through each hub.
+    fn routes(&self) -> Vec<Option<usize>> {
+        std::iter::once(None)
+            .chain((0..self.hubs.len()).map(Some))
+            .collect()
+    }
+
+    /// The sum of the flows shown that `pick` selects.
+    fn sum(&self, pick: impl Fn(&RouteFlow) -> bool) -> f64 {
+        self.shown()
+            .into_iter()
+            .filter(|fl| pick(fl))
+            .map(|fl| fl.value)
+            .sum()
+    }
+
+    /// The origin column (origins with flows) and each origin's node in it.
+    fn origin_nodes(&self) -> (Vec<Node>, Vec<Option<usize>>) {
+        let mut nodes = Vec::new();
+        let mut node_of = vec![None; self.origins.len()];
+        for (i, (name, role)) in self.origins.iter().enumerate() {
+            let value = self.sum(|fl| fl.origin == i);
+            if value > 0.0 {
+                node_of[i] = Some(nodes.len());
+                nodes.push(Node::new(name.clone(), value, role.colour()));
+            }
+        }
+        (nodes, node_of)
+    }
+
+    /// The route column (routes with flows) and each route's node in it.
+    fn route_nodes(&self) -> (Vec<Node>, Vec<Option<usize>>) {
+        let routes = self.routes();
+        let mut nodes = Vec::new();
+        let mut node_of = vec![None; routes.len()];
+        for (r, via) in routes.iter().enumerate() {
+            let value = self.sum(|fl| fl.via == *via);
+            if value > 0.0 {
+                node_of[r] = Some(nodes.len());
+                let colour = via.map_or(DARK_GREY, |k| Role::Via(k).colour());
+                nodes.push(Node::new(self.route_name(*via), value, colour));
+            }
+        }
+        (nodes, node_of)
+    }
+}
+
+impl Node {
+    fn new(name: String, value: f64, colour: RGBColor) -> Self {
+        Self {
+            name,
+            value,
+            colour,
+            y0: 0.0,
+            y1: 0.0,
+        }
+    }
+
+    fn label(&self) -> String {
+        format!("{}  {}", self.name, fmt_bn(self.value))
+    }
+
+    /// The node as a rectangle at `x`, at least 2 px tall so that small ones are seen.
+    fn draw<DB: DrawingBackend>(&self, p: &Page<DB>, x: f64, w: f64) -> Result<(), PlotError> {
+        let y1 = if self.y1 - self.y0 < 2.0 {
+            self.y0 + 2.0
+        } else {
+            self.y1
+        };
+        let (x0, x1) = (x.round() as i32, (x + w).round() as i32);
+        p.rect(
+            [(x0, self.y0.round() as i32), (x1, y1.round() as i32)],
+            self.colour,
+        )
+    }
+
+    fn centre(&self) -> i32 {
+        ((self.y0 + self.y1) / 2.0) as i32
+    }
+
+    /// Whether a label at `y` sits on the node (else it gets a leader line).
+    fn beside(&self, y: i32) -> bool {
+        y >= self.y0 as i32 - 2 && y <= self.y1 as i32 + 2
+    }
+}
+
+/// The x of the three columns' left edges and the nodes' width, in pixels.
+struct Columns {
+    left: f64,
+    mid: f64,
+    right: f64,
+    node_w: f64,
+}
+
 /// Draws the route diagram.
-pub fn draw_route_diagram<DB: DrawingBackend>(
+pub(crate) fn draw_route_diagram<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     c: &RouteDiagram,
 ) -> Result<(), PlotError> {
-    register_fonts()?;
-    let th = Theme::of(area);
-    let flows: Vec<&RouteFlow> = c
-        .flows
-        .iter()
-        .filter(|fl| fl.value > 0.0 && fl.origin < c.origins.len())
-        .collect();
-    let total: f64 = flows.iter().map(|fl| fl.value).sum();
-    let via_total: f64 = flows
-        .iter()
-        .filter(|fl| fl.via.is_some())
-        .map(|fl| fl.value)
-        .sum();
-    let subtitle = if total > 0.0 {
-        format!(
-            "Final-destination values, USD bn; band widths proportional to value. Through intermediaries: {} of {} ({}%).",
-            fmt_bn(via_total),
-            fmt_bn(total),
-            fmt_num(100.0 * via_total / total, 1)
-        )
-    } else {
-        "Final-destination values, USD bn; band widths proportional to value.".to_owned()
-    };
-    let top = title_block(
-        area,
-        &th,
-        &format!("Routes of goods into {}, {}", c.target, c.year),
-        &subtitle,
-    )?;
-    footnote(area, &th, &c.note)?;
+    let p = Page::new(area, &c.words())?;
+    let (th, top) = (&p.th, p.top);
+    let (total, _) = c.totals();
     if total <= 0.0 || !total.is_finite() {
-        let s = anchored(&th.axis(), HPos::Center, VPos::Center);
-        return text(
-            area,
-            &format!("No flows into {} in {}", c.target, c.year),
-            (th.w / 2, (top + th.h) / 2),
-            &s,
-        );
+        let message = format!("No flows into {} in {}", c.target, c.year);
+        return p.text(&message, (th.w / 2, (top + th.h) / 2), &th.axis(), CENTRE);
     }
-    // Columns: origins, routes (direct first, then hubs), target.
-    let mut left: Vec<Node> = Vec::new();
-    let mut left_of: Vec<Option<usize>> = vec![None; c.origins.len()];
-    for (i, (name, role)) in c.origins.iter().enumerate() {
-        let v: f64 = flows
-            .iter()
-            .filter(|fl| fl.origin == i)
-            .map(|fl| fl.value)
-            .sum();
-        if v > 0.0 {
-            left_of[i] = Some(left.len());
-            left.push(Node {
-                name: name.clone(),
-                value: v,
-                colour: role.colour(),
-                y0: 0.0,
-                y1: 0.0,
-            });
-        }
-    }
-    let routes: Vec<Option<usize>> = std::iter::once(None)
-        .chain((0..c.hubs.len()).map(Some))
-        .collect();
-    let mut middle: Vec<Node> = Vec::new();
-    let mut middle_of: Vec<Option<usize>> = vec![None; routes.len()];
-    for (r, via) in routes.iter().enumerate() {
-        let v: f64 = flows
-            .iter()
-            .filter(|fl| fl.via == *via)
-            .map(|fl| fl.value)
-            .sum();
-        if v > 0.0 {
-            middle_of[r] = Some(middle.len());
-            middle.push(Node {
-                name: c.route_name(*via),
-                value: v,
-                colour: match via {
-                    Some(k) => Role::Via(*k).colour(),
-                    None => DARK_GREY,
-                },
-                y0: 0.0,
-                y1: 0.0,
-            });
-        }
-    }
-    let label_style = th.text(22.0, super::style::TEXT);
-    let value_style = th.bold(22.0, super::style::TEXT);
+    let (mut left, left_of) = c.origin_nodes();
+    let (mut middle, middle_of) = c.route_nodes();
+    let value_style = th.bold(22.0, TEXT);
     // Room for labels: the widest left label decides where the left column starts.
-    let mut widest_left = 0;
-    for n in &left {
-        widest_left = widest_left.max(
-            text_size(
-                area,
-                &format!("{}  {}", n.name, fmt_bn(n.value)),
-                &value_style,
-            )?
-            .0,
-        );
-    }
+    let widest_left = p.widest(left.iter().map(Node::label), &value_style)?;
     let target_label = format!("{}  {}", c.target, fmt_bn(total));
-    let widest_right = text_size(area, &target_label, &value_style)?.0;
+    let widest_right = p.size(&target_label, &value_style)?.0;
     let node_w = f64::from(th.px(26.0));
     let x_left = f64::from(th.px(50.0) + widest_left + th.px(16.0));
     let x_right = f64::from(th.w - th.px(50.0) - widest_right - th.px(16.0)) - node_w;
-    let x_mid = (x_left + x_right) / 2.0;
+    let col = Columns {
+        left: x_left,
+        mid: (x_left + x_right) / 2.0,
+        right: x_right,
+        node_w,
+    };
     let y_top = f64::from(top + th.px(30.0));
     let y_bottom = f64::from(th.h - th.px(80.0));
     let gap = f64::from(th.px(26.0));
@@ -243,79 +294,60 @@ pub fn draw_route_diagram<DB: DrawingBackend>(
     // Bands origin -> route: at each origin in route order, at each route in origin order.
     let mut out_y: Vec<f64> = left.iter().map(|n| n.y0).collect();
     let mut in_y: Vec<f64> = middle.iter().map(|n| n.y0).collect();
-    let mut bands = Vec::new();
+    let routes = c.routes();
     for (li, origin) in c.origins.iter().enumerate() {
         let Some(ln) = left_of[li] else { continue };
         for (r, via) in routes.iter().enumerate() {
             let Some(mn) = middle_of[r] else { continue };
-            let v: f64 = flows
-                .iter()
-                .filter(|fl| fl.origin == li && fl.via == *via)
-                .map(|fl| fl.value)
-                .sum();
+            let v = c.sum(|fl| fl.origin == li && fl.via == *via);
             if v <= 0.0 {
                 continue;
             }
             let h = v * scale;
-            bands.push((ln, mn, out_y[ln], h, origin.1.colour()));
+            let (y_out, y_in) = (out_y[ln], in_y[mn]);
+            let poly = band(
+                col.left + node_w,
+                (y_out, y_out + h),
+                col.mid,
+                (y_in, y_in + h),
+            );
+            p.draw(&Polygon::new(poly, origin.1.colour().mix(0.45).filled()))?;
             out_y[ln] += h;
+            in_y[mn] += h;
         }
-    }
-    // Incoming order at each route node follows the origins' order (already so), so take
-    // the positions in that order.
-    let mut placed = Vec::new();
-    for (ln, mn, y_out, h, colour) in bands {
-        let y_in = in_y[mn];
-        in_y[mn] += h;
-        placed.push((ln, mn, y_out, y_in, h, colour));
-    }
-    for (_, _, y_out, y_in, h, colour) in &placed {
-        let poly = band(
-            x_left + node_w,
-            (*y_out, y_out + h),
-            x_mid,
-            (*y_in, y_in + h),
-        );
-        area.draw(&Polygon::new(poly, colour.mix(0.45).filled()))
-            .map_err(draw_err)?;
     }
     let mut y_r = right_y0;
     for n in &middle {
         let h = n.y1 - n.y0;
-        let poly = band(x_mid + node_w, (n.y0, n.y1), x_right, (y_r, y_r + h));
-        area.draw(&Polygon::new(poly, n.colour.mix(0.40).filled()))
-            .map_err(draw_err)?;
+        let poly = band(col.mid + node_w, (n.y0, n.y1), col.right, (y_r, y_r + h));
+        p.draw(&Polygon::new(poly, n.colour.mix(0.40).filled()))?;
         y_r += h;
     }
-    // Nodes (at least 2 px tall so that small ones are seen).
-    let rect = |x: f64, n: &Node| {
-        let y1 = if n.y1 - n.y0 < 2.0 { n.y0 + 2.0 } else { n.y1 };
-        Rectangle::new(
-            [
-                (x.round() as i32, n.y0.round() as i32),
-                ((x + node_w).round() as i32, y1.round() as i32),
-            ],
-            n.colour.filled(),
-        )
-    };
+    let mut target = Node::new(c.target.clone(), total, DARK_GREY);
+    (target.y0, target.y1) = (right_y0, right_y0 + total * scale);
     for n in &left {
-        area.draw(&rect(x_left, n)).map_err(draw_err)?;
+        n.draw(&p, col.left, node_w)?;
     }
     for n in &middle {
-        area.draw(&rect(x_mid, n)).map_err(draw_err)?;
+        n.draw(&p, col.mid, node_w)?;
     }
-    let target = Node {
-        name: c.target.clone(),
-        value: total,
-        colour: DARK_GREY,
-        y0: right_y0,
-        y1: right_y0 + total * scale,
-    };
-    area.draw(&rect(x_right, &target)).map_err(draw_err)?;
-    // Labels, spread apart where nodes are thin; a leader line where a label had to move.
-    let line_gap = text_size(area, "Xg", &label_style)?.1 + th.px(8.0);
-    let lo = top + th.px(10.0);
-    let hi = th.h - th.px(60.0);
+    target.draw(&p, col.right, node_w)?;
+    draw_labels(&p, &col, &left, &middle, &target)
+}
+
+/// Node labels, spread apart where nodes are thin, with a leader line where a label had
+/// to move; the column headings above.
+fn draw_labels<DB: DrawingBackend>(
+    p: &Page<DB>,
+    col: &Columns,
+    left: &[Node],
+    middle: &[Node],
+    target: &Node,
+) -> Result<(), PlotError> {
+    let (th, top, node_w) = (&p.th, p.top, col.node_w);
+    let value_style = th.bold(22.0, TEXT);
+    let line_gap = p.size("Xg", &th.text(22.0, TEXT))?.1 + th.px(8.0);
+    let (lo, hi) = (top + th.px(10.0), th.h - th.px(60.0));
     let place = |nodes: &[Node]| -> Vec<i32> {
         let wish: Vec<i32> = nodes
             .iter()
@@ -323,83 +355,93 @@ pub fn draw_route_diagram<DB: DrawingBackend>(
             .collect();
         spread(&wish, line_gap, lo, hi)
     };
-    let left_y = place(&left);
-    for (n, &y) in left.iter().zip(&left_y) {
-        let x = (x_left - f64::from(th.px(12.0))) as i32;
-        let s = anchored(&value_style, HPos::Right, VPos::Center);
-        text(
-            area,
-            &format!("{}  {}", n.name, fmt_bn(n.value)),
-            (x, y),
-            &s,
-        )?;
-        leader(area, &th, x + th.px(4.0), y, x_left as i32, n)?;
-    }
-    let mid_y = place(&middle);
-    for (n, &y) in middle.iter().zip(&mid_y) {
-        let x = (x_mid + node_w + f64::from(th.px(10.0))) as i32;
-        let label = format!("{}  {}", n.name, fmt_bn(n.value));
-        let (w, h) = text_size(area, &label, &value_style)?;
-        area.draw(&Rectangle::new(
-            [
-                (x - th.px(4.0), y - h / 2 - th.px(4.0)),
-                (x + w + th.px(6.0), y + h / 2 + th.px(4.0)),
-            ],
-            WHITE.mix(0.85).filled(),
-        ))
-        .map_err(draw_err)?;
-        let s = anchored(&value_style, HPos::Left, VPos::Center);
-        text(area, &label, (x, y), &s)?;
-        let mid_node_right = (x_mid + node_w) as i32;
-        if y < n.y0 as i32 - 2 || y > n.y1 as i32 + 2 {
-            let ny = ((n.y0 + n.y1) / 2.0) as i32;
-            area.draw(&PathElement::new(
-                vec![(mid_node_right, ny), (x - th.px(4.0), y)],
-                ShapeStyle::from(&MUTED).stroke_width(th.px(1.5) as u32),
-            ))
-            .map_err(draw_err)?;
+    let leader_style = ShapeStyle::from(&MUTED).stroke_width(th.px(1.5) as u32);
+    for (n, &y) in left.iter().zip(&place(left)) {
+        let x = (col.left - f64::from(th.px(12.0))) as i32;
+        p.text(&n.label(), (x, y), &value_style, RIGHT)?;
+        if !n.beside(y) {
+            let line = vec![
+                (x + th.px(4.0), y),
+                (col.left as i32 - th.px(2.0), n.centre()),
+            ];
+            p.draw(&PathElement::new(line, leader_style))?;
         }
     }
-    let s = anchored(&value_style, HPos::Left, VPos::Center);
-    text(
-        area,
-        &target_label,
-        (
-            (x_right + node_w) as i32 + th.px(12.0),
-            ((target.y0 + target.y1) / 2.0) as i32,
-        ),
-        &s,
-    )?;
+    for (n, &y) in middle.iter().zip(&place(middle)) {
+        let x = (col.mid + node_w + f64::from(th.px(10.0))) as i32;
+        let label = n.label();
+        let (w, h) = p.size(&label, &value_style)?;
+        let back = [
+            (x - th.px(4.0), y - h / 2 - th.px(4.0)),
+            (x + w + th.px(6.0), y + h / 2 + th.px(4.0)),
+        ];
+        p.draw(&Rectangle::new(back, WHITE.mix(0.85).filled()))?;
+        p.text(&label, (x, y), &value_style, LEFT)?;
+        if !n.beside(y) {
+            let line = vec![((col.mid + node_w) as i32, n.centre()), (x - th.px(4.0), y)];
+            p.draw(&PathElement::new(line, leader_style))?;
+        }
+    }
+    let x = (col.right + node_w) as i32 + th.px(12.0);
+    p.text(&target.label(), (x, target.centre()), &value_style, LEFT)?;
     // Column headings.
-    let hs = anchored(&th.text(20.0, MUTED), HPos::Center, VPos::Bottom);
+    let hs = th.text(20.0, MUTED);
     let hy = top + th.px(20.0);
-    text(area, "origin", ((x_left + node_w / 2.0) as i32, hy), &hs)?;
-    text(area, "route", ((x_mid + node_w / 2.0) as i32, hy), &hs)?;
-    text(
-        area,
-        "final buyer",
-        ((x_right + node_w / 2.0) as i32, hy),
-        &hs,
-    )?;
+    for (heading, x) in [
+        ("origin", col.left),
+        ("route", col.mid),
+        ("final buyer", col.right),
+    ] {
+        p.text(heading, ((x + node_w / 2.0) as i32, hy), &hs, BOTTOM)?;
+    }
     Ok(())
 }
 
-/// A thin line from a moved label back to its node.
-fn leader<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    th: &Theme,
-    x: i32,
-    y: i32,
-    node_x: i32,
-    n: &Node,
-) -> Result<(), PlotError> {
-    if y >= n.y0 as i32 - 2 && y <= n.y1 as i32 + 2 {
-        return Ok(());
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_wording_and_columns() {
+        let c = RouteDiagram {
+            target: "RUS".into(),
+            year: 2030,
+            origins: vec![
+                ("CHN".into(), Role::Direct(0)),
+                ("EU".into(), Role::Direct(1)),
+            ],
+            hubs: vec!["KGZ".into()],
+            flows: vec![
+                RouteFlow {
+                    origin: 0,
+                    via: None,
+                    value: 30.0,
+                },
+                RouteFlow {
+                    origin: 0,
+                    via: Some(0),
+                    value: 10.0,
+                },
+                RouteFlow {
+                    origin: 1,
+                    via: Some(0),
+                    value: 0.0,
+                },
+            ],
+            note: "n".into(),
+        };
+        let w = c.words();
+        assert_eq!(w.title, "Routes of goods into RUS, 2030");
+        assert!(w
+            .subtitle
+            .ends_with("Through intermediaries: 10.0 of 40.0 (25.0%)."));
+        let (origins, of) = c.origin_nodes();
+        assert_eq!(origins.len(), 1);
+        assert_eq!(of, vec![Some(0), None]);
+        let (routes, _) = c.route_nodes();
+        assert_eq!(
+            routes.iter().map(|n| n.label()).collect::<Vec<_>>(),
+            ["direct  30.0", "via KGZ  10.0"]
+        );
     }
-    let ny = ((n.y0 + n.y1) / 2.0) as i32;
-    area.draw(&PathElement::new(
-        vec![(x, y), (node_x - th.px(2.0), ny)],
-        ShapeStyle::from(&MUTED).stroke_width(th.px(1.5) as u32),
-    ))
-    .map_err(draw_err)
 }

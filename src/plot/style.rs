@@ -97,13 +97,13 @@ pub(crate) fn scenario_dashed(i: usize) -> bool {
 /// Sizes for an area of the given pixel size (designed for 1600 x 1000).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Theme {
-    pub w: i32,
-    pub h: i32,
+    pub(crate) w: i32,
+    pub(crate) h: i32,
     s: f64,
 }
 
 impl Theme {
-    pub fn of<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> Self {
+    pub(crate) fn of<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> Self {
         let (w, h) = area.dim_in_pixel();
         let s = (f64::from(w) / 1600.0).min(f64::from(h) / 1000.0);
         Self {
@@ -114,21 +114,21 @@ impl Theme {
     }
 
     /// A pixel length of this area in the units sizes are designed in (1600 x 1000).
-    pub fn design(&self, px: i32) -> f64 {
+    pub(crate) fn design(&self, px: i32) -> f64 {
         f64::from(px) / self.s
     }
 
     /// A length designed for 1600 x 1000, scaled to this area (at least 1 pixel).
-    pub fn px(&self, v: f64) -> i32 {
+    pub(crate) fn px(&self, v: f64) -> i32 {
         ((v * self.s).round() as i32).max(1)
     }
 
-    pub fn text(&self, size: f64, colour: RGBColor) -> TextStyle<'static> {
+    pub(crate) fn text(&self, size: f64, colour: RGBColor) -> TextStyle<'static> {
         let size = (size * self.s).max(6.0);
         with_colour(TextStyle::from((FONT, size).into_font()), colour)
     }
 
-    pub fn bold(&self, size: f64, colour: RGBColor) -> TextStyle<'static> {
+    pub(crate) fn bold(&self, size: f64, colour: RGBColor) -> TextStyle<'static> {
         let size = (size * self.s).max(6.0);
         with_colour(
             TextStyle::from((FONT, size, FontStyle::Bold).into_font()),
@@ -136,22 +136,22 @@ impl Theme {
         )
     }
 
-    pub fn title(&self) -> TextStyle<'static> {
+    pub(crate) fn title(&self) -> TextStyle<'static> {
         self.bold(34.0, TEXT)
     }
-    pub fn subtitle(&self) -> TextStyle<'static> {
+    pub(crate) fn subtitle(&self) -> TextStyle<'static> {
         self.text(22.0, MUTED)
     }
-    pub fn tick(&self) -> TextStyle<'static> {
+    pub(crate) fn tick(&self) -> TextStyle<'static> {
         self.text(21.0, TEXT)
     }
-    pub fn axis(&self) -> TextStyle<'static> {
+    pub(crate) fn axis(&self) -> TextStyle<'static> {
         self.text(22.0, TEXT)
     }
-    pub fn legend(&self) -> TextStyle<'static> {
+    pub(crate) fn legend(&self) -> TextStyle<'static> {
         self.text(21.0, TEXT)
     }
-    pub fn note(&self) -> TextStyle<'static> {
+    pub(crate) fn note(&self) -> TextStyle<'static> {
         self.text(17.0, MUTED)
     }
 }
@@ -336,15 +336,15 @@ pub(crate) fn decimals_for(step: f64) -> usize {
 /// A value axis from 0 (or below, for negative data) to a round number above `hi`.
 #[derive(Debug, Clone)]
 pub(crate) struct ValueAxis {
-    pub lo: f64,
-    pub hi: f64,
-    pub ticks: Vec<f64>,
-    pub decimals: usize,
+    pub(crate) lo: f64,
+    pub(crate) hi: f64,
+    pub(crate) ticks: Vec<f64>,
+    pub(crate) decimals: usize,
 }
 
 impl ValueAxis {
     /// Ticks for data in `[lo, hi]` (0 always included); all-zero or empty data give 0..1.
-    pub fn new(lo: f64, hi: f64, n: usize) -> Self {
+    pub(crate) fn new(lo: f64, hi: f64, n: usize) -> Self {
         let lo = lo.min(0.0);
         let hi = hi.max(0.0);
         let (lo, hi) = if !(hi - lo).is_finite() || hi - lo <= 0.0 {
@@ -366,7 +366,7 @@ impl ValueAxis {
     }
 
     /// Ticks for data in `[lo, hi]` without forcing zero in (for lines far from zero).
-    pub fn zoomed(lo: f64, hi: f64, n: usize) -> Self {
+    pub(crate) fn zoomed(lo: f64, hi: f64, n: usize) -> Self {
         if !(hi - lo).is_finite() || hi - lo <= 0.0 {
             return Self::new(lo, hi, n);
         }
@@ -382,7 +382,7 @@ impl ValueAxis {
         }
     }
 
-    pub fn label(&self, v: f64) -> String {
+    pub(crate) fn label(&self, v: f64) -> String {
         fmt_num(v, self.decimals)
     }
 }
@@ -400,18 +400,18 @@ pub(crate) fn year_ticks(first: i32, last: i32) -> Vec<i32> {
 /// A plotting rectangle in pixels and the data range it shows.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Frame {
-    pub l: i32,
-    pub t: i32,
-    pub r: i32,
-    pub b: i32,
-    pub x0: f64,
-    pub x1: f64,
-    pub y0: f64,
-    pub y1: f64,
+    pub(crate) l: i32,
+    pub(crate) t: i32,
+    pub(crate) r: i32,
+    pub(crate) b: i32,
+    pub(crate) x0: f64,
+    pub(crate) x1: f64,
+    pub(crate) y0: f64,
+    pub(crate) y1: f64,
 }
 
 impl Frame {
-    pub fn x(&self, v: f64) -> i32 {
+    pub(crate) fn x(&self, v: f64) -> i32 {
         let span = if self.x1 > self.x0 {
             self.x1 - self.x0
         } else {
@@ -419,7 +419,7 @@ impl Frame {
         };
         self.l + ((v - self.x0) / span * f64::from(self.r - self.l)).round() as i32
     }
-    pub fn y(&self, v: f64) -> i32 {
+    pub(crate) fn y(&self, v: f64) -> i32 {
         let span = if self.y1 > self.y0 {
             self.y1 - self.y0
         } else {
@@ -453,17 +453,6 @@ pub(crate) fn title_block<DB: DrawingBackend>(
         }
     }
     Ok(y + th.px(14.0))
-}
-
-/// A footnote at the bottom left (source, scenario, what the values are).
-pub(crate) fn footnote<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    th: &Theme,
-    note: &str,
-) -> Result<(), PlotError> {
-    let ns = anchored(&th.note(), HPos::Left, VPos::Bottom);
-    let line = ellipsize(area, note, &ns, th.w - th.px(80.0))?;
-    text(area, &line, (th.px(40.0), th.h - th.px(18.0)), &ns)
 }
 
 /// Gridlines, value ticks with the unit above them, year ticks and the year axis title.
@@ -741,7 +730,7 @@ pub(crate) enum Marker {
 
 impl Marker {
     /// Draws the marker centred on `(x, y)`, `scale` times its usual size.
-    pub fn draw<DB: DrawingBackend>(
+    pub(crate) fn draw<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
         th: &Theme,

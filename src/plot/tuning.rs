@@ -8,9 +8,7 @@ use std::collections::BTreeMap;
 use super::compare::Unit;
 use super::fan::{Draws, FanChart, IntervalChart, Quantiles};
 use super::fit::{CalibrationFit, FitParameter, FitTarget};
-use super::input::{
-    BandIn, CalibrationJson, FitIn, Folder, MonteCarloJson, ParameterIn, SweepJson, TornadoIn,
-};
+use super::input::{BandIn, CalibrationJson, Folder, MonteCarloJson, SweepJson, TornadoIn};
 use super::tornado::{Tornado, TornadoBar};
 use super::{Chart, PlotError};
 
@@ -180,10 +178,17 @@ pub fn montecarlo_charts(
         .collect())
 }
 
-/// Default fan charts of a yearly scenario: re-exports via each intermediary (largest
-/// last-year median first), the largest recorded flow into the largest intermediary from
-/// another origin than the target, and the target's imports; else the first series.
-fn default_fans(names: &[&str], value: &dyn Fn(&str) -> f64) -> Vec<String> {
+/// The series charts show by default, from a yearly scenario's series names and a value of
+/// each (its last year's): re-exports via each intermediary (largest first), the largest
+/// recorded flow into the largest intermediary from another origin than the target, and the
+/// target's imports.
+pub(super) struct KeySeries<'a> {
+    pub(super) vias: Vec<&'a str>,
+    pub(super) into_hub: Option<&'a str>,
+    pub(super) imports: Option<&'a str>,
+}
+
+pub(super) fn key_series<'a>(names: &[&'a str], value: &dyn Fn(&str) -> f64) -> KeySeries<'a> {
     let target = names.iter().find_map(|n| {
         n.strip_prefix("imports of ")
             .and_then(|t| t.strip_suffix(", final destination"))
@@ -209,10 +214,28 @@ fn default_fans(names: &[&str], value: &dyn Fn(&str) -> f64) -> Vec<String> {
             })
             .max_by(|a, b| value(a).total_cmp(&value(b)))
     });
-    let imports = target.map(|t| format!("imports of {t}, final destination"));
-    let mut out: Vec<String> = vias.iter().map(|s| (*s).to_owned()).collect();
-    out.extend(into_hub.map(str::to_owned));
-    out.extend(imports.filter(|i| names.contains(&i.as_str())));
+    let imports = target.and_then(|t| {
+        let name = format!("imports of {t}, final destination");
+        names.iter().copied().find(|n| *n == name)
+    });
+    KeySeries {
+        vias,
+        into_hub,
+        imports,
+    }
+}
+
+/// Default fan charts of a yearly scenario: every key series ([`key_series`]); else the
+/// first series.
+fn default_fans(names: &[&str], value: &dyn Fn(&str) -> f64) -> Vec<String> {
+    let key = key_series(names, value);
+    let mut out: Vec<String> = key.vias.iter().map(|s| (*s).to_owned()).collect();
+    out.extend(
+        key.into_hub
+            .into_iter()
+            .chain(key.imports)
+            .map(str::to_owned),
+    );
     if out.is_empty() {
         out.extend(names.first().map(|s| (*s).to_owned()));
     }
@@ -225,7 +248,7 @@ pub fn calibration_charts(folder: &Folder) -> Result<Vec<Chart>, PlotError> {
         "calibration.json",
         "a calibration folder holds calibration.json (the fit report)",
     )?;
-    let targets: Vec<FitIn> = folder.csv(
+    let targets: Vec<FitTarget> = folder.csv(
         "fit.csv",
         "a calibration folder holds fit.csv (targets against the fit)",
         &[
@@ -240,7 +263,7 @@ pub fn calibration_charts(folder: &Folder) -> Result<Vec<Chart>, PlotError> {
             message: "no targets".into(),
         });
     }
-    let parameters: Vec<ParameterIn> = folder.csv(
+    let mut parameters: Vec<FitParameter> = folder.csv(
         "parameters.csv",
         "a calibration folder holds parameters.csv (the fitted parameters)",
         &[
@@ -256,6 +279,9 @@ pub fn calibration_charts(folder: &Folder) -> Result<Vec<Chart>, PlotError> {
     )?;
     // Reports written before the scenario's name was recorded: the folder's parent is
     // named after the scenario (`plots/<name>/calibration`).
+    for p in &mut parameters {
+        p.stderr = p.stderr.filter(|v| v.is_finite());
+    }
     let scenario = report.scenario.clone().unwrap_or_else(|| {
         folder
             .dir()
@@ -268,29 +294,8 @@ pub fn calibration_charts(folder: &Folder) -> Result<Vec<Chart>, PlotError> {
     });
     Ok(vec![Chart::CalibrationFit(CalibrationFit {
         scenario,
-        targets: targets
-            .into_iter()
-            .map(|t| FitTarget {
-                series: t.series,
-                year: t.year,
-                observed: t.observed,
-                initial: t.initial,
-                fitted: t.fitted,
-                weight: t.weight,
-                source: t.source,
-            })
-            .collect(),
-        parameters: parameters
-            .into_iter()
-            .map(|p| FitParameter {
-                path: p.path,
-                initial: p.initial,
-                fitted: p.fitted,
-                stderr: p.stderr.filter(|v| v.is_finite()),
-                at_bound: p.at_bound,
-                poorly_identified: p.poorly_identified,
-            })
-            .collect(),
+        targets,
+        parameters,
         converged: report.converged,
         stop: report.stop,
         steps: report.steps,

@@ -6,10 +6,53 @@
 //! shifters, link-cost factors from investment, output growth, and which pairs share a
 //! customs union. Each instrument acts with an intensity `s` in [0, 1]: 0 before `start`
 //! and from `end` on, rising linearly over `phase_in` years.
+//!
+//! Each effect is one file: its definition (the struct, serialised into `run.json`), its
+//! validation (`validate`, which reads the entry through [`Entry`], never the raw type),
+//! the checks of its numbers (shared by validation and by [`Effect::set`], so a drawn,
+//! swept or fitted value is held to the same bounds as a written one) and what it does to
+//! one year's [`PolicyState`] ([`Act::apply`]).
+//!
+//! # Adding an instrument
+//!
+//! 1. Write `src/policy/<effect>.rs` after the model of `growth.rs`: the struct (keep the
+//!    numbers as written, `#[serde(skip)]`, when the struct holds something derived from
+//!    them), `validate(&mut dyn Entry) -> Option<Effect>`, the checks of each number, and
+//!    `impl Act` (`get`, `set`, `apply`; `union` only for a customs union).
+//! 2. In this file: `mod <effect>;`, a variant of [`Kind`] (its spelling in the file), its arm
+//!    in [`Kind::about`] (name, the fields it takes, its `validate`) and a variant of
+//!    [`Effect`] with its arms in `Effect::act`, `Effect::act_mut` and
+//!    [`Effect::is_sanction`] (whether charts mark it as a sanction). Every one of these
+//!    matches is exhaustive: the compiler names the arm you forgot.
+//! 3. A field no kind has taken yet: a variant of [`Field`] (and its name), and the field
+//!    in `scenario::raw::RawInstrument` (whose `given`, `number`, `flag` and `codes`
+//!    destructure the entry, so the compiler asks for it there too).
+//! 4. Its row in `scenarios/README.md`'s table of instruments, and a test of its effect
+//!    next to the others at the end of this file. Parameter paths
+//!    (`instruments.<id>.<field>`) reach its numbers through `get` and `set` with nothing
+//!    more to write.
 
-use serde::Serialize;
+mod compliance;
+mod customs_union;
+mod demand;
+mod evasion;
+mod growth;
+mod investment;
+mod route_cost;
+mod wedge;
+
+use serde::{Deserialize, Serialize};
 
 use crate::world::{Matrix, Vector};
+
+pub use compliance::Compliance;
+pub use customs_union::CustomsUnion;
+pub use demand::Demand;
+pub use evasion::Evasion;
+pub use growth::Growth;
+pub use investment::Investment;
+pub use route_cost::RouteCost;
+pub use wedge::Wedge;
 
 /// A wedge's factor in `run.json`: the number, or `"prohibitive"` for a closed route (an
 /// infinite factor), since no result file holds `inf`.
@@ -21,55 +64,331 @@ fn factor_or_prohibitive<S: serde::Serializer>(factor: &f64, s: S) -> Result<S::
     }
 }
 
+/// What an instrument is, as `kind` spells it in a scenario file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    ExportControls,
+    LinkFriction,
+    SecondarySanctions,
+    Compliance,
+    EvasionChannel,
+    DemandShift,
+    CustomsUnion,
+    Investment,
+    Growth,
+}
+
+/// What a [`Kind`] is: its name, the fields it takes besides the common ones, and how its
+/// entry becomes an [`Effect`].
+pub(crate) struct About {
+    pub(crate) name: &'static str,
+    pub(crate) takes: &'static [Field],
+    pub(crate) validate: fn(&mut dyn Entry) -> Option<Effect>,
+}
+
+impl Kind {
+    /// The one place that says what each kind is.
+    pub(crate) fn about(self) -> About {
+        use Field::*;
+        let about = |name, takes, validate| About {
+            name,
+            takes,
+            validate,
+        };
+        match self {
+            Kind::ExportControls => about(
+                "export_controls",
+                &[Exporters, Importers, Percent, Prohibitive],
+                wedge::validate,
+            ),
+            Kind::LinkFriction => about(
+                "link_friction",
+                &[Exporters, Importers, Percent],
+                wedge::validate,
+            ),
+            Kind::SecondarySanctions => about(
+                "secondary_sanctions",
+                &[Via, Origins, Probability, PenaltyPercent],
+                route_cost::validate,
+            ),
+            Kind::Compliance => about("compliance", &[Via, Share], compliance::validate),
+            Kind::EvasionChannel => about(
+                "evasion_channel",
+                &[Via, Origins, Premium],
+                evasion::validate,
+            ),
+            Kind::DemandShift => about(
+                "demand_shift",
+                &[Exporters, Importers, Percent],
+                demand::validate,
+            ),
+            Kind::CustomsUnion => about("customs_union", &[Members], customs_union::validate),
+            Kind::Investment => about(
+                "investment",
+                &[Exporters, Importers, Stock, Annual, KRef, Eta],
+                investment::validate,
+            ),
+            Kind::Growth => about("growth", &[Economies, Percent], growth::validate),
+        }
+    }
+}
+
+/// A kind-specific field of an `[[instruments]]` entry (the common ones, `id`, `label`,
+/// `source`, `start`, `end`, `phase_in` and `sectors`, are checked once for every kind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Exporters,
+    Importers,
+    Via,
+    Origins,
+    Members,
+    Economies,
+    Percent,
+    Prohibitive,
+    Probability,
+    PenaltyPercent,
+    Share,
+    Premium,
+    Stock,
+    Annual,
+    KRef,
+    Eta,
+}
+
+impl Field {
+    /// Its name in a scenario file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Exporters => "exporters",
+            Field::Importers => "importers",
+            Field::Via => "via",
+            Field::Origins => "origins",
+            Field::Members => "members",
+            Field::Economies => "economies",
+            Field::Percent => "percent",
+            Field::Prohibitive => "prohibitive",
+            Field::Probability => "probability",
+            Field::PenaltyPercent => "penalty_percent",
+            Field::Share => "share",
+            Field::Premium => "premium",
+            Field::Stock => "stock",
+            Field::Annual => "annual",
+            Field::KRef => "k_ref",
+            Field::Eta => "eta",
+        }
+    }
+
+    /// The field of that name, if there is one.
+    pub fn parse(name: &str) -> Option<Field> {
+        use Field::*;
+        [
+            Exporters,
+            Importers,
+            Via,
+            Origins,
+            Members,
+            Economies,
+            Percent,
+            Prohibitive,
+            Probability,
+            PenaltyPercent,
+            Share,
+            Premium,
+            Stock,
+            Annual,
+            KRef,
+            Eta,
+        ]
+        .into_iter()
+        .find(|f| f.name() == name)
+    }
+}
+
+/// An `[[instruments]]` entry as a kind reads it. The scenario validator implements it over
+/// the entry as written: it resolves codes and groups, and records each problem under the
+/// entry's key path (`instruments[3].percent`), so this module never sees the raw type.
+pub(crate) trait Entry {
+    /// The kind's name, for messages.
+    fn kind_name(&self) -> &'static str;
+    /// Records a problem with `field` of this entry.
+    fn problem(&mut self, field: Field, message: String);
+    /// The number written for `field`, if any.
+    fn number(&self, field: Field) -> Option<f64>;
+    /// The flag written for `field`, if any.
+    fn flag(&self, field: Field) -> Option<bool>;
+    /// The economies a required set names (codes or groups); a problem when it is missing
+    /// or names what is neither.
+    fn economies(&mut self, field: Field) -> Vec<usize>;
+    /// The hubs of `via`, each one of the routes' intermediaries (a problem when the
+    /// scenario has no `[routes]`).
+    fn hubs(&mut self) -> Vec<usize>;
+    /// `origins`, by default the routes' origins.
+    fn origins(&mut self) -> Vec<usize>;
+
+    /// A required number, held to `check` (whose messages become problems of the field).
+    fn checked(&mut self, field: Field, check: &dyn Fn(f64) -> Vec<String>) -> Option<f64> {
+        let Some(v) = self.number(field) else {
+            let message = format!("required for kind = \"{}\"", self.kind_name());
+            self.problem(field, message);
+            return None;
+        };
+        for message in check(v) {
+            self.problem(field, message);
+        }
+        Some(v)
+    }
+
+    /// Every pair of distinct economies of `exporters` x `importers`.
+    fn pairs(&mut self) -> Vec<(usize, usize)> {
+        let ex = self.economies(Field::Exporters);
+        let im = self.economies(Field::Importers);
+        ex.iter()
+            .flat_map(|&a| im.iter().filter(move |&&b| b != a).map(move |&b| (a, b)))
+            .collect()
+    }
+}
+
+/// `v` in `[lo, hi]`.
+fn in_range(v: f64, lo: f64, hi: f64) -> Vec<String> {
+    if v >= lo && v <= hi {
+        Vec::new()
+    } else {
+        vec![format!("must be in [{lo}, {hi}], got {v}")]
+    }
+}
+
+/// A percent change: finite, above -100.
+fn percent_above(v: f64) -> Vec<String> {
+    if v > -100.0 && v.is_finite() {
+        Vec::new()
+    } else {
+        vec![format!("must be a finite number above -100, got {v}")]
+    }
+}
+
+/// Ok when `holds`; else the message that the effect has no number `field`.
+fn refuse_unless(holds: bool, field: Field) -> Result<(), Vec<String>> {
+    if holds {
+        Ok(())
+    } else {
+        Err(vec![format!(
+            "this instrument has no number `{}`",
+            field.name()
+        )])
+    }
+}
+
+/// Ok when there are no problems.
+fn fail_on(problems: Vec<String>) -> Result<(), Vec<String>> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// What one effect does: the numbers it has, how one is changed, and what it does to a
+/// year's policy state.
+pub(crate) trait Act {
+    /// The number `field` as written, if this effect has it.
+    fn get(&self, field: Field) -> Option<f64>;
+    /// Sets `field` to `v`, held to the bounds validation holds it to; the messages of
+    /// what is wrong otherwise (`self` unchanged).
+    fn set(&mut self, field: Field, v: f64) -> Result<(), Vec<String>>;
+    /// Marks pairs that share a customs union in `year` (before any effect applies).
+    fn union(&self, _ins: &Instrument, _year: i32, _union: &mut Matrix) {}
+    /// Applies the effect at intensity `s`.
+    fn apply(&self, ins: &Instrument, s: f64, layers: &mut Layers);
+}
+
 /// What an instrument does, with codes resolved to positions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "effect")]
 pub enum Effect {
-    /// Multiply the direct-route wedge on these pairs by `factor` (infinite: prohibitive).
-    /// Export controls and direct-link frictions. Pairs inside an active customs union
-    /// are exempt.
-    Wedge {
-        pairs: Vec<(usize, usize)>,
-        #[serde(serialize_with = "factor_or_prohibitive")]
-        factor: f64,
-    },
-    /// Multiply the cost of routes from `origins` through `hubs` into the target by
-    /// `factor` (secondary sanctions: `1 + probability x penalty`).
-    RouteCost {
-        hubs: Vec<usize>,
-        origins: Vec<usize>,
-        factor: f64,
-    },
-    /// Hubs intercept `share` of re-exports: the route's weight falls by `(1 - share)`,
-    /// i.e. its cost rises by `(1 - share)^(-1/theta)`.
-    Compliance { hubs: Vec<usize>, share: f64 },
-    /// Set the detour premium of routes from `origins` through `hubs` to `premium`.
-    Evasion {
-        hubs: Vec<usize>,
-        origins: Vec<usize>,
-        premium: f64,
-    },
-    /// Buyers in the importers turn toward (factor > 1) or away from (< 1) the exporters,
-    /// beyond what prices explain: `t^(1-sigma)` of the pairs times `factor`.
-    Demand {
-        pairs: Vec<(usize, usize)>,
-        factor: f64,
-    },
-    /// A customs union: no wedge between members, and re-exports crossing from a member
-    /// hub to a member target are recorded only at the hub's recorded share.
-    CustomsUnion { members: Vec<usize> },
-    /// Investment on links: capital stock `K(y) = stock + annual * (y - start)` lowers
-    /// their cost as `t = t0 (1 + K / k_ref)^-eta` (relative to the base year).
-    Investment {
-        pairs: Vec<(usize, usize)>,
-        stock: f64,
-        annual: f64,
-        k_ref: f64,
-        eta: f64,
-    },
-    /// Output and expenditure of the economies grow by `rate` a year while the instrument
-    /// is active; the level reached stays after it ends.
-    Growth { economies: Vec<usize>, rate: f64 },
+    /// Export controls and direct-link frictions.
+    Wedge(Wedge),
+    /// Secondary sanctions.
+    RouteCost(RouteCost),
+    Compliance(Compliance),
+    /// Evasion channels.
+    Evasion(Evasion),
+    /// Demand shifts.
+    Demand(Demand),
+    CustomsUnion(CustomsUnion),
+    Investment(Investment),
+    Growth(Growth),
+}
+
+impl Effect {
+    fn act(&self) -> &dyn Act {
+        match self {
+            Effect::Wedge(e) => e,
+            Effect::RouteCost(e) => e,
+            Effect::Compliance(e) => e,
+            Effect::Evasion(e) => e,
+            Effect::Demand(e) => e,
+            Effect::CustomsUnion(e) => e,
+            Effect::Investment(e) => e,
+            Effect::Growth(e) => e,
+        }
+    }
+
+    fn act_mut(&mut self) -> &mut dyn Act {
+        match self {
+            Effect::Wedge(e) => e,
+            Effect::RouteCost(e) => e,
+            Effect::Compliance(e) => e,
+            Effect::Evasion(e) => e,
+            Effect::Demand(e) => e,
+            Effect::CustomsUnion(e) => e,
+            Effect::Investment(e) => e,
+            Effect::Growth(e) => e,
+        }
+    }
+
+    /// The number `field` as written, if the effect has it.
+    pub fn get(&self, field: Field) -> Option<f64> {
+        self.act().get(field)
+    }
+
+    /// Sets the number `field` to `v`, checked as validation checks it; what is wrong
+    /// otherwise (the effect unchanged).
+    pub(crate) fn set(&mut self, field: Field, v: f64) -> Result<(), Vec<String>> {
+        self.act_mut().set(field, v)
+    }
+
+    /// Whether the effect makes trade with or into the route target costlier (export
+    /// controls and frictions, secondary sanctions, compliance of intermediaries): charts
+    /// mark the years such an instrument starts and ends. Written into `run.json` as the
+    /// effect's `sanction`; the match is exhaustive, so a new effect must choose.
+    pub fn is_sanction(&self) -> bool {
+        match self {
+            Effect::Wedge(_) | Effect::RouteCost(_) | Effect::Compliance(_) => true,
+            Effect::Evasion(_)
+            | Effect::Demand(_)
+            | Effect::CustomsUnion(_)
+            | Effect::Investment(_)
+            | Effect::Growth(_) => false,
+        }
+    }
+}
+
+/// An effect in `run.json`: its fields, tagged with its kind, and `sanction`
+/// ([`Effect::is_sanction`]), so that readers of results need not know which kinds are
+/// sanctions. (`flatten` only serialises here; nothing reads this back into an `Effect`.)
+fn effect_with_sanction<S: serde::Serializer>(effect: &Effect, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Tagged<'a> {
+        #[serde(flatten)]
+        effect: &'a Effect,
+        sanction: bool,
+    }
+    Tagged {
+        effect,
+        sanction: effect.is_sanction(),
+    }
+    .serialize(s)
 }
 
 /// A validated instrument.
@@ -83,6 +402,7 @@ pub struct Instrument {
     pub phase_in: i32,
     /// Sector positions it applies to; empty means all.
     pub sectors: Vec<usize>,
+    #[serde(serialize_with = "effect_with_sanction")]
     pub effect: Effect,
 }
 
@@ -130,6 +450,33 @@ pub struct PolicyState {
     pub union: Matrix,
 }
 
+/// The policy state of one year and sector while the effects are applied to it.
+pub(crate) struct Layers<'a> {
+    pub(crate) routes: Option<&'a RouteLayout>,
+    pub(crate) year: i32,
+    pub(crate) base_year: i32,
+    /// Route-choice elasticity of the sector.
+    pub(crate) theta: f64,
+    pub(crate) union: Matrix,
+    pub(crate) wedge: Matrix,
+    pub(crate) demand: Matrix,
+    pub(crate) cost: Matrix,
+    pub(crate) growth: Vector,
+    /// Detour premium per hub (set by evasion channels, each ramping from the premium
+    /// before it).
+    pub(crate) premium: Vec<Matrix>,
+    /// Factors of enforcement and compliance per hub.
+    pub(crate) enforcement: Vec<Matrix>,
+}
+
+impl Layers<'_> {
+    /// Position of hub `k` among the layout's hubs.
+    pub(crate) fn hub_pos(&self, k: usize) -> Option<usize> {
+        self.routes
+            .and_then(|r| r.hubs.iter().position(|&h| h == k))
+    }
+}
+
 impl PolicyState {
     /// The state in `year` for `sector`, with route-choice elasticity `theta`.
     pub fn at(
@@ -143,22 +490,9 @@ impl PolicyState {
     ) -> PolicyState {
         let mut union = Matrix::zeros(n, n);
         for ins in instruments {
-            if let Effect::CustomsUnion { members } = &ins.effect {
-                if ins.intensity(year) > 0.0 {
-                    for &a in members {
-                        for &b in members {
-                            union[(a, b)] = 1.0;
-                        }
-                    }
-                }
-            }
+            ins.effect.act().union(ins, year, &mut union);
         }
-        let mut wedge = Matrix::from_element(n, n, 1.0);
-        let mut demand = Matrix::from_element(n, n, 1.0);
-        let mut cost = Matrix::from_element(n, n, 1.0);
-        let mut growth = Vector::from_element(n, 1.0);
-        // Route multiplier = detour premium (set by evasion channels, each ramping from the
-        // premium before it) times the factors of enforcement and compliance.
+        // Route multiplier = detour premium times the factors of enforcement and compliance.
         let mut premium: Vec<Matrix> = Vec::new();
         let mut enforcement: Vec<Matrix> = Vec::new();
         if let Some(r) = routes {
@@ -173,118 +507,35 @@ impl PolicyState {
                 enforcement.push(Matrix::from_element(n, n, 1.0));
             }
         }
-        let hub_pos = |k: usize| routes.and_then(|r| r.hubs.iter().position(|&h| h == k));
+        let mut l = Layers {
+            routes,
+            year,
+            base_year,
+            theta,
+            union,
+            wedge: Matrix::from_element(n, n, 1.0),
+            demand: Matrix::from_element(n, n, 1.0),
+            cost: Matrix::from_element(n, n, 1.0),
+            growth: Vector::from_element(n, 1.0),
+            premium,
+            enforcement,
+        };
         for ins in instruments.iter().filter(|i| i.applies_to(sector)) {
-            let s = ins.intensity(year);
-            match &ins.effect {
-                Effect::Wedge { pairs, factor } => {
-                    if s == 0.0 {
-                        continue;
-                    }
-                    for &(i, j) in pairs {
-                        if union[(i, j)] == 0.0 {
-                            wedge[(i, j)] *= scaled(*factor, s);
-                        }
-                    }
-                }
-                Effect::RouteCost {
-                    hubs,
-                    origins,
-                    factor,
-                } => {
-                    for (&k, &i) in hubs
-                        .iter()
-                        .flat_map(|k| origins.iter().map(move |i| (k, i)))
-                    {
-                        if let (Some(h), Some(r)) = (hub_pos(k), routes) {
-                            enforcement[h][(i, r.target)] *= scaled(*factor, s);
-                        }
-                    }
-                }
-                Effect::Compliance { hubs, share } => {
-                    let kept = 1.0 - share * s;
-                    let factor = if kept <= 0.0 {
-                        f64::INFINITY
-                    } else {
-                        kept.powf(-1.0 / theta)
-                    };
-                    for &k in hubs {
-                        if let Some(h) = hub_pos(k) {
-                            enforcement[h].apply(|v| *v *= factor);
-                        }
-                    }
-                }
-                Effect::Evasion {
-                    hubs,
-                    origins,
-                    premium: new_premium,
-                } => {
-                    if s == 0.0 {
-                        continue;
-                    }
-                    for &k in hubs {
-                        if let (Some(h), Some(r)) = (hub_pos(k), routes) {
-                            for &i in origins {
-                                let v = &mut premium[h][(i, r.target)];
-                                if v.is_finite() {
-                                    // Geometric ramp from the premium before to the new one.
-                                    *v *= (new_premium / *v).powf(s);
-                                }
-                            }
-                        }
-                    }
-                }
-                Effect::Demand { pairs, factor } => {
-                    for &(i, j) in pairs {
-                        demand[(i, j)] *= scaled(*factor, s);
-                    }
-                }
-                Effect::CustomsUnion { .. } => {}
-                Effect::Investment {
-                    pairs,
-                    stock,
-                    annual,
-                    k_ref,
-                    eta,
-                } => {
-                    let k_at = |y: i32| {
-                        if y < ins.start {
-                            0.0
-                        } else {
-                            stock + annual * f64::from(y - ins.start)
-                        }
-                    };
-                    let f =
-                        ((1.0 + k_at(year) / k_ref) / (1.0 + k_at(base_year) / k_ref)).powf(-eta);
-                    for &(i, j) in pairs {
-                        cost[(i, j)] *= f;
-                    }
-                }
-                Effect::Growth { economies, rate } => {
-                    // Compounds over the years after the base year in which it is active;
-                    // the level it reached stays after `end`.
-                    let years = (base_year + 1..=year)
-                        .filter(|&y| ins.intensity(y) > 0.0)
-                        .count();
-                    let years = i32::try_from(years).unwrap_or(i32::MAX);
-                    for &i in economies {
-                        growth[i] *= (1.0 + rate).powi(years);
-                    }
-                }
-            }
+            ins.effect.act().apply(ins, ins.intensity(year), &mut l);
         }
-        let via = premium
+        let via = l
+            .premium
             .iter()
-            .zip(&enforcement)
+            .zip(&l.enforcement)
             .map(|(p, e)| p.component_mul(e))
             .collect();
         PolicyState {
-            wedge,
+            wedge: l.wedge,
             via,
-            demand,
-            cost,
-            growth,
-            union,
+            demand: l.demand,
+            cost: l.cost,
+            growth: l.growth,
+            union: l.union,
         }
     }
 }
@@ -321,10 +572,11 @@ mod tests {
     #[test]
     fn intensity_ramps_and_ends() {
         let i = instrument(
-            Effect::Growth {
+            Effect::Growth(Growth {
                 economies: vec![],
                 rate: 0.0,
-            },
+                percent: 0.0,
+            }),
             2022,
             2,
             Some(2027),
@@ -336,10 +588,11 @@ mod tests {
     #[test]
     fn growth_compounds_while_active_and_keeps_its_level() {
         let ins = vec![instrument(
-            Effect::Growth {
+            Effect::Growth(Growth {
                 economies: vec![0],
                 rate: 0.1,
-            },
+                percent: 10.0,
+            }),
             2022,
             1,
             Some(2024),
@@ -355,18 +608,19 @@ mod tests {
     fn customs_union_exempts_members_from_wedges() {
         let ins = vec![
             instrument(
-                Effect::CustomsUnion {
+                Effect::CustomsUnion(CustomsUnion {
                     members: vec![0, 1],
-                },
+                }),
                 2015,
                 1,
                 None,
             ),
             instrument(
-                Effect::Wedge {
+                Effect::Wedge(Wedge {
                     pairs: vec![(0, 1), (2, 1)],
                     factor: 1.5,
-                },
+                    percent: Some(50.0),
+                }),
                 2022,
                 1,
                 None,
@@ -387,10 +641,10 @@ mod tests {
             recorded_share: vec![0.5],
         };
         let ins = vec![instrument(
-            Effect::Compliance {
+            Effect::Compliance(Compliance {
                 hubs: vec![1],
                 share: 1.0,
-            },
+            }),
             2026,
             1,
             None,
@@ -412,11 +666,11 @@ mod tests {
         };
         let channel = |premium, start| {
             instrument(
-                Effect::Evasion {
+                Effect::Evasion(Evasion {
                     hubs: vec![1],
                     origins: vec![0],
                     premium,
-                },
+                }),
                 start,
                 2,
                 None,

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::raw::{InstrumentKind, RawInstrument, RawScenario, RouteForm};
-use super::validate::{resolve_set, Problems};
+use super::raw::{RawInstrument, RawScenario};
+use super::resolve::{check, resolve_set, Problems};
+use super::RouteForm;
 use crate::limits::{check_sectors, check_years};
-use crate::policy::{Effect, Instrument, RouteLayout};
+use crate::policy::{Entry, Field, Instrument, RouteLayout};
 use crate::world::Economies;
 
 /// Who reported a base-year figure.
@@ -119,11 +120,8 @@ pub(crate) fn validate_dynamics(
             format!("{} is before the base year {}", years.horizon, years.base),
         );
     }
-    if !(years.adjustment > 0.0 && years.adjustment <= 1.0) {
-        p.add(
-            "years.adjustment",
-            format!("must be in (0, 1], got {}", years.adjustment),
-        );
+    if let Some(m) = check::adjustment(years.adjustment) {
+        p.add("years.adjustment", m);
     }
     if !raw.shocks.is_empty() {
         p.add(
@@ -160,16 +158,11 @@ pub(crate) fn validate_dynamics(
             Some(o) => resolve_set(o, "routes.origins", economies, groups, p),
             None => (0..n).collect(),
         };
-        if let Some(t) = r.theta {
-            if !(t > 0.0 && t.is_finite()) {
-                p.add("routes.theta", format!("must be a positive number, got {t}"));
-            }
+        if let Some(m) = r.theta.and_then(check::theta) {
+            p.add("routes.theta", m);
         }
-        if !(r.premium >= 1.0 && r.premium.is_finite()) {
-            p.add(
-                "routes.premium",
-                format!("a detour premium is at least 1 (a route via a hub never costs less than the direct one before wedges), got {}", r.premium),
-            );
+        if let Some(m) = check::premium(r.premium) {
+            p.add("routes.premium", m);
         }
         let mut recorded_share = vec![1.0; hubs.len()];
         for (code, &share) in &r.recorded_share {
@@ -178,16 +171,16 @@ pub(crate) fn validate_dynamics(
                 Some(h) => recorded_share[h] = share,
                 None => p.add(&key, format!("`{code}` is not one of `routes.intermediaries`")),
             }
-            if !(0.0..=1.0).contains(&share) {
-                p.add(&key, format!("a share must be in [0, 1], got {share}"));
+            if let Some(m) = check::share(share) {
+                p.add(&key, m);
             }
         }
         let link_factor = r.link_factor.unwrap_or(1.0);
         if r.link_factor.is_some() && r.form != RouteForm::Network {
             p.add("routes.link_factor", "applies to form = \"network\" only");
         }
-        if !(link_factor > 0.0 && link_factor.is_finite()) {
-            p.add("routes.link_factor", format!("must be positive, got {link_factor}"));
+        if let Some(m) = check::link_factor(link_factor) {
+            p.add("routes.link_factor", m);
         }
         Some(Routes {
             form: r.form,
@@ -259,11 +252,8 @@ fn validate_sectors(
     let mut out = Vec::new();
     for (k, s) in raw.sectors.iter().enumerate() {
         let field = format!("sectors[{k}]");
-        if !(s.sigma > 1.0 && s.sigma.is_finite()) {
-            p.add(
-                format!("{field}.sigma"),
-                format!("must be greater than 1, got {}", s.sigma),
-            );
+        if let Some(m) = check::sigma(s.sigma) {
+            p.add(format!("{field}.sigma"), m);
         }
         if raw.sectors[..k].iter().any(|o| o.name == s.name) {
             p.add(
@@ -321,28 +311,85 @@ fn validate_sectors(
     out
 }
 
-/// The fields each instrument kind takes, besides the common ones.
-fn fields_of(kind: InstrumentKind) -> (&'static str, &'static [&'static str]) {
-    use InstrumentKind::*;
-    match kind {
-        ExportControls => (
-            "export_controls",
-            &["exporters", "importers", "percent", "prohibitive"],
-        ),
-        LinkFriction => ("link_friction", &["exporters", "importers", "percent"]),
-        SecondarySanctions => (
-            "secondary_sanctions",
-            &["via", "origins", "probability", "penalty_percent"],
-        ),
-        Compliance => ("compliance", &["via", "share"]),
-        EvasionChannel => ("evasion_channel", &["via", "origins", "premium"]),
-        DemandShift => ("demand_shift", &["exporters", "importers", "percent"]),
-        CustomsUnion => ("customs_union", &["members"]),
-        Investment => (
-            "investment",
-            &["exporters", "importers", "stock", "annual", "k_ref", "eta"],
-        ),
-        Growth => ("growth", &["economies", "percent"]),
+/// An `[[instruments]]` entry as the instruments read it ([`Entry`]): codes resolved
+/// against the economies and groups, problems recorded under `instruments[k]`.
+struct EntryOf<'a> {
+    ins: &'a RawInstrument,
+    field: String,
+    kind_name: &'static str,
+    routes: Option<&'a Routes>,
+    economies: &'a Economies,
+    groups: &'a BTreeMap<String, Vec<usize>>,
+    p: &'a mut Problems,
+}
+
+impl EntryOf<'_> {
+    fn key(&self, field: Field) -> String {
+        format!("{}.{}", self.field, field.name())
+    }
+}
+
+impl Entry for EntryOf<'_> {
+    fn kind_name(&self) -> &'static str {
+        self.kind_name
+    }
+
+    fn problem(&mut self, field: Field, message: String) {
+        let key = self.key(field);
+        self.p.add(key, message);
+    }
+
+    fn number(&self, field: Field) -> Option<f64> {
+        self.ins.number(field)
+    }
+
+    fn flag(&self, field: Field) -> Option<bool> {
+        self.ins.flag(field)
+    }
+
+    fn economies(&mut self, field: Field) -> Vec<usize> {
+        let key = self.key(field);
+        match self.ins.codes(field) {
+            Some(codes) => resolve_set(codes, &key, self.economies, self.groups, self.p),
+            None => {
+                let message = format!("required for kind = \"{}\"", self.kind_name);
+                self.p.add(key, message);
+                Vec::new()
+            }
+        }
+    }
+
+    fn hubs(&mut self) -> Vec<usize> {
+        let Some(r) = self.routes else {
+            let message = format!(
+                "kind = \"{}\" acts on routes: the scenario needs `[routes]`",
+                self.kind_name
+            );
+            self.p.add(self.field.clone(), message);
+            return Vec::new();
+        };
+        let hubs = self.economies(Field::Via);
+        for (m, &h) in hubs.iter().enumerate() {
+            if !r.layout.hubs.contains(&h) {
+                let message = format!(
+                    "`{}` is not one of `routes.intermediaries` (entry {m})",
+                    self.economies.code(h)
+                );
+                self.problem(Field::Via, message);
+            }
+        }
+        hubs
+    }
+
+    fn origins(&mut self) -> Vec<usize> {
+        let key = self.key(Field::Origins);
+        match self.ins.codes(Field::Origins) {
+            Some(codes) => resolve_set(codes, &key, self.economies, self.groups, self.p),
+            None => self
+                .routes
+                .map(|r| r.layout.origins.clone())
+                .unwrap_or_default(),
+        }
     }
 }
 
@@ -362,33 +409,20 @@ fn validate_instrument(
 ) -> Option<Instrument> {
     let field = format!("instruments[{k}]");
     let before = p.0.len();
-    let (kind_name, takes) = fields_of(ins.kind);
-    let given: [(&str, bool); 14] = [
-        ("exporters", ins.exporters.is_some()),
-        ("importers", ins.importers.is_some()),
-        ("via", ins.via.is_some()),
-        ("origins", ins.origins.is_some()),
-        ("members", ins.members.is_some()),
-        ("economies", ins.economies.is_some()),
-        ("percent", ins.percent.is_some()),
-        ("prohibitive", ins.prohibitive.is_some()),
-        ("probability", ins.probability.is_some()),
-        ("penalty_percent", ins.penalty_percent.is_some()),
-        ("share", ins.share.is_some()),
-        ("premium", ins.premium.is_some()),
-        ("stock", ins.stock.is_some()),
-        ("annual", ins.annual.is_some()),
-    ];
-    for (name, present) in given
-        .into_iter()
-        .chain([("k_ref", ins.k_ref.is_some()), ("eta", ins.eta.is_some())])
-    {
-        if present && !takes.contains(&name) {
+    let about = ins.kind.about();
+    for (name, present) in ins.given() {
+        if present && !about.takes.contains(&name) {
             p.add(
-                format!("{field}.{name}"),
+                format!("{field}.{}", name.name()),
                 format!(
-                    "does not apply to kind = \"{kind_name}\" (it takes {})",
-                    takes.join(", ")
+                    "does not apply to kind = \"{}\" (it takes {})",
+                    about.name,
+                    about
+                        .takes
+                        .iter()
+                        .map(|f| f.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             );
         }
@@ -427,175 +461,15 @@ fn validate_instrument(
             ),
         }
     }
-    let need = |p: &mut Problems, name: &str, v: Option<f64>| -> f64 {
-        if v.is_none() {
-            p.add(
-                format!("{field}.{name}"),
-                format!("required for kind = \"{kind_name}\""),
-            );
-        }
-        v.unwrap_or(f64::NAN)
-    };
-    let set = |p: &mut Problems, name: &str, v: &Option<Vec<String>>| -> Vec<usize> {
-        match v {
-            Some(codes) => resolve_set(codes, &format!("{field}.{name}"), economies, groups, p),
-            None => {
-                p.add(
-                    format!("{field}.{name}"),
-                    format!("required for kind = \"{kind_name}\""),
-                );
-                Vec::new()
-            }
-        }
-    };
-    let pairs = |p: &mut Problems| -> Vec<(usize, usize)> {
-        let ex = set(p, "exporters", &ins.exporters);
-        let im = set(p, "importers", &ins.importers);
-        ex.iter()
-            .flat_map(|&a| im.iter().filter(move |&&b| b != a).map(move |&b| (a, b)))
-            .collect()
-    };
-    let hubs = |p: &mut Problems| -> Vec<usize> {
-        let Some(r) = routes else {
-            p.add(
-                field.clone(),
-                format!("kind = \"{kind_name}\" acts on routes: the scenario needs `[routes]`"),
-            );
-            return Vec::new();
-        };
-        let hubs = set(p, "via", &ins.via);
-        for (m, &h) in hubs.iter().enumerate() {
-            if !r.layout.hubs.contains(&h) {
-                p.add(
-                    format!("{field}.via"),
-                    format!(
-                        "`{}` is not one of `routes.intermediaries` (entry {m})",
-                        economies.code(h)
-                    ),
-                );
-            }
-        }
-        hubs
-    };
-    let origins = |p: &mut Problems| -> Vec<usize> {
-        match &ins.origins {
-            Some(codes) => resolve_set(codes, &format!("{field}.origins"), economies, groups, p),
-            None => routes.map(|r| r.layout.origins.clone()).unwrap_or_default(),
-        }
-    };
-    let in_range = |p: &mut Problems, name: &str, v: f64, lo: f64, hi: f64| {
-        if !(v >= lo && v <= hi) {
-            p.add(
-                format!("{field}.{name}"),
-                format!("must be in [{lo}, {hi}], got {v}"),
-            );
-        }
-    };
-    let percent_above = |p: &mut Problems, v: f64| {
-        if !(v > -100.0 && v.is_finite()) {
-            p.add(
-                format!("{field}.percent"),
-                format!("must be a finite number above -100, got {v}"),
-            );
-        }
-    };
-    use InstrumentKind::*;
-    let effect = match ins.kind {
-        ExportControls | LinkFriction => {
-            let pairs = pairs(p);
-            let factor = if ins.prohibitive == Some(true) {
-                if ins.percent.is_some() {
-                    p.add(
-                        format!("{field}.percent"),
-                        "give `percent` or `prohibitive = true`, not both",
-                    );
-                }
-                f64::INFINITY
-            } else {
-                let v = need(p, "percent", ins.percent);
-                percent_above(p, v);
-                if v < 0.0 {
-                    p.add(format!("{field}.percent"), "a wedge raises costs: use demand_shift or a negative tariff shock for a cut");
-                }
-                1.0 + v / 100.0
-            };
-            Effect::Wedge { pairs, factor }
-        }
-        SecondarySanctions => {
-            let hubs = hubs(p);
-            let origins = origins(p);
-            let prob = need(p, "probability", ins.probability);
-            in_range(p, "probability", prob, 0.0, 1.0);
-            let pen = need(p, "penalty_percent", ins.penalty_percent);
-            in_range(p, "penalty_percent", pen, 0.0, f64::MAX);
-            Effect::RouteCost {
-                hubs,
-                origins,
-                factor: 1.0 + prob * pen / 100.0,
-            }
-        }
-        Compliance => {
-            let hubs = hubs(p);
-            let share = need(p, "share", ins.share);
-            in_range(p, "share", share, 0.0, 1.0);
-            Effect::Compliance { hubs, share }
-        }
-        EvasionChannel => {
-            let hubs = hubs(p);
-            let origins = origins(p);
-            let premium = need(p, "premium", ins.premium);
-            in_range(p, "premium", premium, 1.0, f64::MAX);
-            Effect::Evasion {
-                hubs,
-                origins,
-                premium,
-            }
-        }
-        DemandShift => {
-            let pairs = pairs(p);
-            let v = need(p, "percent", ins.percent);
-            percent_above(p, v);
-            Effect::Demand {
-                pairs,
-                factor: 1.0 + v / 100.0,
-            }
-        }
-        CustomsUnion => Effect::CustomsUnion {
-            members: set(p, "members", &ins.members),
-        },
-        Investment => {
-            let pairs = pairs(p);
-            let stock = need(p, "stock", ins.stock);
-            in_range(p, "stock", stock, 0.0, f64::MAX);
-            let annual = need(p, "annual", ins.annual);
-            in_range(p, "annual", annual, 0.0, f64::MAX);
-            let k_ref = need(p, "k_ref", ins.k_ref);
-            if !(k_ref > 0.0 && k_ref.is_finite()) {
-                p.add(
-                    format!("{field}.k_ref"),
-                    format!("must be positive, got {k_ref}"),
-                );
-            }
-            let eta = need(p, "eta", ins.eta);
-            in_range(p, "eta", eta, 0.0, 10.0);
-            Effect::Investment {
-                pairs,
-                stock,
-                annual,
-                k_ref,
-                eta,
-            }
-        }
-        Growth => {
-            let economies = set(p, "economies", &ins.economies);
-            let v = need(p, "percent", ins.percent);
-            percent_above(p, v);
-            Effect::Growth {
-                economies,
-                rate: v / 100.0,
-            }
-        }
-    };
+    let effect = (about.validate)(&mut EntryOf {
+        ins,
+        field: field.clone(),
+        kind_name: about.name,
+        routes,
+        economies,
+        groups,
+        p,
+    });
     if p.0.len() > before {
         if let Some(id) = &ins.id {
             for problem in &mut p.0[before..] {
@@ -606,12 +480,12 @@ fn validate_instrument(
     }
     Some(Instrument {
         id: ins.id.clone(),
-        label: ins.label.clone().unwrap_or_else(|| kind_name.to_owned()),
+        label: ins.label.clone().unwrap_or_else(|| about.name.to_owned()),
         source: ins.source.clone(),
         start: ins.start,
         end: ins.end,
         phase_in,
         sectors,
-        effect,
+        effect: effect?,
     })
 }

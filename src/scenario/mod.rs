@@ -5,18 +5,41 @@
 //! and checking every range. Problems are collected in one pass and reported together,
 //! each with the key path of the field (`shocks[1].exporters`), the file and, for syntax
 //! errors, the line and column.
+//!
+//! # Sealed
+//!
+//! A [`Scenario`] is made only by validation, and changed after it only through checked
+//! methods ([`Scenario::with_ge_mode`], [`Scenario::with_params`]) that re-check what they
+//! touch, so holding one means holding a valid scenario. Its fields are `pub(crate)`,
+//! read from outside the crate through accessors of the same names (`sigma()`,
+//! `dynamics()`, ...). `pub(crate)` rather than private because the engine inside the
+//! crate (`simulate`, `gravity`, `output`) reads them in its kernels, and the fields of one
+//! crate are reviewed together; nothing in the crate assigns to them outside this module
+//! (`grep -rn '\.dynamics = \|\.sigma = '` finds only this module's setters). The types
+//! the accessors lend ([`Dynamics`], [`Shock`], ...) keep public fields: they are lent
+//! behind `&`, and a copy of one cannot be put back into a scenario.
+//!
+//! Validated types and the engine use the enums defined here ([`RouteForm`],
+//! [`CostMethod`], [`ShockKind`]), which `raw` re-exports for the file format; nothing
+//! outside this module imports `raw` except to build a scenario by validation.
+//!
+//! `resolve.rs` holds what both validators share (the problems found, codes and groups
+//! resolved, the bounds of every settable number); `validate.rs` (the scenario) uses
+//! `dynamics.rs` (its years), never the other way round.
 
 mod dynamics;
 mod extends;
 pub mod params;
 pub mod raw;
+mod resolve;
+mod uncertainty;
 mod validate;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::gravity::{GeMode, SolverOptions};
@@ -24,8 +47,43 @@ use crate::input::{read_text, InputError, InputKind};
 use crate::world::{DataError, GravityData};
 
 pub use dynamics::{Dynamics, Reporter, Routes, Sector};
-pub use raw::{CostMethod, RawScenario, ShockKind};
+pub use params::{Param, ParamPath};
+pub use raw::RawScenario;
+pub use uncertainty::{CoefficientDraws, Distribution, Uncertainty};
 pub use validate::validate;
+
+/// How route costs are formed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteForm {
+    /// Direct route with its wedge, or via an intermediary at a detour premium.
+    #[default]
+    Detour,
+    /// Allen and Arkolakis (2022): every path over a network of links.
+    Network,
+}
+
+/// How baseline trade costs are obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostMethod {
+    /// `t^(1-sigma) = exp(sum_k b_k z_k)` from cost variables and coefficients.
+    Coefficients,
+    /// Backed out of the observed flows, so that the baseline reproduces them.
+    Observed,
+}
+
+/// What a shock does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShockKind {
+    /// Set a cost variable to `value` for the listed pairs.
+    SetVariable,
+    /// Multiply the trade cost `t_ij` by `factor`.
+    CostFactor,
+    /// Raise the trade cost by a tariff equivalent: `t_ij * (1 + percent / 100)`.
+    Tariff,
+}
 
 /// One thing wrong with a scenario, located by key path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,30 +167,114 @@ pub struct Shock {
     pub pairs: Vec<(usize, usize)>,
     /// The same pairs as codes, for `run.json`.
     pub pair_codes: Vec<[String; 2]>,
+    /// A tariff's `percent` as written (`None` for other kinds).
+    #[serde(skip)]
+    pub(crate) percent: Option<f64>,
+    /// Whether the user gave the label (else it describes the change, and follows it).
+    #[serde(skip)]
+    pub(crate) label_given: bool,
 }
 
-/// A scenario, checked and ready to run.
+impl Shock {
+    /// The label of a shock the user did not label.
+    pub(crate) fn default_label(change: &CostChange, percent: Option<f64>) -> String {
+        match (change, percent) {
+            (CostChange::SetVariable { variable, value }, _) => format!("set {variable} = {value}"),
+            (CostChange::Factor { .. }, Some(p)) => format!("tariff equivalent {p}%"),
+            (CostChange::Factor { factor }, None) => format!("cost factor {factor}"),
+        }
+    }
+}
+
+/// A scenario, checked and ready to run. Made only by validation (see the module docs);
+/// read through its accessors.
 #[derive(Debug, Clone, Serialize)]
 pub struct Scenario {
-    pub name: String,
-    pub description: String,
+    pub(crate) name: String,
+    pub(crate) description: String,
     /// The file it was read from, if any.
-    pub source: Option<PathBuf>,
-    pub sigma: f64,
-    pub reference_importer: String,
-    pub ge_mode: GeMode,
-    pub data_source: DataSource,
-    pub economies: Vec<String>,
-    pub groups: BTreeMap<String, Vec<String>>,
-    pub cost_method: CostMethod,
-    pub coefficients: BTreeMap<String, f64>,
-    pub shocks: Vec<Shock>,
-    pub solver: SolverOptions,
+    pub(crate) source: Option<PathBuf>,
+    /// The elasticity of substitution: the one written, or the first sector's.
+    pub(crate) sigma: f64,
+    /// `sigma` was written at the top level (no `[[sectors]]`): the parameter `sigma` is
+    /// that one, and sets the sector `all` too.
+    #[serde(skip)]
+    pub(crate) top_sigma: bool,
+    pub(crate) reference_importer: String,
+    pub(crate) ge_mode: GeMode,
+    pub(crate) data_source: DataSource,
+    pub(crate) economies: Vec<String>,
+    pub(crate) groups: BTreeMap<String, Vec<String>>,
+    pub(crate) cost_method: CostMethod,
+    pub(crate) coefficients: BTreeMap<String, f64>,
+    pub(crate) shocks: Vec<Shock>,
+    pub(crate) solver: SolverOptions,
     /// Years, sectors, routes and instruments, when the scenario has `[years]`.
-    pub dynamics: Option<Dynamics>,
+    pub(crate) dynamics: Option<Dynamics>,
+    /// `[uncertainty]`, checked against the scenario, when it has one.
+    #[serde(skip)]
+    pub(crate) uncertainty: Option<Uncertainty>,
     /// The data, loaded and checked.
     #[serde(skip)]
-    pub data: GravityData,
+    pub(crate) data: GravityData,
+}
+
+/// Read access to the validated fields.
+impl Scenario {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+    /// The file it was read from, if any.
+    pub fn source(&self) -> Option<&Path> {
+        self.source.as_deref()
+    }
+    /// The elasticity of substitution (with `[[sectors]]`, the first sector's).
+    pub fn sigma(&self) -> f64 {
+        self.sigma
+    }
+    pub fn reference_importer(&self) -> &str {
+        &self.reference_importer
+    }
+    pub fn ge_mode(&self) -> GeMode {
+        self.ge_mode
+    }
+    pub fn data_source(&self) -> &DataSource {
+        &self.data_source
+    }
+    /// Codes of the economies, in the data's order.
+    pub fn economies(&self) -> &[String] {
+        &self.economies
+    }
+    pub fn groups(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.groups
+    }
+    pub fn cost_method(&self) -> CostMethod {
+        self.cost_method
+    }
+    pub fn coefficients(&self) -> &BTreeMap<String, f64> {
+        &self.coefficients
+    }
+    pub fn shocks(&self) -> &[Shock] {
+        &self.shocks
+    }
+    pub fn solver(&self) -> SolverOptions {
+        self.solver
+    }
+    /// Years, sectors, routes and instruments, when the scenario has `[years]`.
+    pub fn dynamics(&self) -> Option<&Dynamics> {
+        self.dynamics.as_ref()
+    }
+    /// The checked `[uncertainty]`, when the scenario has one.
+    pub fn uncertainty(&self) -> Option<&Uncertainty> {
+        self.uncertainty.as_ref()
+    }
+    /// The data, loaded and checked.
+    pub fn data(&self) -> &GravityData {
+        &self.data
+    }
 }
 
 impl Scenario {
@@ -161,19 +303,16 @@ impl Scenario {
     /// Validates a scenario from its merged table (see [`Scenario::load_table`]); `path`
     /// names it in messages and anchors relative paths.
     pub fn from_table(table: toml::Table, path: &Path) -> Result<Scenario, ScenarioError> {
-        Self::from_table_reusing(table, path, None)
-    }
-
-    /// As [`Scenario::from_table`], reusing the loaded data of `reuse` when the table names
-    /// the same data file and year: draws and sweep points change parameters, not data.
-    pub fn from_table_reusing(
-        table: toml::Table,
-        path: &Path,
-        reuse: Option<&Scenario>,
-    ) -> Result<Scenario, ScenarioError> {
         let base = path.parent().unwrap_or(Path::new("."));
         let raw = deserialize_merged(table, path, None)?;
-        validate::validate_reusing(raw, Some(path), base, reuse)
+        validate::validate_reusing(raw, Some(path), base, None)
+    }
+
+    /// Where messages about this scenario point: its file, or the command line.
+    pub(crate) fn origin(&self) -> PathBuf {
+        self.source
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("command line"))
     }
 
     /// The scenario with another full-GE convention (the command line's `--ge-mode`),
@@ -182,10 +321,7 @@ impl Scenario {
     pub fn with_ge_mode(mut self, mode: GeMode) -> Result<Scenario, ScenarioError> {
         if let Some(message) = ge_mode_problem(mode, self.dynamics.is_some()) {
             return Err(ScenarioError::Invalid {
-                path: self
-                    .source
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from("command line")),
+                path: self.origin(),
                 problems: vec![Problem {
                     field: "--ge-mode".into(),
                     message,
@@ -205,18 +341,6 @@ impl Scenario {
     ) -> Result<Scenario, ScenarioError> {
         let raw = parse_toml(text, path)?;
         validate(raw, Some(path), base_dir)
-    }
-}
-
-/// The error of a scenario validated from its merged table (which knows no line and no
-/// file of an `extends` chain), replaced by the error of reading the file itself, which
-/// locates it; `e` when the file reads without error.
-pub(crate) fn located(path: &Path, e: ScenarioError) -> ScenarioError {
-    match e {
-        ScenarioError::Invalid { .. } | ScenarioError::Syntax { .. } => {
-            Scenario::from_file(path).err().unwrap_or(e)
-        }
-        other => other,
     }
 }
 

@@ -5,7 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::{CostMethod, RouteForm, ShockKind};
 use crate::gravity::GeMode;
+use crate::policy::Field;
+/// What an instrument is (defined with the instruments, in [`crate::policy`]).
+pub use crate::policy::Kind as InstrumentKind;
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -138,17 +142,6 @@ pub struct RawSector {
     pub share: BTreeMap<String, f64>,
 }
 
-/// How route costs are formed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RouteForm {
-    /// Direct route with its wedge, or via an intermediary at a detour premium.
-    #[default]
-    Detour,
-    /// Allen and Arkolakis (2022): every path over a network of links.
-    Network,
-}
-
 /// `[routes]`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -175,21 +168,6 @@ pub struct RawRoutes {
     /// Network form only: cost of a link relative to the direct bilateral cost.
     #[serde(default)]
     pub link_factor: Option<f64>,
-}
-
-/// What an instrument does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InstrumentKind {
-    ExportControls,
-    LinkFriction,
-    SecondarySanctions,
-    Compliance,
-    EvasionChannel,
-    DemandShift,
-    CustomsUnion,
-    Investment,
-    Growth,
 }
 
 /// One `[[instruments]]` entry. Which fields apply depends on `kind`
@@ -250,6 +228,109 @@ pub struct RawInstrument {
     pub eta: Option<f64>,
 }
 
+impl RawInstrument {
+    /// Which kind-specific fields the entry gives. Destructured in full, so that a field
+    /// added to the entry and not to [`Field`] does not compile.
+    pub(crate) fn given(&self) -> [(Field, bool); 16] {
+        let RawInstrument {
+            kind: _,
+            id: _,
+            label: _,
+            source: _,
+            start: _,
+            end: _,
+            phase_in: _,
+            sectors: _,
+            exporters,
+            importers,
+            via,
+            origins,
+            members,
+            economies,
+            percent,
+            prohibitive,
+            probability,
+            penalty_percent,
+            share,
+            premium,
+            stock,
+            annual,
+            k_ref,
+            eta,
+        } = self;
+        [
+            (Field::Exporters, exporters.is_some()),
+            (Field::Importers, importers.is_some()),
+            (Field::Via, via.is_some()),
+            (Field::Origins, origins.is_some()),
+            (Field::Members, members.is_some()),
+            (Field::Economies, economies.is_some()),
+            (Field::Percent, percent.is_some()),
+            (Field::Prohibitive, prohibitive.is_some()),
+            (Field::Probability, probability.is_some()),
+            (Field::PenaltyPercent, penalty_percent.is_some()),
+            (Field::Share, share.is_some()),
+            (Field::Premium, premium.is_some()),
+            (Field::Stock, stock.is_some()),
+            (Field::Annual, annual.is_some()),
+            (Field::KRef, k_ref.is_some()),
+            (Field::Eta, eta.is_some()),
+        ]
+    }
+
+    /// The number written for `field` (`None` for a field that is not a number).
+    pub(crate) fn number(&self, field: Field) -> Option<f64> {
+        match field {
+            Field::Percent => self.percent,
+            Field::Probability => self.probability,
+            Field::PenaltyPercent => self.penalty_percent,
+            Field::Share => self.share,
+            Field::Premium => self.premium,
+            Field::Stock => self.stock,
+            Field::Annual => self.annual,
+            Field::KRef => self.k_ref,
+            Field::Eta => self.eta,
+            Field::Exporters
+            | Field::Importers
+            | Field::Via
+            | Field::Origins
+            | Field::Members
+            | Field::Economies
+            | Field::Prohibitive => None,
+        }
+    }
+
+    /// The flag written for `field`.
+    pub(crate) fn flag(&self, field: Field) -> Option<bool> {
+        match field {
+            Field::Prohibitive => self.prohibitive,
+            _ => None,
+        }
+    }
+
+    /// The codes written for `field` (`None` for a field that is not a set).
+    pub(crate) fn codes(&self, field: Field) -> Option<&[String]> {
+        match field {
+            Field::Exporters => self.exporters.as_deref(),
+            Field::Importers => self.importers.as_deref(),
+            Field::Via => self.via.as_deref(),
+            Field::Origins => self.origins.as_deref(),
+            Field::Members => self.members.as_deref(),
+            Field::Economies => self.economies.as_deref(),
+            Field::Percent
+            | Field::Prohibitive
+            | Field::Probability
+            | Field::PenaltyPercent
+            | Field::Share
+            | Field::Premium
+            | Field::Stock
+            | Field::Annual
+            | Field::KRef
+            | Field::Eta => None,
+        }
+    }
+}
+
 /// `[solver]`: optional overrides of the fixed-point solver's settings.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -296,16 +377,6 @@ pub struct RawFlow {
     pub variables: BTreeMap<String, f64>,
 }
 
-/// How baseline trade costs are obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CostMethod {
-    /// `t^(1-sigma) = exp(sum_k b_k z_k)` from cost variables and coefficients.
-    Coefficients,
-    /// Backed out of the observed flows, so that the baseline reproduces them.
-    Observed,
-}
-
 /// `[costs]`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -314,18 +385,6 @@ pub struct RawCosts {
     /// Coefficients `b_k` by variable name; `constant` multiplies 1.
     #[serde(default)]
     pub coefficients: BTreeMap<String, f64>,
-}
-
-/// What a shock does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ShockKind {
-    /// Set a cost variable to `value` for the listed pairs.
-    SetVariable,
-    /// Multiply the trade cost `t_ij` by `factor`.
-    CostFactor,
-    /// Raise the trade cost by a tariff equivalent: `t_ij * (1 + percent / 100)`.
-    Tariff,
 }
 
 /// One `[[shocks]]` entry. Which fields are required depends on `kind`.

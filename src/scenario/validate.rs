@@ -4,24 +4,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::dynamics::{validate_dynamics, Reporter};
-use super::raw::{CostMethod, RawData, RawScenario, RawShock, ShockKind};
-use super::{CostChange, DataSource, Problem, Scenario, ScenarioError, Shock};
+use super::raw::{RawData, RawScenario, RawShock};
+use super::resolve::{check, invalid, resolve_groups, resolve_set, Problems};
+use super::{CostChange, CostMethod, DataSource, Scenario, ScenarioError, Shock, ShockKind};
 use crate::gravity::{SolverOptions, CONSTANT};
 use crate::limits::{check_economies, MAX_DATA_TOTAL, MIN_DATA_TOTAL};
 use crate::world::{load_gegravity_csv, Economies, GravityData, Matrix};
-
-/// Collects problems with their key paths.
-#[derive(Default)]
-pub(crate) struct Problems(pub(crate) Vec<Problem>);
-
-impl Problems {
-    pub(crate) fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(Problem {
-            field: field.into(),
-            message: message.into(),
-        });
-    }
-}
 
 /// Validates a raw scenario. `path` names the file in messages; `base_dir` anchors a
 /// relative data path.
@@ -60,10 +48,8 @@ pub fn validate_reusing(
             ),
         );
     }
-    match raw.sigma {
-        Some(sigma) if !(sigma > 1.0 && sigma.is_finite()) => {
-            p.add("sigma", format!("must be greater than 1, got {sigma}"));
-        }
+    match raw.sigma.map(check::sigma) {
+        Some(Some(m)) => p.add("sigma", m),
         None if raw.sectors.is_empty() => p.add("sigma", "required (or give `[[sectors]]`)"),
         _ => {}
     }
@@ -123,11 +109,8 @@ pub fn validate_reusing(
 
     let coefficients = raw.costs.coefficients.clone();
     for (name, beta) in &coefficients {
-        if !beta.is_finite() {
-            p.add(
-                format!("costs.coefficients.{name}"),
-                format!("must be a finite number, got {beta}"),
-            );
+        if let Some(m) = check::coefficient(*beta) {
+            p.add(format!("costs.coefficients.{name}"), m);
         }
         if name != CONSTANT && !data.variables.contains_key(name) {
             p.add(
@@ -159,32 +142,36 @@ pub fn validate_reusing(
     }
 
     let defaults = SolverOptions::default();
-    let solver = SolverOptions {
-        tolerance: raw.solver.tolerance.unwrap_or(defaults.tolerance),
-        max_iterations: raw.solver.max_iterations.unwrap_or(defaults.max_iterations),
-        memory: raw.solver.memory.unwrap_or(defaults.memory),
-    };
-    if !(solver.tolerance > 0.0 && solver.tolerance < 1.0) {
-        p.add(
-            "solver.tolerance",
-            format!("must be between 0 and 1, got {}", solver.tolerance),
-        );
-    }
-    if solver.max_iterations == 0 {
-        p.add("solver.max_iterations", "must be at least 1");
-    }
+    let solver = SolverOptions::new(
+        raw.solver.tolerance.unwrap_or(defaults.tolerance),
+        raw.solver.max_iterations.unwrap_or(defaults.max_iterations),
+        raw.solver.memory.unwrap_or(defaults.memory),
+    )
+    .map_err(|wrong| {
+        for w in wrong {
+            p.add(format!("solver.{}", w.field), w.message);
+        }
+    })
+    .ok();
 
-    if !p.0.is_empty() {
+    // The scenario's sigma: the one written, or the first sector's (`[[sectors]]` and a
+    // top-level sigma exclude each other, and sectors need `[years]`).
+    let sigma = raw
+        .sigma
+        .or_else(|| dynamics.as_ref()?.sectors.first().map(|s| s.sigma));
+    let (Some(sigma), Some(solver), true) = (sigma, solver, p.0.is_empty()) else {
+        if p.0.is_empty() {
+            p.add("sigma", "required (or give `[[sectors]]`)");
+        }
         return Err(invalid(display_path, p));
-    }
-    Ok(Scenario {
+    };
+    let uncertainty = raw.uncertainty.clone();
+    let mut scenario = Scenario {
         name: raw.name,
         description: raw.description,
         source: path.map(Path::to_path_buf),
-        sigma: raw
-            .sigma
-            .or_else(|| dynamics.as_ref().map(|d| d.sectors[0].sigma))
-            .unwrap_or(f64::NAN),
+        sigma,
+        top_sigma: raw.sigma.is_some(),
         reference_importer: raw.reference_importer,
         ge_mode: raw.ge_mode,
         data_source,
@@ -204,8 +191,18 @@ pub fn validate_reusing(
         shocks,
         solver,
         dynamics,
+        uncertainty: None,
         data,
-    })
+    };
+    // `[uncertainty]` names parameters of the validated scenario, so it is checked last.
+    if let Some(u) = &uncertainty {
+        let checked = super::uncertainty::validate(u, &scenario, &mut p);
+        if !p.0.is_empty() {
+            return Err(invalid(display_path, p));
+        }
+        scenario.uncertainty = checked;
+    }
+    Ok(scenario)
 }
 
 /// The totals of flows, output and expenditure within
@@ -236,13 +233,6 @@ fn check_scale(data: &GravityData, field: &str, p: &mut Problems) {
             );
             return;
         }
-    }
-}
-
-fn invalid(path: std::path::PathBuf, p: Problems) -> ScenarioError {
-    ScenarioError::Invalid {
-        path,
-        problems: p.0,
     }
 }
 
@@ -437,60 +427,6 @@ fn inline_data(
     Some((data, reporters))
 }
 
-fn resolve_groups(
-    raw: &BTreeMap<String, Vec<String>>,
-    economies: &Economies,
-    p: &mut Problems,
-) -> BTreeMap<String, Vec<usize>> {
-    let mut out = BTreeMap::new();
-    for (name, members) in raw {
-        if economies.position(name).is_some() {
-            p.add(
-                format!("groups.{name}"),
-                "a group cannot have the same name as an economy",
-            );
-        }
-        let mut resolved = Vec::new();
-        for (k, code) in members.iter().enumerate() {
-            match economies.position(code) {
-                Some(i) => resolved.push(i),
-                None => p.add(
-                    format!("groups.{name}[{k}]"),
-                    format!("country `{code}` is not one of the economies"),
-                ),
-            }
-        }
-        out.insert(name.clone(), resolved);
-    }
-    out
-}
-
-/// Resolves a list of codes and group names to positions, recording unknown names.
-pub(crate) fn resolve_set(
-    names: &[String],
-    field: &str,
-    economies: &Economies,
-    groups: &BTreeMap<String, Vec<usize>>,
-    p: &mut Problems,
-) -> Vec<usize> {
-    let mut out = Vec::new();
-    for (k, name) in names.iter().enumerate() {
-        if let Some(i) = economies.position(name) {
-            out.push(i);
-        } else if let Some(members) = groups.get(name) {
-            out.extend(members);
-        } else {
-            p.add(
-                format!("{field}[{k}]"),
-                format!("`{name}` is neither an economy nor a group in `[groups]`"),
-            );
-        }
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
 fn resolve_shock(
     k: usize,
     s: &RawShock,
@@ -548,10 +484,11 @@ fn resolve_shock(
                     format!("{field}.value"),
                     "required for kind = \"set_variable\"",
                 ),
-                Some(v) if !v.is_finite() => {
-                    p.add(format!("{field}.value"), format!("must be finite, got {v}"))
+                Some(v) => {
+                    if let Some(m) = check::shock_value(v) {
+                        p.add(format!("{field}.value"), m);
+                    }
                 }
-                Some(_) => {}
             }
             CostChange::SetVariable {
                 variable: variable.unwrap_or_default(),
@@ -564,11 +501,11 @@ fn resolve_shock(
                     format!("{field}.factor"),
                     "required for kind = \"cost_factor\"",
                 ),
-                Some(f) if !(f > 0.0 && f.is_finite()) => p.add(
-                    format!("{field}.factor"),
-                    format!("must be a positive number, got {f}"),
-                ),
-                Some(_) => {}
+                Some(f) => {
+                    if let Some(m) = check::shock_factor(f) {
+                        p.add(format!("{field}.factor"), m);
+                    }
+                }
             }
             CostChange::Factor {
                 factor: s.factor.unwrap_or(1.0),
@@ -577,11 +514,11 @@ fn resolve_shock(
         ShockKind::Tariff => {
             match s.percent {
                 None => p.add(format!("{field}.percent"), "required for kind = \"tariff\""),
-                Some(t) if !(t > -100.0 && t.is_finite()) => p.add(
-                    format!("{field}.percent"),
-                    format!("must be a finite number above -100, got {t}"),
-                ),
-                Some(_) => {}
+                Some(t) => {
+                    if let Some(m) = check::tariff_percent(t) {
+                        p.add(format!("{field}.percent"), m);
+                    }
+                }
             }
             CostChange::Factor {
                 factor: 1.0 + s.percent.unwrap_or(0.0) / 100.0,
@@ -649,13 +586,11 @@ fn resolve_shock(
         }
         return None;
     }
-    let label = s.label.clone().unwrap_or_else(|| match &change {
-        CostChange::SetVariable { variable, value } => format!("set {variable} = {value}"),
-        CostChange::Factor { factor } => match s.kind {
-            ShockKind::Tariff => format!("tariff equivalent {}%", s.percent.unwrap_or(0.0)),
-            _ => format!("cost factor {factor}"),
-        },
-    });
+    let percent = (s.kind == ShockKind::Tariff).then(|| s.percent.unwrap_or(0.0));
+    let label = s
+        .label
+        .clone()
+        .unwrap_or_else(|| Shock::default_label(&change, percent));
     let pair_codes = pairs
         .iter()
         .map(|&(a, b)| [economies.code(a).to_owned(), economies.code(b).to_owned()])
@@ -665,5 +600,7 @@ fn resolve_shock(
         change,
         pairs,
         pair_codes,
+        percent,
+        label_given: s.label.is_some(),
     })
 }

@@ -3,11 +3,14 @@
 
 use thiserror::Error;
 
+mod outputs;
 mod years;
 
+pub use outputs::outputs;
+
 pub use years::{
-    final_from_recorded, key_series, run_years, FlowRow, ReexportRow, RouteRow, SeriesPoint,
-    YearCountryRow, YearRun, ALL_SECTORS,
+    final_from_recorded, key_series, run_years, FinalFlowsError, FlowRow, RecordedOptions,
+    ReexportRow, RouteRow, SeriesPoint, YearCountryRow, YearRun, ALL_SECTORS,
 };
 
 use crate::gravity::number_text;
@@ -15,6 +18,7 @@ use crate::gravity::{
     bilateral_results, costs_from_coefficients, costs_from_flows, country_results, BilateralResult,
     CostError, Counterfactual, CountryResult, Equilibrium, GravityModel, SolveError, SolveReport,
 };
+use crate::routes::RouteError;
 use crate::scenario::{CostChange, CostMethod, Scenario};
 use crate::world::Matrix;
 
@@ -29,8 +33,44 @@ pub enum RunError {
     Solve(#[from] SolveError),
     #[error("the result holds a value that is not a finite number ({0}); nothing was written")]
     NonFinite(String),
-    #[error("{0}")]
-    Setup(String),
+    #[error("the scenario has no `[years]`")]
+    NoYears,
+    /// The routes of a sector in some year are rejected; `named` is the route error with
+    /// economy codes (`network`: the network form, whose link factor scales every link).
+    #[error("routes of sector `{sector}`{}: {named}", if *.network { " (network form; `routes.link_factor` scales every link)" } else { "" })]
+    Routes {
+        sector: String,
+        network: bool,
+        error: RouteError,
+        named: String,
+    },
+    /// The base-year final flows of a sector cannot be solved from the recorded ones.
+    #[error("sector `{sector}`, base year {year}: {reason}")]
+    BaseYear {
+        sector: String,
+        year: i32,
+        reason: FinalFlowsError,
+    },
+    /// A year's flows do not fit its routes.
+    #[error("sector `{sector}`, {year}: {named}")]
+    YearRoutes {
+        sector: String,
+        year: i32,
+        error: RouteError,
+        named: String,
+    },
+    /// A year's trade costs leave the range of `f64`.
+    #[error("sector `{sector}`, {year}: the route and policy costs give t^(1-sigma) = {value} for {exporter}->{importer}, not a finite number: the route-choice elasticity theta = {theta} (`routes.theta`) or sigma = {sigma} is too extreme for the cost changes")]
+    YearCosts {
+        sector: String,
+        year: i32,
+        exporter: String,
+        importer: String,
+        value: f64,
+        /// As the message writes them.
+        theta: String,
+        sigma: String,
+    },
     /// A shock takes a trade cost out of the range of `f64`.
     #[error("{0}")]
     Shock(String),
@@ -140,7 +180,7 @@ pub fn model(s: &Scenario) -> Result<(GravityModel, Matrix), RunError> {
         s.data.output.clone(),
         s.data.expenditure.clone(),
     )?
-    .with_options(s.solver);
+    .with_options(s.solver)?;
     Ok((model, t1))
 }
 

@@ -21,21 +21,21 @@
 //! - the final buyer records imports from the hub: the hub's re-exports in full, unless
 //!   the two share a customs union (no customs post), where only `rho_k` is seen.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 use super::RunError;
 use crate::gravity::number_text;
-use crate::gravity::{
-    costs_from_flows, country_results, Equilibrium, GeMode, GravityModel, SolveReport,
-};
+use crate::gravity::{costs_from_flows, country_results, Equilibrium, GeMode, GravityModel};
 use crate::policy::PolicyState;
-use crate::routes::{detour, network, route_flows, RouteFlows, Routing, Via};
-use crate::scenario::raw::RouteForm;
+use crate::routes::{detour, network, route_flows, RouteError, RouteFlows, Routing, Via};
+use crate::scenario::RouteForm;
 use crate::scenario::{Dynamics, Reporter, Scenario};
+use crate::solver::{check_cap, check_tolerance, InvalidOption, SolveReport, StopReason};
 use crate::world::{Economies, GravityData, Matrix, Vector};
 
 /// One row of `flows.csv`: a link as one reporter records it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlowRow {
     pub year: i32,
     pub sector: String,
@@ -52,7 +52,7 @@ pub struct FlowRow {
 }
 
 /// One row of `routes.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RouteRow {
     pub year: i32,
     pub sector: String,
@@ -67,7 +67,7 @@ pub struct RouteRow {
 }
 
 /// One row of `reexports.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReexportRow {
     pub year: i32,
     pub sector: String,
@@ -83,7 +83,7 @@ pub struct ReexportRow {
 }
 
 /// One row of the yearly `countries.csv`: the year's equilibrium against the base year.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct YearCountryRow {
     pub year: i32,
     pub sector: String,
@@ -104,8 +104,11 @@ pub struct YearRun {
     pub routes: Vec<RouteRow>,
     pub reexports: Vec<ReexportRow>,
     pub countries: Vec<YearCountryRow>,
-    /// Every solve, labelled with sector and year.
+    /// Every gravity solve, labelled with sector and year (`run.json`'s `solver_reports`).
     pub reports: Vec<SolveReport>,
+    /// The recorded-to-final fixed point of each sector's base year, labelled likewise
+    /// (not written to `run.json`, whose reports are the gravity solves').
+    pub base_year_reports: Vec<SolveReport>,
 }
 
 /// Label of the rows that add up all sectors.
@@ -113,10 +116,7 @@ pub const ALL_SECTORS: &str = "all";
 
 /// Runs a scenario with `[years]`.
 pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
-    let d = s
-        .dynamics
-        .as_ref()
-        .ok_or_else(|| RunError::Setup("the scenario has no `[years]`".into()))?;
+    let d = s.dynamics.as_ref().ok_or(RunError::NoYears)?;
     let eco = &s.data.economies;
     let n = eco.len();
     let years: Vec<i32> = (d.base_year..=d.horizon).collect();
@@ -128,6 +128,7 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
         reexports: Vec::new(),
         countries: Vec::new(),
         reports: Vec::new(),
+        base_year_reports: Vec::new(),
     };
     // Per year, the sum over sectors of final flows and route flows, for the `all` rows.
     let mut totals: Vec<Option<(Matrix, RouteFlows, Matrix)>> = vec![None; years.len()];
@@ -148,21 +149,16 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
             _ => None,
         };
         let routing_of = |st: &PolicyState| -> Result<Routing, RunError> {
-            let context = |e: crate::routes::RouteError| {
-                RunError::Setup(format!(
-                    "routes of sector `{}`: {}",
-                    sector.name,
-                    e.named(eco)
-                ))
+            let context = |network: bool| {
+                move |error: RouteError| RunError::Routes {
+                    sector: sector.name.clone(),
+                    network,
+                    named: error.named(eco),
+                    error,
+                }
             };
             if let (Some(kappa), Some(r)) = (&links, &d.routes) {
-                return network_routing(kappa, r, st, theta).map_err(|e| {
-                    RunError::Setup(format!(
-                        "routes of sector `{}` (network form; `routes.link_factor` scales every link): {}",
-                        sector.name,
-                        e.named(eco)
-                    ))
-                });
+                return network_routing(kappa, r, st, theta).map_err(context(true));
             }
             let vias: Vec<Via> = layout
                 .map(|l| {
@@ -173,17 +169,27 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
                         .collect()
                 })
                 .unwrap_or_default();
-            detour(&Matrix::from_element(n, n, 1.0), &st.wedge, &vias, theta).map_err(context)
+            detour(&Matrix::from_element(n, n, 1.0), &st.wedge, &vias, theta)
+                .map_err(context(false))
         };
         let st0 = state(d.base_year);
         let routing0 = routing_of(&st0)?;
-        let final0 = final_from_recorded(&recorded, &d.reporters, &routing0, &rho, &st0.union, eco)
-            .map_err(|e| {
-                RunError::Setup(format!(
-                    "sector `{}`, base year {}: {e}",
-                    sector.name, d.base_year
-                ))
-            })?;
+        let (final0, final_report) = final_from_recorded(
+            &recorded,
+            &d.reporters,
+            &routing0,
+            &rho,
+            &st0.union,
+            eco,
+            &RecordedOptions::default(),
+        )
+        .map_err(|reason| RunError::BaseYear {
+            sector: sector.name.clone(),
+            year: d.base_year,
+            reason,
+        })?;
+        out.base_year_reports
+            .push(labelled(final_report, &sector.name, d.base_year));
         let data = GravityData::from_flows(eco.clone(), final0.clone());
         let t0 = costs_from_flows(&data)?;
         let model = GravityModel::new(
@@ -194,7 +200,7 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
             data.output.clone(),
             data.expenditure.clone(),
         )?
-        .with_options(s.solver);
+        .with_options(s.solver)?;
         let (base_eq, rep) = model.baseline()?;
         out.reports.push(labelled(rep, &sector.name, d.base_year));
         let mut rf_prev: Option<RouteFlows> = None;
@@ -219,12 +225,11 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
             } else {
                 &eq.trade
             };
-            let rf_star = route_flows(target, &routing).map_err(|e| {
-                RunError::Setup(format!(
-                    "sector `{}`, {year}: {}",
-                    sector.name,
-                    e.named(eco)
-                ))
+            let rf_star = route_flows(target, &routing).map_err(|error| RunError::YearRoutes {
+                sector: sector.name.clone(),
+                year,
+                named: error.named(eco),
+                error,
             })?;
             // Each route's flow closes `adjustment` of its gap to the year's equilibrium:
             // existing contracts wind down on a closed route while new channels build up.
@@ -382,13 +387,15 @@ fn check_year_costs(
         for i in 0..n {
             let v = t[(i, j)];
             if !(v.is_finite() && v >= 0.0) {
-                return Err(RunError::Setup(format!(
-                    "sector `{sector}`, {year}: the route and policy costs give t^(1-sigma) = {v} for {}->{}, not a finite number: the route-choice elasticity theta = {} (`routes.theta`) or sigma = {} is too extreme for the cost changes",
-                    eco.code(i),
-                    eco.code(j),
-                    number_text(theta),
-                    number_text(sigma)
-                )));
+                return Err(RunError::YearCosts {
+                    sector: sector.to_owned(),
+                    year,
+                    exporter: eco.code(i).to_owned(),
+                    importer: eco.code(j).to_owned(),
+                    value: v,
+                    theta: number_text(theta),
+                    sigma: number_text(sigma),
+                });
             }
         }
     }
@@ -449,12 +456,85 @@ impl Views {
     }
 }
 
+/// Settings of [`final_from_recorded`], checked once by [`RecordedOptions::new`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecordedOptions {
+    tolerance: f64,
+    max_iterations: usize,
+}
+
+impl Default for RecordedOptions {
+    /// Tolerance `1e-13`, at most 500 steps.
+    fn default() -> Self {
+        RecordedOptions {
+            tolerance: 1e-13,
+            max_iterations: 500,
+        }
+    }
+}
+
+impl RecordedOptions {
+    /// `tolerance`: stop when no final flow changes in a step by this fraction of itself
+    /// or more (in (0, 1); default `1e-13`). `max_iterations`: steps at most (at least 1;
+    /// default 500). Every setting out of range is reported.
+    pub fn new(
+        tolerance: f64,
+        max_iterations: usize,
+    ) -> Result<RecordedOptions, Vec<InvalidOption>> {
+        let mut wrong = Vec::new();
+        check_tolerance("tolerance", tolerance, &mut wrong);
+        check_cap("max_iterations", max_iterations, &mut wrong);
+        if wrong.is_empty() {
+            Ok(RecordedOptions {
+                tolerance,
+                max_iterations,
+            })
+        } else {
+            Err(wrong)
+        }
+    }
+
+    pub fn tolerance(&self) -> f64 {
+        self.tolerance
+    }
+
+    pub fn max_iterations(&self) -> usize {
+        self.max_iterations
+    }
+}
+
+/// Why the base-year final flows cannot be solved from the recorded ones.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum FinalFlowsError {
+    /// The base-year routes reject the flows; `named` is the error with economy codes.
+    #[error("{named}")]
+    Route { error: RouteError, named: String },
+    #[error("{exporter}->{importer} is recorded but its direct route is closed in the base year")]
+    ClosedDirect { exporter: String, importer: String },
+    #[error("infeasible routes: {reporter} recorded {recorded:.4} for {exporter}->{importer}, but the base-year routes already send {routed:.4} through it (transit and re-exports counted by that reporter); lower the routes' base share (raise `routes.premium`)")]
+    Infeasible {
+        reporter: String,
+        exporter: String,
+        importer: String,
+        recorded: f64,
+        routed: f64,
+    },
+    /// The step limit came first.
+    #[error("the base-year final flows did not converge in {} steps", .0.iterations)]
+    NotConverged(SolveReport),
+    /// A final flow came out as a value that is not a finite number.
+    #[error("the base-year final flows hold a value that is not a finite number ({0})")]
+    NonFinite(SolveReport),
+}
+
 /// Solves the final-destination flows whose recorded views equal `recorded`, given the
 /// base-year routing. Each pair's direct flow is what its reporter records minus the routed
 /// goods that reporter also counts; the routed goods depend on the final flows of other
 /// pairs, so this is a fixed point (it converges in a few steps: routed shares are small
-/// at base). A flow that would have to be negative (more transit through a hub than the
-/// origin recorded to it) is an error with the numbers.
+/// at base). One step is [`recorded_step`]; this loop owns the stopping rule: the largest
+/// change of a final flow relative to itself (`max(|x|, 1e-12)`) below the tolerance.
+/// A flow that would have to be negative (more transit through a hub than the origin
+/// recorded to it) is an error with the numbers.
 pub fn final_from_recorded(
     recorded: &Matrix,
     reporters: &[Reporter],
@@ -462,55 +542,101 @@ pub fn final_from_recorded(
     rho: &Vector,
     union: &Matrix,
     eco: &Economies,
-) -> Result<Matrix, String> {
-    let n = recorded.nrows();
+    options: &RecordedOptions,
+) -> Result<(Matrix, SolveReport), FinalFlowsError> {
+    let stage = "base-year final flows";
     let mut x = recorded.clone();
-    for _ in 0..500 {
-        let rf = route_flows(&x, routing).map_err(|e| e.named(eco))?;
-        let v = Views::new(&rf, rho, union);
-        let mut next = x.clone();
-        let mut change = 0.0f64;
-        for a in 0..n {
-            for b in 0..n {
-                if a == b {
-                    continue;
-                }
-                let view = match reporters[a * n + b] {
-                    Reporter::Model => continue,
-                    Reporter::Exporter => &v.by_exporter,
-                    Reporter::Importer => &v.by_importer,
-                };
-                let routed_in_view = view[(a, b)] - rf.direct[(a, b)];
-                let direct_share = routing.direct_share[(a, b)];
-                if direct_share == 0.0 {
-                    return Err(format!(
-                        "{}->{} is recorded but its direct route is closed in the base year",
-                        eco.code(a),
-                        eco.code(b)
-                    ));
-                }
-                let direct = recorded[(a, b)] - routed_in_view;
-                if direct < 0.0 {
-                    return Err(format!(
-                        "infeasible routes: {} recorded {:.4} for {}->{}, but the base-year routes already send {:.4} through it (transit and re-exports counted by that reporter); lower the routes' base share (raise `routes.premium`)",
-                        eco.code(match reporters[a * n + b] { Reporter::Importer => b, _ => a }),
-                        recorded[(a, b)],
-                        eco.code(a),
-                        eco.code(b),
-                        routed_in_view
-                    ));
-                }
-                let xab = direct / direct_share;
-                change = change.max((xab - x[(a, b)]).abs() / x[(a, b)].abs().max(1e-12));
-                next[(a, b)] = xab;
-            }
-        }
+    let mut change = f64::INFINITY;
+    for it in 1..=options.max_iterations {
+        let (next, c) = recorded_step(&x, recorded, reporters, routing, rho, union, eco)?;
         x = next;
-        if change < 1e-13 {
-            return Ok(x);
+        change = c;
+        if !change.is_finite() {
+            return Err(FinalFlowsError::NonFinite(SolveReport::new(
+                stage,
+                it,
+                change,
+                StopReason::NonFinite,
+            )));
+        }
+        if change < options.tolerance {
+            return Ok((
+                x,
+                SolveReport::new(stage, it, change, StopReason::Converged),
+            ));
         }
     }
-    Err("the base-year final flows did not converge in 500 steps".into())
+    Err(FinalFlowsError::NotConverged(SolveReport::new(
+        stage,
+        options.max_iterations,
+        change,
+        StopReason::MaxIterations,
+    )))
+}
+
+/// One step of [`final_from_recorded`]: for every recorded pair `a -> b`,
+/// `x_ab' = (recorded_ab - routed_ab(x)) / direct_share_ab`, with `routed_ab(x)` the goods
+/// routed through hubs that the pair's reporter also counts on that link (see [`Views`]).
+/// Returns the new flows and the largest change relative to the old flow (`+inf` when a
+/// new flow is not a finite number).
+fn recorded_step(
+    x: &Matrix,
+    recorded: &Matrix,
+    reporters: &[Reporter],
+    routing: &Routing,
+    rho: &Vector,
+    union: &Matrix,
+    eco: &Economies,
+) -> Result<(Matrix, f64), FinalFlowsError> {
+    let n = recorded.nrows();
+    let rf = route_flows(x, routing).map_err(|error| FinalFlowsError::Route {
+        named: error.named(eco),
+        error,
+    })?;
+    let v = Views::new(&rf, rho, union);
+    let mut next = x.clone();
+    let mut change = 0.0f64;
+    for a in 0..n {
+        for b in 0..n {
+            if a == b {
+                continue;
+            }
+            let view = match reporters[a * n + b] {
+                Reporter::Model => continue,
+                Reporter::Exporter => &v.by_exporter,
+                Reporter::Importer => &v.by_importer,
+            };
+            let routed_in_view = view[(a, b)] - rf.direct[(a, b)];
+            let direct_share = routing.direct_share[(a, b)];
+            if direct_share == 0.0 {
+                return Err(FinalFlowsError::ClosedDirect {
+                    exporter: eco.code(a).to_owned(),
+                    importer: eco.code(b).to_owned(),
+                });
+            }
+            let direct = recorded[(a, b)] - routed_in_view;
+            if direct < 0.0 {
+                let reporter = match reporters[a * n + b] {
+                    Reporter::Importer => b,
+                    _ => a,
+                };
+                return Err(FinalFlowsError::Infeasible {
+                    reporter: eco.code(reporter).to_owned(),
+                    exporter: eco.code(a).to_owned(),
+                    importer: eco.code(b).to_owned(),
+                    recorded: recorded[(a, b)],
+                    routed: routed_in_view,
+                });
+            }
+            let xab = direct / direct_share;
+            if !xab.is_finite() {
+                return Ok((next, f64::INFINITY));
+            }
+            change = change.max((xab - x[(a, b)]).abs() / x[(a, b)].abs().max(1e-12));
+            next[(a, b)] = xab;
+        }
+    }
+    Ok((next, change))
 }
 
 #[expect(
@@ -737,4 +863,99 @@ pub fn key_series(run: &YearRun, s: &Scenario) -> Vec<SeriesPoint> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Origin O (0), hub H (1), target T (2); O ships to T directly (share 0.8) or through
+    /// H (0.2); every other pair only directly. Every pair is recorded by its exporter and
+    /// H records all its re-exports (`rho = 1`).
+    fn case(r_oh: f64) -> (Matrix, Vec<Reporter>, Routing, Vector, Matrix, Economies) {
+        let mut direct = Matrix::from_element(3, 3, 1.0);
+        direct[(0, 2)] = 0.8;
+        let mut via = Matrix::zeros(3, 3);
+        via[(0, 2)] = 0.2;
+        let routing = Routing {
+            tau: Matrix::from_element(3, 3, 1.0),
+            direct_share: direct,
+            via_share: vec![via],
+            hubs: vec![1],
+        };
+        let mut recorded = Matrix::from_element(3, 3, 1.0);
+        recorded[(0, 2)] = 8.0;
+        recorded[(0, 1)] = r_oh;
+        recorded[(1, 2)] = 6.0;
+        let eco = Economies::new(["O", "H", "T"]).unwrap();
+        (
+            recorded,
+            vec![Reporter::Exporter; 9],
+            routing,
+            Vector::from_element(3, 1.0),
+            Matrix::zeros(3, 3),
+            eco,
+        )
+    }
+
+    #[test]
+    fn recorded_to_final_by_hand() {
+        // O records to T only the direct part: X_OT = 8 / 0.8 = 10. O records to H its own
+        // sales and the transit 0.2 X_OT = 2: X_OH = 5 - 2 = 3. H records to T its own
+        // sales and the re-exports: X_HT = 6 - 2 = 4.
+        let (rec, rep, routing, rho, union, eco) = case(5.0);
+        let (x, report) = final_from_recorded(
+            &rec,
+            &rep,
+            &routing,
+            &rho,
+            &union,
+            &eco,
+            &RecordedOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(report.stop_reason, StopReason::Converged);
+        assert!(report.iterations <= 4, "{report}");
+        assert!((x[(0, 2)] - 10.0).abs() < 1e-12);
+        assert!((x[(0, 1)] - 3.0).abs() < 1e-12);
+        assert!((x[(1, 2)] - 4.0).abs() < 1e-12);
+        assert_eq!(x[(2, 0)], 1.0);
+    }
+
+    #[test]
+    fn a_tiny_cap_is_a_reported_reason() {
+        let (rec, rep, routing, rho, union, eco) = case(5.0);
+        let one = RecordedOptions::new(1e-13, 1).unwrap();
+        let e = final_from_recorded(&rec, &rep, &routing, &rho, &union, &eco, &one).unwrap_err();
+        match &e {
+            FinalFlowsError::NotConverged(r) => {
+                assert_eq!(r.stop_reason, StopReason::MaxIterations);
+                assert_eq!(r.iterations, 1);
+            }
+            other => panic!("expected NotConverged, got {other:?}"),
+        }
+        assert_eq!(
+            e.to_string(),
+            "the base-year final flows did not converge in 1 steps"
+        );
+    }
+
+    #[test]
+    fn infeasible_and_nan_inputs_are_errors_not_panics() {
+        // O records 1 to H, but 2 of transit pass through it.
+        let (rec, rep, routing, rho, union, eco) = case(1.0);
+        let opts = RecordedOptions::default();
+        let e = final_from_recorded(&rec, &rep, &routing, &rho, &union, &eco, &opts).unwrap_err();
+        assert!(matches!(e, FinalFlowsError::Infeasible { .. }), "{e}");
+        assert!(e
+            .to_string()
+            .starts_with("infeasible routes: O recorded 1.0000 for O->H"));
+        let (mut rec, rep, routing, rho, union, eco) = case(5.0);
+        rec[(1, 2)] = f64::NAN;
+        let e = final_from_recorded(&rec, &rep, &routing, &rho, &union, &eco, &opts).unwrap_err();
+        assert!(matches!(e, FinalFlowsError::Route { .. }), "{e}");
+        assert!(e.to_string().contains("H->T"), "{e}");
+        let wrong = RecordedOptions::new(f64::NAN, 0).unwrap_err();
+        assert_eq!(wrong.len(), 2);
+    }
 }

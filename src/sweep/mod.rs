@@ -2,9 +2,10 @@
 //! hypercube of named parameters, and rank parameters by how much they move an output
 //! (tornado data).
 //!
-//! Parameters are paths into the scenario's merged table ([`crate::scenario::params`]);
-//! each point is validated and run like a scenario of its own, in parallel. A point whose
-//! scenario is invalid or does not solve is reported with its reason, never dropped.
+//! Parameters are paths resolved once against the validated scenario
+//! ([`crate::scenario::params`]); each point sets its values through the checked
+//! [`Scenario::with_params`] and runs, in parallel. A point whose values make the scenario
+//! invalid, or that does not solve, is reported with its reason, never dropped.
 
 use std::path::{Path, PathBuf};
 
@@ -13,12 +14,11 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
-use toml::Table;
 
 use crate::limits::{check_axis_count, check_lhs, grid_points, LimitError, MAX_AXIS_COUNT};
-use crate::montecarlo::outputs;
+use crate::simulate::outputs;
 use crate::scenario::params::ParamPath;
-use crate::scenario::{Scenario, ScenarioError};
+use crate::scenario::{Param, Scenario, ScenarioError};
 
 pub mod merge;
 
@@ -146,11 +146,9 @@ pub fn latin_hypercube(axes: &[Axis], n: usize, seed: u64) -> Result<Vec<Vec<f64
 /// A scenario ready to sweep.
 #[derive(Debug, Clone)]
 pub struct Sweep {
-    file: PathBuf,
-    table: Table,
-    /// The scenario as given, whose loaded data every point reuses.
+    /// The scenario as given; every point is a copy with the swept parameters set.
     central: Scenario,
-    paths: Vec<ParamPath>,
+    params: Vec<Param>,
     /// Base values of the swept parameters.
     pub base: Vec<f64>,
 }
@@ -159,48 +157,36 @@ pub struct Sweep {
 pub type PointResult = Result<Vec<(String, Option<i32>, f64)>, String>;
 
 impl Sweep {
-    /// Reads the scenario and checks that every path names a number, once.
+    /// Reads and validates the scenario file and prepares it ([`Sweep::from_scenario`]).
     pub fn new(file: &Path, axes: &[Axis]) -> Result<Sweep, SweepError> {
-        for (k, a) in axes.iter().enumerate() {
-            if let Some(first) = axes[..k].iter().position(|b| b.path == a.path) {
-                return Err(SweepError::Param {
-                    path: file.to_owned(),
-                    message: format!(
-                        "--param `{}` is given twice (parameters {} and {}): sweep each parameter once",
-                        a.path,
-                        first + 1,
-                        k + 1
-                    ),
-                });
-            }
-        }
-        let table = Scenario::load_table(file)?;
-        let mut base = Vec::new();
-        for a in axes {
-            base.push(a.path.get(&table).map_err(|message| SweepError::Param {
-                path: file.to_owned(),
+        check_distinct(file, axes)?;
+        Sweep::from_scenario(Scenario::from_file(file)?, axes)
+    }
+
+    /// Prepares a validated scenario: every axis's path resolved once into a parameter.
+    pub fn from_scenario(central: Scenario, axes: &[Axis]) -> Result<Sweep, SweepError> {
+        let file = central.origin();
+        check_distinct(&file, axes)?;
+        let params = axes
+            .iter()
+            .map(|a| central.param(&a.path))
+            .collect::<Result<Vec<Param>, String>>()
+            .map_err(|message| SweepError::Param {
+                path: file.clone(),
                 message,
-            })?);
-        }
-        let central = Scenario::from_table(table.clone(), file)
-            .map_err(|e| crate::scenario::located(file, e))?;
+            })?;
+        let base = params.iter().map(|p| central.value(p)).collect();
         Ok(Sweep {
-            file: file.to_owned(),
             central,
-            table,
-            paths: axes.iter().map(|a| a.path.clone()).collect(),
+            params,
             base,
         })
     }
 
     /// Runs the scenario at one point.
     pub fn point(&self, values: &[f64]) -> PointResult {
-        let mut t = self.table.clone();
-        for (p, v) in self.paths.iter().zip(values) {
-            p.set(&mut t, *v)?;
-        }
-        let s = Scenario::from_table_reusing(t, &self.file, Some(&self.central))
-            .map_err(|e| e.to_string())?;
+        let set: Vec<(&Param, f64)> = self.params.iter().zip(values.iter().copied()).collect();
+        let s = self.central.with_params(&set).map_err(|e| e.to_string())?;
         outputs(&s)
     }
 
@@ -266,6 +252,24 @@ impl Sweep {
         });
         rows
     }
+}
+
+/// Each axis sweeps a parameter of its own.
+fn check_distinct(file: &Path, axes: &[Axis]) -> Result<(), SweepError> {
+    for (k, a) in axes.iter().enumerate() {
+        if let Some(first) = axes[..k].iter().position(|b| b.path == a.path) {
+            return Err(SweepError::Param {
+                path: file.to_owned(),
+                message: format!(
+                    "--param `{}` is given twice (parameters {} and {}): sweep each parameter once",
+                    a.path,
+                    first + 1,
+                    k + 1
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// One bar of a tornado chart.
