@@ -8,7 +8,7 @@
 # `pip install statsmodels pandas pyfixest` if missing); RUNS, timed runs of each (default
 # 3); CARGO_TARGET_DIR.
 set -euo pipefail
-cd "$(git rev-parse --show-toplevel 2>/dev/null || dirname "$0"/..)"
+cd "$(dirname "$0")/.."
 VENV=${PPML_VENV:-/tmp/venv-ppml}
 RUNS=${RUNS:-3}
 TARGET=${CARGO_TARGET_DIR:-target}

@@ -30,7 +30,8 @@ pub enum CompareError {
     Run {
         file: String,
         name: String,
-        source: RunError,
+        /// Boxed: a run's error is large, and the other variants are small.
+        source: Box<RunError>,
     },
 }
 
@@ -101,7 +102,7 @@ pub fn compare(scenarios: &[Scenario]) -> Result<Comparison, CompareError> {
         let run = run_years(scenario).map_err(|source| CompareError::Run {
             file: file_of(scenario),
             name: scenario.name.clone(),
-            source,
+            source: Box::new(source),
         })?;
         for y in &run.years {
             if !years.contains(y) {

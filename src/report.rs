@@ -64,7 +64,10 @@ pub fn comparison_headlines(series: &[SeriesPoint]) -> Vec<String> {
 
 /// One table per headline series of a comparison: scenarios (rows) by year (columns).
 pub fn comparison_tables(scenarios: &[(String, Vec<SeriesPoint>)], years: &[i32]) -> String {
-    let first = scenarios.first().map(|(_, s)| s.as_slice()).unwrap_or_default();
+    let first = scenarios
+        .first()
+        .map(|(_, s)| s.as_slice())
+        .unwrap_or_default();
     let mut text = String::new();
     for name in comparison_headlines(first) {
         text.push_str(&format!("{name} (USD bn)\n"));
@@ -107,7 +110,10 @@ pub fn country_summary(countries: &[CountryResult], shown: usize) -> String {
         ));
     }
     if rows.len() > shown {
-        s.push_str(&format!("... {} more in countries.csv\n", rows.len() - shown));
+        s.push_str(&format!(
+            "... {} more in countries.csv\n",
+            rows.len() - shown
+        ));
     }
     s
 }

@@ -150,7 +150,9 @@ fn toml_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        if path.is_dir() {
+        // `scenarios/data/` holds the data-import maps (economies.toml), not scenarios.
+        let import_maps = path.ends_with("scenarios/data");
+        if path.is_dir() && !import_maps {
             out.extend(toml_files(&path));
         } else if path.extension().is_some_and(|e| e == "toml") {
             out.push(path);

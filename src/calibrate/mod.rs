@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use toml::Table;
 
-use crate::simulate::outputs;
 use crate::scenario::params::ParamPath;
 use crate::scenario::{Param, Scenario, ScenarioError};
+use crate::simulate::outputs;
 use crate::solver::{check_cap, check_tolerance, InvalidOption, SolveReport, StopReason};
 
 /// `[calibration]` as written.

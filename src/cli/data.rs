@@ -152,7 +152,10 @@ fn parse_years(s: &str) -> Result<(i32, i32)> {
 
 fn parse_unit(s: &Option<String>, flag: &str) -> Result<Option<Unit>> {
     s.as_deref()
-        .map(|u| u.parse::<Unit>().map_err(|m| anyhow::anyhow!("{flag}: {m}")))
+        .map(|u| {
+            u.parse::<Unit>()
+                .map_err(|m| anyhow::anyhow!("{flag}: {m}"))
+        })
         .transpose()
 }
 
@@ -196,14 +199,13 @@ fn load(c: &Common) -> Result<Loaded> {
         Some(p) => Products::read(p, &c.default_group)?,
         None => Products::single(TOTAL),
     };
-    let vintage = c
-        .hs
-        .as_deref()
-        .map(|h| {
-            HsVintage::parse(h)
-                .with_context(|| format!("--hs `{h}` is not an HS vintage (HS2017, HS17, H5)"))
-        })
-        .transpose()?;
+    let vintage =
+        c.hs.as_deref()
+            .map(|h| {
+                HsVintage::parse(h)
+                    .with_context(|| format!("--hs `{h}` is not an HS vintage (HS2017, HS17, H5)"))
+            })
+            .transpose()?;
     Ok(Loaded {
         economies,
         products,
@@ -233,7 +235,11 @@ fn finish(
 
 fn import_baci(a: BaciArgs) -> Result<()> {
     let c = &a.common;
-    let mut inputs = vec![a.file.as_path(), a.countries.as_path(), c.economies.as_path()];
+    let mut inputs = vec![
+        a.file.as_path(),
+        a.countries.as_path(),
+        c.economies.as_path(),
+    ];
     inputs.extend(c.products.as_deref());
     inputs.extend(c.rates.as_deref());
     check_out(&c.out, &inputs)?;

@@ -134,7 +134,12 @@ pub fn run(args: Args) -> Result<()> {
         },
         ..PpmlOptions::default()
     };
-    let mut claim = Claim::new(&args.out, "tradeflow estimate", &[args.data.clone()], &[])?;
+    let mut claim = Claim::new(
+        &args.out,
+        "tradeflow estimate",
+        std::slice::from_ref(&args.data),
+        &[],
+    )?;
     let fit = ppml(&table.design, &options)
         .with_context(|| format!("{}: PPML estimation", args.data.display()))?;
     if !fit.report.converged {

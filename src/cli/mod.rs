@@ -160,10 +160,11 @@ fn simulate(
     out: &std::path::Path,
 ) -> anyhow::Result<Outcome> {
     use anyhow::Context;
-    let run = tradeflow::simulate::run_years(scenario).with_context(|| match scenario.source() {
-        Some(path) => format!("{}: scenario `{}`", path.display(), scenario.name()),
-        None => format!("scenario `{}`", scenario.name()),
-    })?;
+    let run =
+        tradeflow::simulate::run_years(scenario).with_context(|| match scenario.source() {
+            Some(path) => format!("{}: scenario `{}`", path.display(), scenario.name()),
+            None => format!("scenario `{}`", scenario.name()),
+        })?;
     let files = tradeflow::output::year_run_files(scenario, &run)?;
     // Charts are drawn from the very bytes about to be written, before anything is written.
     let (charts, parts) = plot::parts_with_charts(

@@ -120,15 +120,16 @@ const COLS: [&str; 5] = ["t", "i", "j", "k", "v"];
 /// Streams `path` into panel rows (sorted by year, exporter, importer, product), with what
 /// was read and left out. Errors name the file, line and column; every code the map does not
 /// know is listed in one error with its row count.
-pub fn import(path: &Path, opt: &BaciOptions<'_>) -> Result<(Vec<PanelRow>, ImportSummary), DataError> {
+pub fn import(
+    path: &Path,
+    opt: &BaciOptions<'_>,
+) -> Result<(Vec<PanelRow>, ImportSummary), DataError> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let vintage = opt.vintage.or_else(|| HsVintage::of_baci_name(&name));
-    let years = opt
-        .years
-        .or_else(|| year_of_name(&name).map(|y| (y, y)));
+    let years = opt.years.or_else(|| year_of_name(&name).map(|y| (y, y)));
     let mut rdr = source::csv_reader(path, MAX_IMPORT_BYTES, "a BACI file")?;
     let header = source::header(&mut rdr, path)?;
     let cols = source::columns(
@@ -174,19 +175,29 @@ pub fn import(path: &Path, opt: &BaciOptions<'_>) -> Result<(Vec<PanelRow>, Impo
                     at(0),
                     format!(
                         "year {year} is outside the file's {} (from its name or --years)",
-                        if a == b { a.to_string() } else { format!("{a}-{b}") }
+                        if a == b {
+                            a.to_string()
+                        } else {
+                            format!("{a}-{b}")
+                        }
                     ),
                 ));
             }
         }
-        let table = by_year.entry(year).or_insert_with(|| {
-            (0..1000).map(|c| resolve(c, year)).collect::<Vec<_>>()
-        });
+        let table = by_year
+            .entry(year)
+            .or_insert_with(|| (0..1000).map(|c| resolve(c, year)).collect::<Vec<_>>());
         let mut side = [0u16; 2];
         let mut skip = false;
         for (s, k) in [1usize, 2].into_iter().enumerate() {
             let code = cells::parse_u32(field(k)).ok_or_else(|| {
-                DataError::at(at(k), format!("`{}` is not a numeric country code", String::from_utf8_lossy(field(k)).trim()))
+                DataError::at(
+                    at(k),
+                    format!(
+                        "`{}` is not a numeric country code",
+                        String::from_utf8_lossy(field(k)).trim()
+                    ),
+                )
             })?;
             let r = if (code as usize) < table.len() {
                 table[code as usize]
@@ -228,8 +239,8 @@ pub fn import(path: &Path, opt: &BaciOptions<'_>) -> Result<(Vec<PanelRow>, Impo
                 }
             }
             _ => {
-                let code = std::str::from_utf8(k)
-                    .map_err(|_| DataError::at(at(3), "not UTF-8 text"))?;
+                let code =
+                    std::str::from_utf8(k).map_err(|_| DataError::at(at(3), "not UTF-8 text"))?;
                 if code.is_empty() {
                     return Err(DataError::at(at(3), "empty product code"));
                 }
@@ -289,12 +300,14 @@ pub fn import(path: &Path, opt: &BaciOptions<'_>) -> Result<(Vec<PanelRow>, Impo
             "",
         )?);
     }
-    rows.sort_by(|a, b| a.key().cmp(&b.key()));
+    rows.sort_by_key(PanelRow::key);
     let mut ov: Vec<(String, u64)> = other_vintage.into_iter().collect();
     ov.sort();
     summary.other_vintage = ov;
     summary.default_group = (
-        opt.products.name(opt.products.groups.len() as u16 - 1).to_owned(),
+        opt.products
+            .name(opt.products.groups.len() as u16 - 1)
+            .to_owned(),
         default_codes,
         default_rows,
     );

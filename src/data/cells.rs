@@ -127,7 +127,10 @@ pub(crate) struct Origin<'a> {
 
 /// One panel row of a cell: the value converted to the output unit, the note saying how
 /// many file rows were summed and anything unusual about them.
-#[expect(clippy::too_many_arguments, reason = "one cell's coordinates and what it came from")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one cell's coordinates and what it came from"
+)]
 pub(crate) fn row(
     origin: &Origin<'_>,
     year: i32,
@@ -150,7 +153,10 @@ pub(crate) fn row(
         "sum of {} row{} of {}",
         acc.rows,
         if acc.rows == 1 { "" } else { "s" },
-        origin.file.file_name().map_or_else(|| origin.file.display().to_string(), |n| n.to_string_lossy().into_owned())
+        origin.file.file_name().map_or_else(
+            || origin.file.display().to_string(),
+            |n| n.to_string_lossy().into_owned()
+        )
     );
     if exporter == importer {
         note.push_str(&format!("; trade between members of {exporter}"));
@@ -229,7 +235,9 @@ pub(crate) fn parse_value(b: &[u8]) -> Result<f64, String> {
         return Err(format!("value `{s}` is not finite"));
     }
     if v < 0.0 {
-        return Err(format!("value {s} is negative (a trade figure is at least 0)"));
+        return Err(format!(
+            "value {s} is negative (a trade figure is at least 0)"
+        ));
     }
     Ok(v)
 }

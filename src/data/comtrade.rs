@@ -99,7 +99,9 @@ pub fn import(
         if opt.flows.iter().any(|f| f == a) && opt.flows.iter().any(|f| f == b) {
             return Err(DataError::File {
                 path: path.to_owned(),
-                message: format!("flow codes {a} and {b} overlap ({b} is part of {a}); ask for one of them"),
+                message: format!(
+                    "flow codes {a} and {b} overlap ({b} is part of {a}); ask for one of them"
+                ),
             });
         }
     }
@@ -136,8 +138,10 @@ pub fn import(
     let mut unknown = Unknowns::default();
     let mut summary = ImportSummary::default();
     let mut other_vintage: std::collections::BTreeMap<String, u64> = Default::default();
-    let mut classified: std::collections::HashMap<(String, Option<HsVintage>), super::products::Classified> =
-        Default::default();
+    let mut classified: std::collections::HashMap<
+        (String, Option<HsVintage>),
+        super::products::Classified,
+    > = Default::default();
     let mut default_rows = 0u64;
     let mut rec = csv::ByteRecord::new();
     while rdr
@@ -157,14 +161,20 @@ pub fn import(
                     at(0),
                     format!(
                         "year {year} is outside the file's {} (--years)",
-                        if a == b { a.to_string() } else { format!("{a}-{b}") }
+                        if a == b {
+                            a.to_string()
+                        } else {
+                            format!("{a}-{b}")
+                        }
                     ),
                 ));
             }
         }
         let flow_code = f(3)?;
         let Some(flow) = flow_of(flow_code) else {
-            summary.skip(&format!("flowCode `{flow_code}` (not X, M, RX, RM, DX or FM)"));
+            summary.skip(&format!(
+                "flowCode `{flow_code}` (not X, M, RX, RM, DX or FM)"
+            ));
             continue;
         };
         if !opt.flows.iter().any(|x| x == flow_code) {
@@ -203,7 +213,9 @@ pub fn import(
         let cmd = f(4)?;
         let vintage = match (opt.vintage, class_col) {
             (Some(v), _) => Some(v),
-            (None, Some(c)) => HsVintage::parse(source::text(&rec, c, path, line, "classificationCode")?),
+            (None, Some(c)) => {
+                HsVintage::parse(source::text(&rec, c, path, line, "classificationCode")?)
+            }
             (None, None) => None,
         };
         let (slot, is_total, c) = if cmd.eq_ignore_ascii_case("TOTAL") {
@@ -289,7 +301,11 @@ pub fn import(
         } else {
             (partner, reporter)
         };
-        let product = if slot == ng { TOTAL } else { opt.products.name(slot as u16) };
+        let product = if slot == ng {
+            TOTAL
+        } else {
+            opt.products.name(slot as u16)
+        };
         rows.push(cells::row(
             &origin,
             year,
@@ -302,7 +318,7 @@ pub fn import(
             "",
         )?);
     }
-    rows.sort_by(|a, b| a.key().cmp(&b.key()));
+    rows.sort_by_key(PanelRow::key);
     summary.other_vintage = other_vintage.into_iter().collect();
     summary.default_group = (
         opt.products.name(ng as u16 - 1).to_owned(),

@@ -128,7 +128,9 @@ fn parse_member(s: &str) -> Result<(String, i32, i32), String> {
         None => (i32::MIN, i32::MAX),
         Some(years) => {
             let Some((a, b)) = years.split_once('-') else {
-                return Err(format!("`{s}`: years `{years}` are not `FROM-`, `FROM-UNTIL` or `-UNTIL`"));
+                return Err(format!(
+                    "`{s}`: years `{years}` are not `FROM-`, `FROM-UNTIL` or `-UNTIL`"
+                ));
             };
             let year = |y: &str, none: i32| -> Result<i32, String> {
                 if y.is_empty() {
@@ -254,7 +256,10 @@ impl Economies {
         for (k, d) in raw.drop.iter().enumerate() {
             let c = d.get_ref().trim().to_owned();
             if !valid_code(&c) {
-                problems.push(format!("{}: `drop[{k}]`: `{c}` is not a code", at(d.span())));
+                problems.push(format!(
+                    "{}: `drop[{k}]`: `{c}` is not a code",
+                    at(d.span())
+                ));
             } else if let Some(m) = members.get(&c) {
                 problems.push(format!(
                     "{}: `drop[{k}]`: `{c}` is dropped and also mapped to `{}`",
@@ -415,14 +420,20 @@ code = "KGZ"
             .unwrap_err()
             .to_string();
         assert!(e.contains("e.toml, line 11, column"), "{e}");
-        assert!(e.contains("`GBR` (from 2019) is mapped to `GBR` and to `EU` (line 7"), "{e}");
+        assert!(
+            e.contains("`GBR` (from 2019) is mapped to `GBR` and to `EU` (line 7"),
+            "{e}"
+        );
     }
 
     #[test]
     fn unknown_keys_are_located() {
-        let e = Economies::from_toml("[[economy]]\ncode = \"A\"\nmembres = []\n", Path::new("e.toml"))
-            .unwrap_err()
-            .to_string();
+        let e = Economies::from_toml(
+            "[[economy]]\ncode = \"A\"\nmembres = []\n",
+            Path::new("e.toml"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("line 3"), "{e}");
         assert!(e.contains("membres"), "{e}");
     }

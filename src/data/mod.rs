@@ -119,7 +119,7 @@ pub enum DataError {
         key: String,
         first_line: u64,
         first_value: String,
-        second: Location,
+        second: Box<Location>,
         second_value: String,
     },
     /// Codes of an imported file that the economies map neither maps nor drops, all of them.

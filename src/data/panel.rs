@@ -331,7 +331,12 @@ impl PanelReader {
     fn validate(&self, line: u64) -> Result<PanelRow, DataError> {
         let at = |name: &str| {
             let i = COLUMNS.iter().position(|c| *c == name).unwrap_or(0);
-            Location::field(&self.path, line, self.cols.get(i).map_or(0, |c| c + 1), name)
+            Location::field(
+                &self.path,
+                line,
+                self.cols.get(i).map_or(0, |c| c + 1),
+                name,
+            )
         };
         if self.rec.len() != self.header.len() {
             return Err(DataError::at(
@@ -354,18 +359,23 @@ impl PanelReader {
             }
             Ok(s.to_owned())
         };
-        let year: i32 = raw
-            .year
-            .trim()
-            .parse()
-            .map_err(|_| DataError::at(at("year"), format!("year `{}` is not a year", raw.year)))?;
+        let year: i32 =
+            raw.year.trim().parse().map_err(|_| {
+                DataError::at(at("year"), format!("year `{}` is not a year", raw.year))
+            })?;
         let value: f64 = raw.value.trim().parse().map_err(|_| {
-            DataError::at(at("value"), format!("value `{}` is not a number", raw.value))
+            DataError::at(
+                at("value"),
+                format!("value `{}` is not a number", raw.value),
+            )
         })?;
         if !value.is_finite() || value < 0.0 {
             return Err(DataError::at(
                 at("value"),
-                format!("value {} is negative or not finite (a trade figure is at least 0)", raw.value.trim()),
+                format!(
+                    "value {} is negative or not finite (a trade figure is at least 0)",
+                    raw.value.trim()
+                ),
             ));
         }
         Ok(PanelRow {
@@ -403,7 +413,12 @@ impl PanelReader {
     /// The location of a column on a line, for callers' messages.
     pub fn location(&self, line: u64, column: &str) -> Location {
         let i = COLUMNS.iter().position(|c| *c == column).unwrap_or(0);
-        Location::field(&self.path, line, self.cols.get(i).map_or(0, |c| c + 1), column)
+        Location::field(
+            &self.path,
+            line,
+            self.cols.get(i).map_or(0, |c| c + 1),
+            column,
+        )
     }
 }
 
@@ -441,7 +456,7 @@ pub struct ConflictCheck {
 impl ConflictCheck {
     /// Records `row` at `line`: a conflict if an earlier row has its key and another value.
     /// The same figure twice (same value and unit, a duplicate) is not a conflict.
-    pub fn add(&mut self, row: &PanelRow, line: u64) -> Result<(), Conflict> {
+    pub fn add(&mut self, row: &PanelRow, line: u64) -> Result<(), Box<Conflict>> {
         match self.seen.entry(row.key()) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert((line, row.value, row.unit.clone()));
@@ -459,13 +474,13 @@ impl ConflictCheck {
                 if same {
                     return Ok(());
                 }
-                Err(Conflict {
+                Err(Box::new(Conflict {
                     key: o.key().clone(),
                     first_line: *first_line,
                     first_value: format!("{v} {u}"),
                     second_line: line,
                     second_value: format!("{} {}", row.value, row.unit),
-                })
+                }))
             }
         }
     }
@@ -537,7 +552,7 @@ impl Panel {
             let (line, row) = r?;
             check
                 .add(&row, line)
-                .map_err(|c| conflict_error(path, c))?;
+                .map_err(|c| conflict_error(path, *c))?;
             rows.push((line, row));
         }
         Ok(Panel {
@@ -613,7 +628,7 @@ pub(crate) fn conflict_error(path: &Path, c: Conflict) -> DataError {
         key: c.key.to_string(),
         first_line: c.first_line,
         first_value: c.first_value,
-        second: Location::line(path, c.second_line),
+        second: Box::new(Location::line(path, c.second_line)),
         second_value: c.second_value,
     }
 }
@@ -638,7 +653,12 @@ impl Rates {
     pub fn read(path: &Path) -> Result<Rates, DataError> {
         let mut rdr = source::csv_reader(path, MAX_TABLE_BYTES, "a rates table")?;
         let header = source::header(&mut rdr, path)?;
-        let cols = source::columns(&header, &["year", "currency", "per_usd", "source"], path, "")?;
+        let cols = source::columns(
+            &header,
+            &["year", "currency", "per_usd", "source"],
+            path,
+            "",
+        )?;
         let mut rates = HashMap::new();
         let mut lines: HashMap<(i32, String), u64> = HashMap::new();
         let mut rec = csv::ByteRecord::new();
@@ -647,9 +667,22 @@ impl Rates {
             .map_err(|e| source::csv_error(path, e))?
         {
             let line = rec.position().map_or(0, |p| p.line());
-            let f = |k: usize| source::text(&rec, cols[k], path, line, ["year", "currency", "per_usd", "source"][k]);
+            let f = |k: usize| {
+                source::text(
+                    &rec,
+                    cols[k],
+                    path,
+                    line,
+                    ["year", "currency", "per_usd", "source"][k],
+                )
+            };
             let at = |k: usize| {
-                Location::field(path, line, cols[k] + 1, ["year", "currency", "per_usd", "source"][k])
+                Location::field(
+                    path,
+                    line,
+                    cols[k] + 1,
+                    ["year", "currency", "per_usd", "source"][k],
+                )
             };
             let year: i32 = f(0)?
                 .parse()
@@ -708,7 +741,8 @@ impl Rates {
                 "no exchange rate for {c} in {year}{}",
                 match &self.path {
                     Some(p) => format!(" in {}", p.display()),
-                    None => " (give a rates table with --rates: year, currency, per_usd, source)".into(),
+                    None =>
+                        " (give a rates table with --rates: year, currency, per_usd, source)".into(),
                 }
             )
         };
@@ -753,8 +787,11 @@ pub fn check_output(path: &Path) -> Result<(), DataError> {
     let Some(name) = path.file_name() else {
         return Err(refused("the path names no file".into()));
     };
-    if name.to_string_lossy().starts_with('.') && name.to_string_lossy().contains(".tradeflow-tmp-") {
-        return Err(refused("the name is one of tradeflow's temporary files".into()));
+    if name.to_string_lossy().starts_with('.') && name.to_string_lossy().contains(".tradeflow-tmp-")
+    {
+        return Err(refused(
+            "the name is one of tradeflow's temporary files".into(),
+        ));
     }
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -794,7 +831,9 @@ pub fn write_panel<'a>(
     };
     let tmp = dir.join(format!(
         ".{}.tradeflow-tmp-{}",
-        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
         std::process::id()
     ));
     let werr = |cause| DataError::Write {
@@ -890,7 +929,10 @@ mod tests {
         let usd: Unit = "USD million".parse().unwrap();
         let v = r.convert(0.845, &eur, &usd, 2021).unwrap();
         assert!((v - 1000.0).abs() < 1e-9, "{v}");
-        assert!(r.convert(1.0, &eur, &usd, 2020).unwrap_err().contains("EUR in 2020"));
+        assert!(r
+            .convert(1.0, &eur, &usd, 2020)
+            .unwrap_err()
+            .contains("EUR in 2020"));
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub fn report(path: &Path, opt: &ReportOptions) -> Result<DataReport, DataError>
     let mut check = ConflictCheck::default();
     let mut conflicts = Vec::new();
     let mut unit: Option<Unit> = opt.unit.clone();
-    let mut links: BTreeMap<(i32, String, String, String), LinkAcc> = BTreeMap::new();
+    let mut links: Links = BTreeMap::new();
     let mut rows = 0;
     for r in reader {
         let (line, row) = r?;
@@ -128,7 +128,7 @@ pub fn report(path: &Path, opt: &ReportOptions) -> Result<DataReport, DataError>
         if let Err(c) = check.add(&row, line) {
             acc.conflicts
                 .push(format!("line {} vs line {}", c.first_line, c.second_line));
-            conflicts.push(c);
+            conflicts.push(*c);
             // The first figure stands; the conflict is listed.
             continue;
         }
@@ -183,15 +183,18 @@ fn add(acc: &mut LinkAcc, row: &PanelRow, value: f64) {
     } else if row.flow == Flow::ReImport && row.reporter == row.importer {
         acc.reimports = Some(value);
     } else {
-        *acc
-            .other
+        *acc.other
             .entry(format!("{} {}", row.reporter, row.flow.as_str()))
             .or_default() += value;
     }
 }
 
-fn coverage(links: &BTreeMap<(i32, String, String, String), LinkAcc>) -> Vec<CoverageRow> {
-    let mut groups: BTreeMap<(i32, &str), Vec<(&str, &str, &LinkAcc)>> = BTreeMap::new();
+/// (year, exporter, importer, product) -> what the panel holds for it.
+type Links = BTreeMap<(i32, String, String, String), LinkAcc>;
+
+fn coverage(links: &Links) -> Vec<CoverageRow> {
+    type Group<'a> = Vec<(&'a str, &'a str, &'a LinkAcc)>;
+    let mut groups: BTreeMap<(i32, &str), Group<'_>> = BTreeMap::new();
     for ((y, e, m, p), a) in links {
         groups.entry((*y, p)).or_default().push((e, m, a));
     }
@@ -293,7 +296,11 @@ impl DataReport {
                 ));
             }
         }
-        let mut gaps: Vec<&LinkRow> = self.links.iter().filter(|l| l.mirror_ratio.is_some()).collect();
+        let mut gaps: Vec<&LinkRow> = self
+            .links
+            .iter()
+            .filter(|l| l.mirror_ratio.is_some())
+            .collect();
         gaps.sort_by(|a, b| {
             let g = |l: &LinkRow| l.mirror_ratio.map_or(0.0, |r| r.ln().abs());
             g(b).total_cmp(&g(a))

@@ -125,16 +125,20 @@ impl MirrorGaps {
                 .unwrap_or(0.0)
                 .max(b.importer_record.unwrap_or(0.0))
         };
-        bars.sort_by(|a, b| size(b).total_cmp(&size(a)).then(a.exporter.cmp(&b.exporter)));
+        bars.sort_by(|a, b| {
+            size(b)
+                .total_cmp(&size(a))
+                .then(a.exporter.cmp(&b.exporter))
+        });
         Ok(MirrorGaps {
             target: target.to_owned(),
             year,
             product,
             unit: report.unit.to_string(),
-            source: report
-                .path
-                .file_name()
-                .map_or_else(|| report.path.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            source: report.path.file_name().map_or_else(
+                || report.path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
             bars,
         })
     }
@@ -278,13 +282,30 @@ pub fn draw_mirror_gaps<DB: DrawingBackend>(
     let step = nice_step(if max > 0.0 { max } else { 1.0 }, 6);
     let hi = (max / step).ceil().max(1.0) * step;
     let x_of = |v: f64| l + ((v / hi) * (r - l) as f64).round() as i32;
-    text(&c.unit, l, t - px(30.0), &font(20.0, MUTED), HPos::Left, VPos::Bottom)?;
+    text(
+        &c.unit,
+        l,
+        t - px(30.0),
+        &font(20.0, MUTED),
+        HPos::Left,
+        VPos::Bottom,
+    )?;
     let mut v = 0.0;
     while v <= hi * (1.0 + 1e-9) {
         let x = x_of(v);
-        area.draw(&PathElement::new(vec![(x, t), (x, b)], GRID.stroke_width(1)))
-            .map_err(draw_err)?;
-        text(&fmt_num(v), x, b + px(10.0), &font(18.0, MUTED), HPos::Center, VPos::Top)?;
+        area.draw(&PathElement::new(
+            vec![(x, t), (x, b)],
+            GRID.stroke_width(1),
+        ))
+        .map_err(draw_err)?;
+        text(
+            &fmt_num(v),
+            x,
+            b + px(10.0),
+            &font(18.0, MUTED),
+            HPos::Center,
+            VPos::Top,
+        )?;
         v += step;
     }
     let n = c.bars.len().max(1) as i32;
@@ -292,7 +313,14 @@ pub fn draw_mirror_gaps<DB: DrawingBackend>(
     let bar_h = (band as f64 * 0.36).max(1.0) as i32;
     for (i, g) in c.bars.iter().enumerate() {
         let y0 = t + band * i as i32 + (band - 2 * bar_h) / 2;
-        text(&g.exporter, l - px(14.0), y0 + bar_h, &font(20.0, TEXT), HPos::Right, VPos::Center)?;
+        text(
+            &g.exporter,
+            l - px(14.0),
+            y0 + bar_h,
+            &font(20.0, TEXT),
+            HPos::Right,
+            VPos::Center,
+        )?;
         for (j, (val, colour)) in [(g.exporter_record, ORANGE), (g.importer_record, BLUE)]
             .into_iter()
             .enumerate()
@@ -300,20 +328,47 @@ pub fn draw_mirror_gaps<DB: DrawingBackend>(
             let y = y0 + j as i32 * bar_h;
             match val {
                 Some(v) => {
-                    area.draw(&Rectangle::new([(l, y), (x_of(v).max(l + 1), y + bar_h - 1)], colour.filled()))
-                        .map_err(draw_err)?;
-                    text(&fmt_num(v), x_of(v) + px(6.0), y + bar_h / 2, &font(15.0, MUTED), HPos::Left, VPos::Center)?;
+                    area.draw(&Rectangle::new(
+                        [(l, y), (x_of(v).max(l + 1), y + bar_h - 1)],
+                        colour.filled(),
+                    ))
+                    .map_err(draw_err)?;
+                    text(
+                        &fmt_num(v),
+                        x_of(v) + px(6.0),
+                        y + bar_h / 2,
+                        &font(15.0, MUTED),
+                        HPos::Left,
+                        VPos::Center,
+                    )?;
                 }
-                None => text("no record", l + px(6.0), y + bar_h / 2, &font(15.0, MUTED), HPos::Left, VPos::Center)?,
+                None => text(
+                    "no record",
+                    l + px(6.0),
+                    y + bar_h / 2,
+                    &font(15.0, MUTED),
+                    HPos::Left,
+                    VPos::Center,
+                )?,
             }
         }
         let ratio = g
             .mirror_ratio
             .map_or_else(|| "ratio -".to_owned(), |r| format!("ratio {r:.2}"));
-        text(&ratio, r + px(20.0), y0 + bar_h, &font(19.0, TEXT), HPos::Left, VPos::Center)?;
+        text(
+            &ratio,
+            r + px(20.0),
+            y0 + bar_h,
+            &font(19.0, TEXT),
+            HPos::Left,
+            VPos::Center,
+        )?;
     }
-    area.draw(&PathElement::new(vec![(l, t), (l, b)], TEXT.stroke_width(1)))
-        .map_err(draw_err)?;
+    area.draw(&PathElement::new(
+        vec![(l, t), (l, b)],
+        TEXT.stroke_width(1),
+    ))
+    .map_err(draw_err)?;
     text(
         &format!(
             "Source: {} (tradeflow data report). A ratio below 1: {} records more than the exporter declares (transit, CIF valuation, origin rules).",

@@ -129,10 +129,8 @@ impl<'a> Weights<'a> {
             }
             if den > 0.0 && num.is_finite() {
                 let step = num / den;
-                let mut k = 0;
-                for a in alpha.iter_mut().flatten() {
-                    *a -= step * (*a - x1[k]);
-                    k += 1;
+                for (a, &q) in alpha.iter_mut().flatten().zip(&x1) {
+                    *a -= step * (*a - q);
                 }
                 self.residual(v, alpha, r);
             }

@@ -288,11 +288,11 @@ fn relative_change(d: f64, d_old: f64) -> f64 {
     (d - d_old).abs() / d.min(d_old).max(0.1)
 }
 
+/// Each dimension's dense group numbers per observation, and the group id of each number.
+type Numbered = (Vec<Vec<u32>>, Vec<Vec<u32>>);
+
 /// Checks the shapes and the options, and numbers each dimension's groups densely.
-fn check(
-    design: &Design,
-    options: &PpmlOptions,
-) -> Result<(Vec<Vec<u32>>, Vec<Vec<u32>>), EstimateError> {
+fn check(design: &Design, options: &PpmlOptions) -> Result<Numbered, EstimateError> {
     let n = design.y.len();
     let shape = |s: String| Err(EstimateError::Shape(s));
     if design.names.len() != design.x.len() {
@@ -465,7 +465,15 @@ pub fn ppml(design: &Design, options: &PpmlOptions) -> Result<PpmlFit, EstimateE
             *zn = e + (yn - m) / m;
         }
         let weights = Weights::new(&dims, &mu);
-        let (sweeps, hit) = demean_all(&weights, &z, &x, &mut alpha, &mut tilde, options);
+        // Early iterations need no precise demeaning: the tolerance follows the last
+        // deviance change, `1e-3` times it, between `demean_tolerance` and `1e-6` (ppmlhdfe
+        // tightens its own the same way). With the defaults, the iteration that meets the
+        // stopping rule followed a change below `1e-8` and is demeaned to `1e-11`.
+        let demean_tol =
+            (change * 1e-3).clamp(options.demean_tolerance, options.demean_tolerance.max(1e-6));
+        let (sweeps, hit) = demean_all(
+            &weights, &z, &x, &mut alpha, &mut tilde, options, demean_tol,
+        );
         max_sweeps = max_sweeps.max(sweeps);
         limit_hit |= hit;
         if iteration == 1 {
@@ -613,6 +621,7 @@ fn demean_all(
     alpha: &mut [Vec<Vec<f64>>],
     tilde: &mut [Vec<f64>],
     options: &PpmlOptions,
+    tol: f64,
 ) -> (usize, bool) {
     let reports: Vec<_> = tilde
         .par_iter_mut()
@@ -620,13 +629,7 @@ fn demean_all(
         .enumerate()
         .map(|(j, (t, a))| {
             let v = if j == 0 { z } else { &x[j - 1] };
-            weights.demean(
-                v,
-                a,
-                t,
-                options.demean_tolerance,
-                options.max_demean_iterations,
-            )
+            weights.demean(v, a, t, tol, options.max_demean_iterations)
         })
         .collect();
     (

@@ -99,10 +99,10 @@ fn exact_two_way(ni: usize, nj: usize, b: f64) -> (Design, Vec<f64>, Vec<f64>) {
     let a: Vec<f64> = (0..ni).map(|i| 2.0 + weyl(i + 1, 0.618) * 3.0).collect();
     let c: Vec<f64> = (0..nj).map(|j| 1.0 + weyl(j + 1, 0.414) * 2.0).collect();
     let (mut y, mut x, mut gi, mut gj) = (vec![], vec![], vec![], vec![]);
-    for i in 0..ni {
-        for j in 0..nj {
+    for (i, ai) in a.iter().enumerate() {
+        for (j, cj) in c.iter().enumerate() {
             let xv = weyl(i * nj + j + 1, 0.732_05) * 2.0 - 1.0;
-            y.push((b * xv + a[i] + c[j]).exp());
+            y.push((b * xv + ai + cj).exp());
             x.push(xv);
             // Group ids need not be dense: exporters are numbered 10, 20, ...
             gi.push(10 * (i as u32 + 1));
@@ -273,4 +273,40 @@ fn absorbed_regressors_and_bad_shapes_are_errors_and_non_convergence_is_reported
     let fit = ppml(&design, &options).unwrap();
     assert_eq!(fit.report.stop, StopReason::MaxIterations);
     assert!(!fit.report.converged);
+}
+
+#[test]
+fn three_way_fixed_effects_recover_the_coefficients_the_panel_is_drawn_with() {
+    let panel = synthetic::synthetic_panel(30, 6, 7);
+    let fit = ppml(&panel.design(), &PpmlOptions::default()).unwrap();
+    assert!(
+        fit.report.converged && !fit.report.demean_limit_hit,
+        "{:?}",
+        fit.report
+    );
+    for (c, truth) in fit.coefficients.iter().zip(synthetic::TRUE_BETA) {
+        // Within four standard errors of the truth.
+        assert!(
+            (c.beta - truth).abs() < 4.0 * c.stderr,
+            "{}: {} ({}) vs {truth}",
+            c.name,
+            c.beta,
+            c.stderr
+        );
+    }
+    // The score conditions of the fixed effects hold: sum (y - mu) = 0 in every group
+    // (relative to the group's trade).
+    let design = panel.design();
+    for fe in &design.fixed_effects {
+        let mut sums = std::collections::HashMap::new();
+        for (&n, mu) in fit.kept.iter().zip(&fit.fitted) {
+            let e = sums.entry(fe.groups[n]).or_insert((0.0, 0.0));
+            e.0 += design.y[n] - mu;
+            e.1 += design.y[n];
+        }
+        let worst = sums
+            .values()
+            .fold(0.0_f64, |m, &(s, t): &(f64, f64)| m.max(s.abs() / t));
+        assert!(worst < 1e-8, "{}: {worst}", fe.name);
+    }
 }

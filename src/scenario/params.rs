@@ -648,7 +648,7 @@ mod tests {
                 "routes.recorded_share.CHN",
                 "not one of `routes.intermediaries`",
             ),
-            ("data.flows[0].value", "cannot be drawn, swept or fitted"),
+            ("data.flows[0].value", "that can be drawn, swept or fitted"),
         ] {
             let e = s.param(&ParamPath::parse(path).unwrap()).unwrap_err();
             assert!(e.contains(needle), "{path}: {e}");

@@ -49,7 +49,7 @@ pub enum RunError {
     BaseYear {
         sector: String,
         year: i32,
-        reason: FinalFlowsError,
+        reason: Box<FinalFlowsError>,
     },
     /// A year's flows do not fit its routes.
     #[error("sector `{sector}`, {year}: {named}")]
@@ -60,16 +60,15 @@ pub enum RunError {
         named: String,
     },
     /// A year's trade costs leave the range of `f64`.
-    #[error("sector `{sector}`, {year}: the route and policy costs give t^(1-sigma) = {value} for {exporter}->{importer}, not a finite number: the route-choice elasticity theta = {theta} (`routes.theta`) or sigma = {sigma} is too extreme for the cost changes")]
+    #[error("sector `{sector}`, {year}: the route and policy costs give t^(1-sigma) = {value} for {exporter}->{importer}, not a finite number: the route-choice elasticity theta = {} (`routes.theta`) or sigma = {} is too extreme for the cost changes", number_text(*.theta), number_text(*.sigma))]
     YearCosts {
         sector: String,
         year: i32,
         exporter: String,
         importer: String,
         value: f64,
-        /// As the message writes them.
-        theta: String,
-        sigma: String,
+        theta: f64,
+        sigma: f64,
     },
     /// A shock takes a trade cost out of the range of `f64`.
     #[error("{0}")]

@@ -25,7 +25,6 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::RunError;
-use crate::gravity::number_text;
 use crate::gravity::{costs_from_flows, country_results, Equilibrium, GeMode, GravityModel};
 use crate::policy::PolicyState;
 use crate::routes::{detour, network, route_flows, RouteError, RouteFlows, Routing, Via};
@@ -186,7 +185,7 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
         .map_err(|reason| RunError::BaseYear {
             sector: sector.name.clone(),
             year: d.base_year,
-            reason,
+            reason: Box::new(reason),
         })?;
         out.base_year_reports
             .push(labelled(final_report, &sector.name, d.base_year));
@@ -393,8 +392,8 @@ fn check_year_costs(
                     exporter: eco.code(i).to_owned(),
                     importer: eco.code(j).to_owned(),
                     value: v,
-                    theta: number_text(theta),
-                    sigma: number_text(sigma),
+                    theta,
+                    sigma,
                 });
             }
         }

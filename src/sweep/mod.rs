@@ -16,9 +16,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::limits::{check_axis_count, check_lhs, grid_points, LimitError, MAX_AXIS_COUNT};
-use crate::simulate::outputs;
 use crate::scenario::params::ParamPath;
 use crate::scenario::{Param, Scenario, ScenarioError};
+use crate::simulate::outputs;
 
 pub mod merge;
 

@@ -2,12 +2,10 @@
 //! into the unsharded run byte for byte, and a repeated row is an error naming the file and
 //! line; a sweep's scenario is found from the record file, whatever the working directory.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
+use crate::common::root;
 use assert_cmd::Command;
-use common::root;
 use predicates::prelude::*;
 use predicates::str::contains;
 

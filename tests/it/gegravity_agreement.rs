@@ -10,11 +10,9 @@
 //! Bar: every level (resistances, factory-gate prices, output, expenditure, modeled flows)
 //! within 1e-6 relative, every percent change within 1e-4 percentage points.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::{num, read_csv, rel_diff, root};
+use crate::common::{num, read_csv, rel_diff, root};
 use tradeflow::gravity::{Equilibrium, GeMode};
 use tradeflow::scenario::Scenario;
 use tradeflow::simulate::{run, RunResults};

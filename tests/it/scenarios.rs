@@ -1,8 +1,6 @@
 //! Every file in `scenarios/` loads and runs, and the closed-form example gives its answer.
 
-mod common;
-
-use common::root;
+use crate::common::root;
 use tradeflow::scenario::Scenario;
 use tradeflow::simulate::run;
 

@@ -2,9 +2,7 @@
 //! gives the same numbers on any number of threads; shards join into the full run; bad
 //! specifications give located errors.
 
-mod common;
-
-use common::root;
+use crate::common::root;
 use tradeflow::montecarlo::{outputs, MonteCarlo};
 use tradeflow::scenario::Scenario;
 

@@ -1,10 +1,8 @@
 //! The roundabout layer: routes, recorded flows, instruments and years.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::root;
+use crate::common::root;
 use proptest::prelude::*;
 use tradeflow::gravity::{costs_from_flows, GeMode, GravityModel};
 use tradeflow::scenario::Scenario;

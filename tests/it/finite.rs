@@ -3,12 +3,10 @@
 //! a sweep with its merge) and every CSV and JSON file written is scanned for a number
 //! that is not finite. An undefined statistic is an empty cell instead.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
+use crate::common::root;
 use assert_cmd::Command;
-use common::root;
 
 fn tradeflow() -> Command {
     let mut c = Command::cargo_bin("tradeflow").unwrap();

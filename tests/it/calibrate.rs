@@ -1,8 +1,6 @@
 //! Calibration recovers parameters from data the model made itself, with and without
 //! noise, and rejects bad specifications with located errors.
 
-mod common;
-
 use tradeflow::calibrate::calibrate;
 use tradeflow::montecarlo::outputs;
 use tradeflow::scenario::Scenario;

@@ -2,12 +2,10 @@
 //! (tests/data/baci, tests/data/comtrade), the panel format, the economies map, the product
 //! concordance, `tradeflow data import` and `tradeflow data report`, and their errors.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
+use crate::common::root;
 use assert_cmd::Command;
-use common::root;
 use tradeflow::data::baci::{self, BaciOptions, Countries};
 use tradeflow::data::comtrade::{self, ComtradeOptions};
 use tradeflow::data::panel::{self, Flow, Kind, Panel, PanelRow, Rates, Unit, TOTAL};
@@ -23,7 +21,10 @@ fn chpl() -> Products {
     Products::read(&root().join("scenarios/data/chpl.csv"), "other").unwrap()
 }
 
-fn baci_import(file: &str, products: &Products) -> Result<(Vec<PanelRow>, tradeflow::data::ImportSummary), DataError> {
+fn baci_import(
+    file: &str,
+    products: &Products,
+) -> Result<(Vec<PanelRow>, tradeflow::data::ImportSummary), DataError> {
     let economies = Economies::read(&baci_dir().join("economies.toml")).unwrap();
     let countries = Countries::read(&baci_dir().join("country_codes_V202401.csv")).unwrap();
     let rates = Rates::none();
@@ -41,9 +42,22 @@ fn baci_import(file: &str, products: &Products) -> Result<(Vec<PanelRow>, tradef
     )
 }
 
-fn find<'a>(rows: &'a [PanelRow], e: &str, m: &str, reporter: &str, flow: Flow, product: &str) -> &'a PanelRow {
+fn find<'a>(
+    rows: &'a [PanelRow],
+    e: &str,
+    m: &str,
+    reporter: &str,
+    flow: Flow,
+    product: &str,
+) -> &'a PanelRow {
     rows.iter()
-        .find(|r| r.exporter == e && r.importer == m && r.reporter == reporter && r.flow == flow && r.product == product)
+        .find(|r| {
+            r.exporter == e
+                && r.importer == m
+                && r.reporter == reporter
+                && r.flow == flow
+                && r.product == product
+        })
         .unwrap_or_else(|| panic!("no {e}->{m} {reporter} {flow:?} {product} in {rows:#?}"))
 }
 
@@ -59,17 +73,40 @@ fn baci_sums_rows_into_economies_and_product_groups() {
     assert_eq!(r.kind, Kind::Reported);
     assert_eq!(r.source, "BACI (CEPII) BACI_HS17_Y2022_V202401.csv");
     assert!(r.note.contains("sum of 3 rows"), "{}", r.note);
-    assert!(r.note.contains("another HS vintage than the file's HS2017"), "{}", r.note);
+    assert!(
+        r.note.contains("another HS vintage than the file's HS2017"),
+        "{}",
+        r.note
+    );
     assert_eq!(summary.other_vintage, vec![("854800".to_owned(), 1)]);
     // Codes not in the concordance, 9999AA included, fall into the default group.
-    assert_eq!(find(&rows, "CHN", "KGZ", "BACI", Flow::Export, "other").value, 1000.0);
-    assert_eq!(find(&rows, "CHN", "RUS", "BACI", Flow::Export, "other").value, 700.25);
+    assert_eq!(
+        find(&rows, "CHN", "KGZ", "BACI", Flow::Export, "other").value,
+        1000.0
+    );
+    assert_eq!(
+        find(&rows, "CHN", "RUS", "BACI", Flow::Export, "other").value,
+        700.25
+    );
     // DEU and FRA are the EU; GBR is its own economy in 2022; USA falls to `rest`.
-    assert_eq!(find(&rows, "EU", "RUS", "BACI", Flow::Export, "chpl_tier1").value, 400.0);
+    assert_eq!(
+        find(&rows, "EU", "RUS", "BACI", Flow::Export, "chpl_tier1").value,
+        400.0
+    );
     let intra = find(&rows, "EU", "EU", "BACI", Flow::Export, "chpl_tier1");
-    assert!(intra.note.contains("between members of EU"), "{}", intra.note);
-    assert_eq!(find(&rows, "GBR", "RUS", "BACI", Flow::Export, "chpl_tier1").value, 10.0);
-    assert_eq!(find(&rows, "ROW", "RUS", "BACI", Flow::Export, "chpl_tier1").value, 5.0);
+    assert!(
+        intra.note.contains("between members of EU"),
+        "{}",
+        intra.note
+    );
+    assert_eq!(
+        find(&rows, "GBR", "RUS", "BACI", Flow::Export, "chpl_tier1").value,
+        10.0
+    );
+    assert_eq!(
+        find(&rows, "ROW", "RUS", "BACI", Flow::Export, "chpl_tier1").value,
+        5.0
+    );
 }
 
 #[test]
@@ -77,7 +114,10 @@ fn baci_membership_follows_the_year() {
     let (rows, _) = baci_import("BACI_HS17_Y2020_V202401.csv", &Products::single(TOTAL)).unwrap();
     // GBR is in the EU until 2020.
     assert_eq!(rows.len(), 1, "{rows:#?}");
-    assert_eq!(find(&rows, "EU", "RUS", "BACI", Flow::Export, TOTAL).value, 310.0);
+    assert_eq!(
+        find(&rows, "EU", "RUS", "BACI", Flow::Export, TOTAL).value,
+        310.0
+    );
 }
 
 #[test]
@@ -85,9 +125,20 @@ fn baci_codes_that_do_not_map_are_listed_together_with_their_counts() {
     let e = baci_import("BACI_HS17_Y2022_unknown.csv", &Products::single(TOTAL))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("BACI_HS17_Y2022_unknown.csv: 2 codes are neither mapped nor dropped"), "{e}");
-    assert!(e.contains("`490 (S19)` (2 rows, first at line 3, column 2 `i`)"), "{e}");
-    assert!(e.contains("`999 (not in country_codes_V202401.csv)` (1 row, first at line 5, column 3 `j`)"), "{e}");
+    assert!(
+        e.contains("BACI_HS17_Y2022_unknown.csv: 2 codes are neither mapped nor dropped"),
+        "{e}"
+    );
+    assert!(
+        e.contains("`490 (S19)` (2 rows, first at line 3, column 2 `i`)"),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "`999 (not in country_codes_V202401.csv)` (1 row, first at line 5, column 3 `j`)"
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -95,14 +146,24 @@ fn baci_bad_values_and_years_are_located() {
     let e = baci_import("BACI_HS17_Y2022_negative.csv", &Products::single(TOTAL))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("BACI_HS17_Y2022_negative.csv, line 3, column 5 (`v`): value -3 is negative"), "{e}");
+    assert!(
+        e.contains("BACI_HS17_Y2022_negative.csv, line 3, column 5 (`v`): value -3 is negative"),
+        "{e}"
+    );
     let e = baci_import("BACI_HS17_Y2022_wrong_year.csv", &Products::single(TOTAL))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("line 3, column 1 (`t`): year 2021 is outside the file's 2022"), "{e}");
+    assert!(
+        e.contains("line 3, column 1 (`t`): year 2021 is outside the file's 2022"),
+        "{e}"
+    );
 }
 
-fn comtrade_import(file: &str, products: &Products, all_rows: bool) -> Result<(Vec<PanelRow>, tradeflow::data::ImportSummary), DataError> {
+fn comtrade_import(
+    file: &str,
+    products: &Products,
+    all_rows: bool,
+) -> Result<(Vec<PanelRow>, tradeflow::data::ImportSummary), DataError> {
     let economies = Economies::read(&comtrade_dir().join("economies.toml")).unwrap();
     let rates = Rates::none();
     comtrade::import(
@@ -123,26 +184,46 @@ fn comtrade_import(file: &str, products: &Products, all_rows: bool) -> Result<(V
 #[test]
 fn comtrade_keeps_reporter_and_flow_so_mirror_figures_come_for_free() {
     // The file starts with a UTF-8 byte-order mark, ends lines with CRLF and quotes fields.
-    let (rows, summary) = comtrade_import("comtrade_2022_totals.csv", &Products::single(TOTAL), false).unwrap();
+    let (rows, summary) =
+        comtrade_import("comtrade_2022_totals.csv", &Products::single(TOTAL), false).unwrap();
     assert_eq!(summary.rows, 10);
     assert_eq!(summary.used, 7, "{summary:#?}");
     let x = find(&rows, "CHN", "KGZ", "CHN", Flow::Export, TOTAL);
     let m = find(&rows, "CHN", "KGZ", "KGZ", Flow::Import, TOTAL);
     assert_eq!((x.value, m.value), (15.0, 3.7));
     assert_eq!(x.unit.to_string(), "USD bn");
-    assert_eq!(find(&rows, "KGZ", "RUS", "KGZ", Flow::ReExport, TOTAL).value, 0.1);
-    assert_eq!(find(&rows, "KGZ", "RUS", "RUS", Flow::Import, TOTAL).value, 1.25);
+    assert_eq!(
+        find(&rows, "KGZ", "RUS", "KGZ", Flow::ReExport, TOTAL).value,
+        0.1
+    );
+    assert_eq!(
+        find(&rows, "KGZ", "RUS", "RUS", Flow::Import, TOTAL).value,
+        1.25
+    );
     // Two EU members' reports are the EU's, summed.
     let eu = find(&rows, "EU", "RUS", "EU", Flow::Export, TOTAL);
     assert!((eu.value - 17.0).abs() < 1e-12);
     assert!(eu.note.contains("sum of 2 rows"), "{}", eu.note);
     let skipped: Vec<&str> = summary.skipped.iter().map(|(r, _)| r.as_str()).collect();
-    assert!(skipped.iter().any(|r| r.starts_with("not a totals row")), "{skipped:?}");
-    assert!(skipped.iter().any(|r| r.starts_with("flowCode DX")), "{skipped:?}");
-    assert!(skipped.iter().any(|r| r.starts_with("partner dropped")), "{skipped:?}");
+    assert!(
+        skipped.iter().any(|r| r.starts_with("not a totals row")),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped.iter().any(|r| r.starts_with("flowCode DX")),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped.iter().any(|r| r.starts_with("partner dropped")),
+        "{skipped:?}"
+    );
     // Without the totals filter the road breakdown is summed in too.
-    let (rows, _) = comtrade_import("comtrade_2022_totals.csv", &Products::single(TOTAL), true).unwrap();
-    assert_eq!(find(&rows, "CHN", "KGZ", "CHN", Flow::Export, TOTAL).value, 24.0);
+    let (rows, _) =
+        comtrade_import("comtrade_2022_totals.csv", &Products::single(TOTAL), true).unwrap();
+    assert_eq!(
+        find(&rows, "CHN", "KGZ", "CHN", Flow::Export, TOTAL).value,
+        24.0
+    );
 }
 
 #[test]
@@ -153,7 +234,10 @@ fn comtrade_hs6_rows_take_product_groups_and_an_hs2022_code_in_an_hs2017_file_is
     assert!(t1.note.contains("another HS vintage"), "{}", t1.note);
     assert_eq!(summary.other_vintage, vec![("854800".to_owned(), 1)]);
     assert!((find(&rows, "CHN", "KGZ", "CHN", Flow::Export, "other").value - 0.0007).abs() < 1e-15);
-    assert!(summary.skipped.iter().any(|(r, n)| r.starts_with("cmdCode at the 2- or 4-digit") && *n == 1));
+    assert!(summary
+        .skipped
+        .iter()
+        .any(|(r, n)| r.starts_with("cmdCode at the 2- or 4-digit") && *n == 1));
 }
 
 #[test]
@@ -162,7 +246,10 @@ fn comtrade_unknown_codes_are_listed_with_counts() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("2 codes are neither mapped nor dropped"), "{e}");
-    assert!(e.contains("`S19` (2 rows, first at line 2, column 13 `partnerISO`)"), "{e}");
+    assert!(
+        e.contains("`S19` (2 rows, first at line 2, column 13 `partnerISO`)"),
+        "{e}"
+    );
     assert!(e.contains("`_X` (1 row, first at line 3"), "{e}");
 }
 
@@ -170,7 +257,11 @@ fn comtrade_unknown_codes_are_listed_with_counts() {
 fn comtrade_without_the_filter_columns_says_how_to_turn_it_off() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("c.csv");
-    std::fs::write(&f, "refYear,reporterISO,partnerISO,flowCode,cmdCode,primaryValue\n2022,CHN,KGZ,X,TOTAL,5\n").unwrap();
+    std::fs::write(
+        &f,
+        "refYear,reporterISO,partnerISO,flowCode,cmdCode,primaryValue\n2022,CHN,KGZ,X,TOTAL,5\n",
+    )
+    .unwrap();
     let economies = Economies::read(&comtrade_dir().join("economies.toml")).unwrap();
     let rates = Rates::none();
     let p = Products::single(TOTAL);
@@ -206,7 +297,10 @@ fn sample_rows() -> Vec<PanelRow> {
         kind: Kind::Reported,
         note: "a note, with a comma".into(),
     };
-    vec![row("CHN", Flow::Export, 15.0), row("KGZ", Flow::Import, 3.7)]
+    vec![
+        row("CHN", Flow::Export, 15.0),
+        row("KGZ", Flow::Import, 3.7),
+    ]
 }
 
 #[test]
@@ -218,13 +312,21 @@ fn a_panel_round_trips_and_never_overwrites_a_users_file() {
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.starts_with(panel::MARKER), "{text}");
     let back = Panel::read(&out).unwrap();
-    assert_eq!(back.rows.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(), rows);
-    assert_eq!(back.rows[0].0, 3, "line numbers count the marker and the header");
+    assert_eq!(
+        back.rows.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+        rows
+    );
+    assert_eq!(
+        back.rows[0].0, 3,
+        "line numbers count the marker and the header"
+    );
     // A file of tradeflow's is replaced; a user's file is not, and nothing is left behind.
     panel::write_panel(&out, &rows[..1], "test").unwrap();
     let mine = dir.path().join("mine.csv");
     std::fs::write(&mine, "year,exporter\n").unwrap();
-    let e = panel::write_panel(&mine, &rows, "test").unwrap_err().to_string();
+    let e = panel::write_panel(&mine, &rows, "test")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("was not written by tradeflow"), "{e}");
     assert_eq!(std::fs::read_to_string(&mine).unwrap(), "year,exporter\n");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
@@ -253,11 +355,23 @@ fn conflicting_rows_name_both_lines_and_a_currency_without_a_rate_is_located() {
     )
     .unwrap();
     let mut panel = Panel::read(&q).unwrap();
-    let e = panel.convert(&Unit::usd(1e9), &Rates::none()).unwrap_err().to_string();
-    assert!(e.contains("q.csv, line 3, column 8 (`unit`): no exchange rate for EUR in 2021"), "{e}");
+    let e = panel
+        .convert(&Unit::usd(1e9), &Rates::none())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("q.csv, line 3, column 8 (`unit`): no exchange rate for EUR in 2021"),
+        "{e}"
+    );
     let rates = dir.path().join("rates.csv");
-    std::fs::write(&rates, "year,currency,per_usd,source\n2021,EUR,0.845,ECB annual average\n").unwrap();
-    panel.convert(&Unit::usd(1e9), &Rates::read(&rates).unwrap()).unwrap();
+    std::fs::write(
+        &rates,
+        "year,currency,per_usd,source\n2021,EUR,0.845,ECB annual average\n",
+    )
+    .unwrap();
+    panel
+        .convert(&Unit::usd(1e9), &Rates::read(&rates).unwrap())
+        .unwrap();
     assert!((panel.rows[1].1.value - 3.7 / 0.845).abs() < 1e-12);
     // A negative value is located too.
     std::fs::write(
@@ -267,7 +381,10 @@ fn conflicting_rows_name_both_lines_and_a_currency_without_a_rate_is_located() {
     )
     .unwrap();
     let e = Panel::read(&q).unwrap_err().to_string();
-    assert!(e.contains("line 2, column 7 (`value`): value -1 is negative"), "{e}");
+    assert!(
+        e.contains("line 2, column 7 (`value`): value -1 is negative"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -282,9 +399,13 @@ fn a_concordance_code_in_two_groups_and_a_code_in_two_economies_are_located() {
     let e = Products::read(&c, "other").unwrap_err().to_string();
     assert!(e.contains("c.csv, line 4, column 1 (`hs6`): 854231 is in group `b` here and in group `a` at line 2"), "{e}");
     let m = dir.path().join("e.toml");
-    std::fs::write(&m, "[[economy]]\ncode = \"EU\"\nmembers = [\"DEU\", \"FRA\"]\n\n[[economy]]\ncode = \"FRA\"\n").unwrap();
+    std::fs::write(
+        &m,
+        "[[economy]]\ncode = \"EU\"\nmembers = [\"DEU\", \"FRA\"]\n\n[[economy]]\ncode = \"FRA\"\n",
+    )
+    .unwrap();
     let e = Economies::read(&m).unwrap_err().to_string();
-    assert!(e.contains("e.toml, line 6, column 8: `FRA` (all years) is mapped to `FRA` and to `EU` (line 3, column 20"), "{e}");
+    assert!(e.contains("e.toml, line 6, column 8: `FRA` (all years) is mapped to `FRA` and to `EU` (line 3, column 19"), "{e}");
 }
 
 #[test]
@@ -292,7 +413,10 @@ fn the_shipped_economies_map_and_chpl_load() {
     let m = Economies::read(&root().join("scenarios/data/economies.toml")).unwrap();
     assert_eq!(
         m.codes,
-        ["RUS", "CHN", "EU", "USA", "GBR", "JPN", "KOR", "CHE", "KAZ", "KGZ", "ARM", "GEO", "UZB", "TUR", "ARE", "HKG", "TJK", "BLR", "IND", "ROW"]
+        [
+            "RUS", "CHN", "EU", "USA", "GBR", "JPN", "KOR", "CHE", "KAZ", "KGZ", "ARM", "GEO",
+            "UZB", "TUR", "ARE", "HKG", "TJK", "BLR", "IND", "ROW"
+        ]
     );
     assert_eq!(m.members_of("EU", 2022).len(), 27);
     assert_eq!(m.members_of("EU", 2012).len(), 26, "HRV joined in 2013");
@@ -327,17 +451,22 @@ fn cli_imports_then_reports_with_a_chart_of_mirror_gaps() {
         .assert()
         .success()
         .stdout(predicates::str::contains("CHN->KGZ"));
-    let rows = common::read_csv(&out.join("report.csv"));
+    let rows = crate::common::read_csv(&out.join("report.csv"));
     let l = rows
         .iter()
         .find(|r| r["exporter"] == "CHN" && r["importer"] == "KGZ")
         .unwrap();
     assert_eq!(l["reporters"], "CHN;KGZ");
-    assert!((common::num(l, "mirror_ratio") - 15.0 / 3.7).abs() < 1e-9);
-    let k = rows.iter().find(|r| r["exporter"] == "KGZ" && r["importer"] == "RUS").unwrap();
-    assert_eq!(common::num(k, "reexports"), 0.1);
+    assert!((crate::common::num(l, "mirror_ratio") - 15.0 / 3.7).abs() < 1e-9);
+    let k = rows
+        .iter()
+        .find(|r| r["exporter"] == "KGZ" && r["importer"] == "RUS")
+        .unwrap();
+    assert_eq!(crate::common::num(k, "reexports"), 0.1);
     for ext in ["png", "svg", "csv"] {
-        assert!(out.join(format!("charts/mirror_gaps_into_KGZ.{ext}")).is_file());
+        assert!(out
+            .join(format!("charts/mirror_gaps_into_KGZ.{ext}"))
+            .is_file());
     }
     assert!(out.join("coverage.csv").is_file());
 }
@@ -380,15 +509,23 @@ fn cli_import_refuses_a_users_file_and_writes_nothing_on_bad_input() {
 #[ignore]
 fn generate_baci_year() {
     use std::io::Write;
-    let out = std::env::var("TRADEFLOW_BACI_OUT").unwrap_or_else(|_| "/tmp/BACI_HS17_Y2022_V202401.csv".into());
-    let n: u64 = std::env::var("TRADEFLOW_BACI_ROWS").ok().and_then(|s| s.parse().ok()).unwrap_or(11_000_000);
-    let countries = [156u32, 251, 276, 398, 417, 643, 826, 842, 4, 8, 12, 20, 24, 28, 31, 32, 36, 40, 44, 48];
+    let out = std::env::var("TRADEFLOW_BACI_OUT")
+        .unwrap_or_else(|_| "/tmp/BACI_HS17_Y2022_V202401.csv".into());
+    let n: u64 = std::env::var("TRADEFLOW_BACI_ROWS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(11_000_000);
+    let countries = [
+        156u32, 251, 276, 398, 417, 643, 826, 842, 4, 8, 12, 20, 24, 28, 31, 32, 36, 40, 44, 48,
+    ];
     let mut w = std::io::BufWriter::new(std::fs::File::create(&out).unwrap());
     writeln!(w, "t,i,j,k,v,q").unwrap();
     // A fixed linear congruential sequence: the same file every time.
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;
     for _ in 0..n {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let i = countries[(x >> 33) as usize % countries.len()];
         let j = countries[(x >> 41) as usize % countries.len()];
         let k = 10_000 + (x >> 20) % 960_000;
@@ -396,7 +533,10 @@ fn generate_baci_year() {
         writeln!(w, "2022,{i},{j},{k:06},{v:.3},{:.3}", v / 7.0).unwrap();
     }
     let table = Path::new(&out).with_file_name("country_codes_bench.csv");
-    let iso = ["CHN", "FRA", "DEU", "KAZ", "KGZ", "RUS", "GBR", "USA", "AFG", "ALB", "DZA", "AND", "AGO", "ATG", "AZE", "ARG", "AUS", "AUT", "BHS", "BHR"];
+    let iso = [
+        "CHN", "FRA", "DEU", "KAZ", "KGZ", "RUS", "GBR", "USA", "AFG", "ALB", "DZA", "AND", "AGO",
+        "ATG", "AZE", "ARG", "AUS", "AUT", "BHS", "BHR",
+    ];
     let mut t = String::from("country_code,country_name,country_iso2,country_iso3\n");
     for (c, i) in countries.iter().zip(iso) {
         t.push_str(&format!("{c},{i},,{i}\n"));

@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests.
+// Helpers are used by some modules only.
 #![allow(dead_code)]
 
 use std::collections::HashMap;

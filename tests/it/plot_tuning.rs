@@ -4,12 +4,10 @@
 //! by `run --draws`, `calibrate`, `sweep` and `merge`, and are re-drawn by `tradeflow plot`
 //! from their folders, with located errors for bad files.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
+use crate::common::root;
 use assert_cmd::Command;
-use common::root;
 use predicates::str::contains;
 use tradeflow::plot::{
     calibration_charts, chart_files, montecarlo_charts, render_png, render_rgb, render_svg,

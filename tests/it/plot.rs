@@ -3,13 +3,11 @@
 //! not blank, and `tradeflow plot` re-draws a results folder or fails with a located error,
 //! writing nothing.
 
-mod common;
-
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use crate::common::root;
 use assert_cmd::Command;
-use common::root;
 use predicates::prelude::*;
 use predicates::str::contains;
 use tradeflow::plot::{

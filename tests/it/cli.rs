@@ -1,12 +1,10 @@
 //! End-to-end tests of the `tradeflow` command: both commands succeed on the bundled data,
 //! and every kind of bad input gives one located message, exit code 1 and no output folder.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
+use crate::common::root;
 use assert_cmd::Command;
-use common::root;
 use predicates::prelude::*;
 use predicates::str::contains;
 
