@@ -1,11 +1,49 @@
-//! tradeflow: a trade-flow simulation engine.
+//! tradeflow: a trade-flow simulation engine. It follows goods that reach a sanctioned
+//! economy directly or through third countries, on top of structural gravity in general
+//! equilibrium.
 //!
-//! Data flow, top to bottom: a scenario file ([`scenario`]) is read into raw structs, then
-//! validated once into a [`scenario::Scenario`] that names economies, data, trade costs and
-//! shocks. [`world`] holds the data (economies and bilateral matrices, rows = exporters,
-//! columns = importers). [`gravity`] solves structural gravity in general equilibrium:
-//! baseline resistances, the conditional step and the full GE. [`output`] turns results
-//! into CSV and JSON bytes and writes a run folder in one piece.
+//! # Data flow
+//!
+//! ```text
+//! scenario file --scenario (raw -> validated Scenario)--+--> simulate::run        (one counterfactual)
+//!   data file ---input, world (GravityData)-------------+--> simulate::run_years  (years, routes, policy)
+//!                                                            |  uses gravity, routes, policy
+//!                                                            v
+//!                    result rows --output (bytes, folders)--> results folder <--plot (charts)
+//!                          ^
+//!   montecarlo, calibrate, sweep, compare: many runs of one validated Scenario, parameters
+//!   set through scenario::params handles; shard + montecarlo::merge / sweep::merge join shards
+//! ```
+//!
+//! # Modules
+//!
+//! - [`input`]: reads one input file with its type and size checked (no device, pipe or
+//!   runaway file); [`limits`]: the documented limits on sizes from input.
+//! - [`scenario`]: TOML in (`raw`), a sealed, validated [`scenario::Scenario`] out, with
+//!   every problem located by file and key path; `params` resolves parameter paths once.
+//! - [`world`]: economies and bilateral matrices (rows = exporters, columns = importers), and
+//!   the gegravity-layout reader.
+//! - [`data`]: observed figures with their reporter (the panel format), the BACI and UN
+//!   Comtrade importers, the economies map, product groups and the coverage report.
+//! - [`estimate`]: PPML with high-dimensional fixed effects (trade-cost coefficients from
+//!   data).
+//! - [`gravity`]: structural gravity: baseline resistances, conditional and full GE,
+//!   welfare and other indicators; [`solver`]: the report and stop reasons every iterative
+//!   method shares.
+//! - [`routes`]: route choice through intermediaries, effective costs, recorded and final
+//!   flows; [`policy`]: instruments (sanctions, enforcement, compliance, investment, growth)
+//!   and their state per year and sector.
+//! - [`simulate`]: the yearly loop (policy -> routes -> gravity -> adjustment), result rows
+//!   and the key series every tuning command reads.
+//! - [`montecarlo`], [`calibrate`], [`sweep`], [`compare`]: many runs of one scenario (draws
+//!   with per-draw streams, Levenberg-Marquardt fits, grids and hypercubes, side by side);
+//!   [`shard`]: slices of draws or points for job arrays.
+//! - [`output`]: CSV and JSON bytes with no non-finite number, and results folders tradeflow
+//!   owns, written all or nothing ([`output::folder`]); [`report`]: the console tables.
+//! - [`plot`]: charts drawn from the results files themselves (PNG, SVG and their CSV).
+//!
+//! The command line (`src/cli/`, behind the default `cli` feature) only parses arguments,
+//! shows progress, prints and maps errors to exit codes.
 //!
 //! # Extending tradeflow
 //!
@@ -19,7 +57,7 @@
 //!   functions; a variant of `plot::Chart`, and the place that picks it from a results
 //!   folder (`plot/build.rs` for runs, `plot/tuning.rs` for Monte Carlo, calibration and
 //!   sweeps). `plot::chart_files` renders it and writes its CSV beside it; a test in
-//!   `tests/plot.rs`.
+//!   `tests/it/plot.rs`.
 //! - **An output file**: a row type deriving `Serialize` and `Deserialize` where it is
 //!   computed, turned into bytes by `output::csv_bytes` or `output::json_bytes` in the list
 //!   that `output::run_files` or `output::year_run_files` returns (and named in `run.json`'s

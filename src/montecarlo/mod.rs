@@ -85,7 +85,7 @@ pub struct DrawResult {
 
 /// Why a draw gave no values. It displays (and serializes as) the reason
 /// `failed_draws.csv` records.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Error)]
 pub enum DrawError {
     /// The run was interrupted before this draw started.
     #[error("stopped")]
@@ -99,6 +99,14 @@ pub enum DrawError {
     /// The draw's run produced other series than the central run.
     #[error("the draw produced a different set of series")]
     Series,
+    /// A series of the draw is not a finite number: the draw counts as failed rather than
+    /// stopping every file from being written.
+    #[error("series `{series}`{} is {value}, not a finite number", .year.map_or(String::new(), |y| format!(" in {y}")))]
+    NonFinite {
+        series: String,
+        year: Option<i32>,
+        value: f64,
+    },
     /// A reason read back from a shard's `failed_draws.csv`.
     #[error("{0}")]
     Recorded(String),
@@ -200,6 +208,13 @@ impl MonteCarlo {
         let values = outputs(&s).map_err(DrawError::Run)?;
         if values.len() != self.series.len() {
             return Err(DrawError::Series);
+        }
+        if let Some((series, year, value)) = values.iter().find(|(_, _, v)| !v.is_finite()) {
+            return Err(DrawError::NonFinite {
+                series: series.clone(),
+                year: *year,
+                value: *value,
+            });
         }
         Ok(values.into_iter().map(|(_, _, v)| v).collect())
     }
