@@ -36,7 +36,7 @@ pub fn run(args: Args) -> Result<()> {
         &[tradeflow::plot::CHARTS_DIR],
     )?;
     let comparison = tradeflow::compare::compare(&scenarios)?;
-    let (charts, parts) = super::plot::parts_with_charts(
+    let (charts, parts) = tradeflow::plot::parts_with_charts(
         &args.out,
         comparison.files()?,
         tradeflow::plot::FolderKind::Compare,
@@ -49,7 +49,7 @@ pub fn run(args: Args) -> Result<()> {
             "wrote {} and {}\nwrote {}\n",
             args.out.join("compare.csv").display(),
             args.out.join("final_flows.csv").display(),
-            super::plot::describe(&args.out.join(tradeflow::plot::CHARTS_DIR), &charts)
+            tradeflow::plot::describe(&args.out.join(tradeflow::plot::CHARTS_DIR), &charts)
         ));
         super::print_stdout(&text)?;
     }

@@ -167,7 +167,7 @@ fn simulate(
         })?;
     let files = tradeflow::output::year_run_files(scenario, &run)?;
     // Charts are drawn from the very bytes about to be written, before anything is written.
-    let (charts, parts) = plot::parts_with_charts(
+    let (charts, parts) = tradeflow::plot::parts_with_charts(
         out,
         files,
         tradeflow::plot::FolderKind::YearRun,
@@ -194,7 +194,7 @@ fn simulate(
             .map(|(n, _)| n.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-        plot::describe(&out.join(tradeflow::plot::CHARTS_DIR), &charts)
+        tradeflow::plot::describe(&out.join(tradeflow::plot::CHARTS_DIR), &charts)
     );
     Ok(Outcome { parts, text, wrote })
 }

@@ -100,30 +100,24 @@ pub fn run(
     })
 }
 
-/// The parts of a Monte Carlo, calibration or sweep folder: `files`, and their charts in
-/// `charts/` when `charts` is set (drawn from the very bytes about to be written); also a
-/// line saying which charts there are, or nothing.
+/// The parts of a Monte Carlo, calibration or sweep folder (see
+/// [`tradeflow::plot::parts_of`]) and a line saying which charts there are, or nothing.
 pub(crate) fn parts_with_charts<N: AsRef<str>>(
     folder: &Path,
     files: Vec<(N, Vec<u8>)>,
     charts: bool,
     results: Results,
 ) -> Result<(Vec<Part>, String)> {
-    if !charts {
-        let files = files.into_iter().map(|(n, b)| (n.as_ref().to_owned(), b));
-        return Ok((vec![Part::new("", results, files)], String::new()));
-    }
-    let borrowed: Vec<(&str, Vec<u8>)> =
-        files.iter().map(|(n, b)| (n.as_ref(), b.clone())).collect();
-    let kind = tradeflow::plot::Folder::from_files(folder, &borrowed).kind()?;
-    let (charts, parts) = super::plot::parts_with_charts(folder, files, kind, results)?;
-    Ok((
-        parts,
+    let (drawn, parts) = tradeflow::plot::parts_of(folder, files, charts, results)?;
+    let line = if charts {
         format!(
             "\nwrote {}",
-            super::plot::describe(&folder.join(tradeflow::plot::CHARTS_DIR), &charts)
-        ),
-    ))
+            tradeflow::plot::describe(&folder.join(tradeflow::plot::CHARTS_DIR), &drawn)
+        )
+    } else {
+        String::new()
+    };
+    Ok((parts, line))
 }
 
 /// Writes a Monte Carlo or sweep folder of `tradeflow merge`, with its charts in `charts/`

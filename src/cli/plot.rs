@@ -1,14 +1,13 @@
 //! `tradeflow plot DIR`: re-draw the charts of a results folder from its files, and the
 //! helpers `run` and `compare` use to write their results with charts in one piece.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use tradeflow::output::{Claim, Part, Results};
 use tradeflow::plot::{
     calibration_charts, chart_files, compare_charts, montecarlo_charts, sweep_charts,
-    year_run_charts, Chart, CompareOptions, Folder, FolderKind, MonteCarloOptions, NamedBytes,
-    RunOptions, CHARTS_DIR,
+    year_run_charts, CompareOptions, Folder, FolderKind, MonteCarloOptions, RunOptions, CHARTS_DIR,
 };
 
 #[derive(Debug, clap::Args)]
@@ -118,61 +117,10 @@ pub fn run(args: Args) -> Result<()> {
     let out = args.dir.join(CHARTS_DIR);
     claim.write(&[Part::new("", Results::Charts, files)])?;
     if !args.quiet {
-        super::print_stdout(&format!("wrote {}\n", describe(&out, &charts)))?;
+        super::print_stdout(&format!(
+            "wrote {}\n",
+            tradeflow::plot::describe(&out, &charts)
+        ))?;
     }
     Ok(())
-}
-
-/// "DIR (a, b, c)" with the charts' stems.
-pub(super) fn describe(dir: &Path, charts: &[Chart]) -> String {
-    format!(
-        "{} ({} chart{} as PNG, SVG and CSV: {})",
-        dir.display(),
-        charts.len(),
-        if charts.len() == 1 { "" } else { "s" },
-        charts
-            .iter()
-            .map(Chart::stem)
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
-}
-
-/// Renders the charts of the results `files` about to be written into `out`.
-pub(super) fn charts_of(
-    out: &Path,
-    files: &[(&str, Vec<u8>)],
-    kind: FolderKind,
-) -> Result<(Vec<Chart>, Vec<NamedBytes>)> {
-    let folder = Folder::from_files(out, files);
-    let charts = match kind {
-        FolderKind::YearRun => year_run_charts(&folder, &RunOptions::default())?,
-        FolderKind::Compare => compare_charts(&folder, &CompareOptions::default())?,
-        FolderKind::MonteCarlo => montecarlo_charts(&folder, &MonteCarloOptions::default())?,
-        FolderKind::Calibration => calibration_charts(&folder)?,
-        FolderKind::Sweep => sweep_charts(&folder)?,
-    };
-    let rendered = chart_files(&charts)?;
-    Ok((charts, rendered))
-}
-
-/// The parts of a results folder: `files` at the top as `results`, and the charts drawn from
-/// those very bytes in `charts/` (so the two are written in one piece, never data without
-/// its charts).
-pub(super) fn parts_with_charts<N: AsRef<str>>(
-    out: &Path,
-    files: Vec<(N, Vec<u8>)>,
-    kind: FolderKind,
-    results: Results,
-) -> Result<(Vec<Chart>, Vec<Part>)> {
-    let borrowed: Vec<(&str, Vec<u8>)> =
-        files.iter().map(|(n, b)| (n.as_ref(), b.clone())).collect();
-    let (charts, chart_files) = charts_of(out, &borrowed, kind)?;
-    let data = Part::new(
-        "",
-        results,
-        files.into_iter().map(|(n, b)| (n.as_ref().to_owned(), b)),
-    );
-    let drawn = Part::new(CHARTS_DIR, Results::Charts, chart_files);
-    Ok((charts, vec![data, drawn]))
 }
