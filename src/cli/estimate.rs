@@ -207,8 +207,8 @@ fn files(
         .iter()
         .map(|d| DroppedRow {
             line: table.lines[d.index],
-            exporter: &table.exporter[d.index],
-            importer: &table.importer[d.index],
+            exporter: &table.codes[table.exporter[d.index] as usize],
+            importer: &table.codes[table.importer[d.index] as usize],
             year: table.year[d.index],
             reason: d.reason.to_string(),
         })

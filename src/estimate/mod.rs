@@ -129,7 +129,9 @@ pub struct PpmlOptions {
     /// At most this many IRLS iterations (default 100).
     pub max_iterations: usize,
     /// A demeaning stops when no sweep moves a fixed-effect coefficient by more than this
-    /// times `1 + max |v|` (default `1e-11`).
+    /// times `1 + max |v|` (default `1e-11`). Early IRLS iterations use a looser tolerance,
+    /// `1e-3` times the last deviance change but at most `1e-6`; the standard errors are
+    /// always computed from a demeaning to this one.
     pub demean_tolerance: f64,
     /// At most this many sweeps per demeaning (default 10 000).
     pub max_demean_iterations: usize,

@@ -58,6 +58,20 @@ impl FixedEffectKind {
         )
     }
 
+    /// The group key of a row from its economy numbers and year (labels are made once per
+    /// group, not per row).
+    fn key(self, exporter: u32, importer: u32, year: Option<i64>) -> (u32, u32, i64) {
+        let y = year.unwrap_or(0);
+        match self {
+            FixedEffectKind::Exporter => (exporter, 0, 0),
+            FixedEffectKind::Importer => (importer, 0, 0),
+            FixedEffectKind::Year => (0, 0, y),
+            FixedEffectKind::ExporterYear => (exporter, 0, y),
+            FixedEffectKind::ImporterYear => (importer, 0, y),
+            FixedEffectKind::Pair => (exporter, importer, 0),
+        }
+    }
+
     /// The group label of a row: `AUS`, `2006`, `AUS|2006`, `AUS|CAN`.
     fn label(self, exporter: &str, importer: &str, year: Option<i64>) -> String {
         let y = year.map_or_else(String::new, |y| y.to_string());
@@ -98,8 +112,11 @@ pub struct Table {
     pub design: Design,
     /// The line of each observation in the file (the header is line 1).
     pub lines: Vec<u64>,
-    pub exporter: Vec<String>,
-    pub importer: Vec<String>,
+    /// The economy codes, numbered in order of appearance.
+    pub codes: Vec<String>,
+    /// Each observation's exporter and importer, as numbers into `codes`.
+    pub exporter: Vec<u32>,
+    pub importer: Vec<u32>,
     pub year: Vec<Option<i64>>,
     /// For each fixed-effect dimension, the label of each group id (`AUS`, `AUS|2006`).
     pub group_labels: Vec<Vec<String>>,
@@ -252,15 +269,18 @@ pub fn parse_table(bytes: &[u8], path: &Path, spec: &TableSpec) -> Result<Table,
             cluster: spec.cluster_pair.then(Vec::new),
         },
         lines: Vec::new(),
+        codes: Vec::new(),
         exporter: Vec::new(),
         importer: Vec::new(),
         year: Vec::new(),
         group_labels: vec![Vec::new(); spec.fixed_effects.len()],
         rows_read: 0,
     };
-    let mut group_ids: Vec<HashMap<String, u32>> = vec![HashMap::new(); spec.fixed_effects.len()];
-    let mut pair_ids: HashMap<String, u32> = HashMap::new();
-    let mut seen: HashMap<(String, String, Option<i64>), u64> = HashMap::new();
+    let mut code_ids: HashMap<String, u32> = HashMap::new();
+    let mut group_ids: Vec<HashMap<(u32, u32, i64), u32>> =
+        vec![HashMap::new(); spec.fixed_effects.len()];
+    let mut pair_ids: HashMap<(u32, u32), u32> = HashMap::new();
+    let mut seen: HashMap<(u32, u32, Option<i64>), u64> = HashMap::new();
     let mut record = csv::StringRecord::new();
     while reader.read_record(&mut record).map_err(csv_err)? {
         t.rows_read += 1;
@@ -303,42 +323,46 @@ pub fn parse_table(bytes: &[u8], path: &Path, spec: &TableSpec) -> Result<Table,
         if y < 0.0 {
             return Err(bad(c_y, "trade must not be negative"));
         }
-        let key = (exporter.to_owned(), importer.to_owned(), year);
-        if let Some(&first) = seen.get(&key) {
+        let mut number_of = |code: &str| -> u32 {
+            if let Some(&k) = code_ids.get(code) {
+                return k;
+            }
+            let k = t.codes.len() as u32;
+            t.codes.push(code.to_owned());
+            code_ids.insert(code.to_owned(), k);
+            k
+        };
+        let (e, m) = (number_of(exporter), number_of(importer));
+        if let Some(&first) = seen.get(&(e, m, year)) {
             return Err(TableError::Duplicate {
                 path: path.to_owned(),
                 line,
-                exporter: key.0,
-                importer: key.1,
+                exporter: exporter.to_owned(),
+                importer: importer.to_owned(),
                 year: year.map_or_else(|| "(none)".to_owned(), |y| y.to_string()),
                 first,
             });
         }
-        seen.insert(key, line);
+        seen.insert((e, m, year), line);
         t.design.y.push(y);
         for (xs, &k) in t.design.x.iter_mut().zip(&c_x) {
             xs.push(number(k)?);
         }
         for (d, kind) in spec.fixed_effects.iter().enumerate() {
-            let label = kind.label(exporter, importer, year);
             let next = group_ids[d].len() as u32;
-            let id = *group_ids[d].entry(label.clone()).or_insert_with(|| {
-                t.group_labels[d].push(label);
+            let id = *group_ids[d].entry(kind.key(e, m, year)).or_insert_with(|| {
+                t.group_labels[d].push(kind.label(exporter, importer, year));
                 next
             });
             t.design.fixed_effects[d].groups.push(id);
         }
         if let Some(c) = &mut t.design.cluster {
             let next = pair_ids.len() as u32;
-            c.push(
-                *pair_ids
-                    .entry(format!("{exporter}|{importer}"))
-                    .or_insert(next),
-            );
+            c.push(*pair_ids.entry((e, m)).or_insert(next));
         }
         t.lines.push(line);
-        t.exporter.push(exporter.to_owned());
-        t.importer.push(importer.to_owned());
+        t.exporter.push(e);
+        t.importer.push(m);
         t.year.push(year);
     }
     if t.design.y.is_empty() {
