@@ -101,6 +101,62 @@ pub fn stored_scenario(
     }
 }
 
+/// What tells two shards' scenarios apart: the path their record leads to, canonical where
+/// the file is there (records may store it relative to different folders), else the text
+/// stored.
+pub fn scenario_identity(
+    record_file: &Path,
+    scenario: &Path,
+    scenario_file: Option<&Path>,
+) -> PathBuf {
+    let path = stored_scenario(record_file, scenario, scenario_file);
+    std::fs::canonicalize(&path).unwrap_or_else(|_| scenario_file.unwrap_or(scenario).to_owned())
+}
+
+/// The shards of one job array being joined: each K once, and which of 1..=N are missing.
+#[derive(Debug)]
+pub struct ShardSet<'a> {
+    n: u64,
+    by_k: std::collections::BTreeMap<u64, &'a Path>,
+}
+
+impl<'a> ShardSet<'a> {
+    /// An empty set of a job array of `n` shards.
+    pub fn new(n: u64) -> Self {
+        ShardSet {
+            n,
+            by_k: Default::default(),
+        }
+    }
+
+    /// Adds shard `k`, read from `record`; a K given twice is an error naming both files.
+    pub fn add(&mut self, k: u64, record: &'a Path) -> Result<(), String> {
+        match self.by_k.insert(k, record) {
+            Some(other) => Err(format!(
+                "shard {k}/{} is given twice: {} and {}",
+                self.n,
+                other.display(),
+                record.display()
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The shards not given (`K/N`, at most ten, comma-separated), or `None` when all are.
+    pub fn missing(&self) -> Option<String> {
+        if self.by_k.len() as u64 == self.n {
+            return None;
+        }
+        let n = self.n;
+        let missing: Vec<String> = (1..=n)
+            .filter(|k| !self.by_k.contains_key(k))
+            .take(10)
+            .map(|k| format!("{k}/{n}"))
+            .collect();
+        Some(missing.join(", "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

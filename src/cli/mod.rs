@@ -72,30 +72,14 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The files a command reads for a scenario file: the file, the files it extends and its
-/// data file. A results folder may not hold any of them.
+/// The files a command reads for a scenario file: the file as named, and every file the
+/// scenario was read from ([`tradeflow::scenario::Scenario::input_files`]).
 fn scenario_inputs(
     file: &std::path::Path,
     scenario: &tradeflow::scenario::Scenario,
 ) -> Vec<std::path::PathBuf> {
     let mut inputs = vec![file.to_owned()];
-    inputs.extend(scenario.source().map(std::path::Path::to_path_buf));
-    if let tradeflow::scenario::DataSource::File { path, .. } = scenario.data_source() {
-        inputs.push(path.clone());
-    }
-    // The `extends` chain, as far as it can be followed (the scenario validated, so it can).
-    let mut at = file.to_owned();
-    for _ in 0..64 {
-        let Some(rel) = std::fs::read_to_string(&at)
-            .ok()
-            .and_then(|t| t.parse::<toml::Table>().ok())
-            .and_then(|t| t.get("extends").and_then(|v| v.as_str()).map(str::to_owned))
-        else {
-            break;
-        };
-        at = at.parent().unwrap_or(std::path::Path::new(".")).join(rel);
-        inputs.push(at.clone());
-    }
+    inputs.extend(scenario.input_files());
     inputs
 }
 

@@ -26,7 +26,7 @@ use thiserror::Error;
 
 use crate::montecarlo::{bands, DrawError, DrawResult};
 use crate::output::{csv_bytes, json_bytes, OutputError};
-use crate::shard::{stored_scenario, Shard};
+use crate::shard::{scenario_identity, Shard, ShardSet};
 
 /// `montecarlo.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -346,17 +346,16 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
         .map(|d| read_shard(d))
         .collect::<Result<_, _>>()?;
     let first = &shards[0];
-    // Shards name one scenario when their paths lead to one file (they may be stored
-    // relative to different folders), or, for a file that is not there, are the same text.
     let scenario_of = |s: &ShardFolder| {
-        let stored = s.record.scenario_file.as_deref();
-        let path = stored_scenario(&s.record_path, &s.record.scenario, stored);
-        std::fs::canonicalize(&path)
-            .unwrap_or_else(|_| stored.unwrap_or(&s.record.scenario).to_owned())
+        scenario_identity(
+            &s.record_path,
+            &s.record.scenario,
+            s.record.scenario_file.as_deref(),
+        )
     };
     let first_scenario = scenario_of(first);
     let n = first.record.shard.map_or(0, |s| s.n);
-    let mut by_k: BTreeMap<u64, &Path> = BTreeMap::new();
+    let mut set = ShardSet::new(n);
     for s in &shards {
         let (a, b) = (&first.record, &s.record);
         let differs = [
@@ -373,28 +372,17 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
                 s.record_path.display()
             )));
         }
-        let k = b.shard.map_or(0, |s| s.k);
-        if let Some(other) = by_k.insert(k, &s.record_path) {
-            return Err(MergeError::Shards(format!(
-                "shard {k}/{n} is given twice: {} and {}",
-                other.display(),
-                s.record_path.display()
-            )));
-        }
+        set.add(b.shard.map_or(0, |s| s.k), &s.record_path)
+            .map_err(MergeError::Shards)?;
     }
     let draws_total = first.record.draws;
     let mut draws: Vec<DrawResult> = shards.iter().flat_map(|s| s.draws.clone()).collect();
     draws.sort_by_key(|d| d.index);
-    if by_k.len() as u64 != n {
-        let missing: Vec<String> = (1..=n)
-            .filter(|k| !by_k.contains_key(k))
-            .take(10)
-            .map(|k| format!("{k}/{n}"))
-            .collect();
+    if let Some(missing) = set.missing() {
         return Err(MergeError::Shards(format!(
             "the shards do not cover draws 0..{draws_total} exactly once (have {} draws; missing shard {})",
             draws.len(),
-            missing.join(", ")
+            missing
         )));
     }
     let record = Record {

@@ -231,6 +231,22 @@ impl Scenario {
     pub fn source(&self) -> Option<&Path> {
         self.source.as_deref()
     }
+    /// Every file this scenario was read from: its file, the files it `extends` (the chain
+    /// as [`Scenario::from_file`] followed it) and its data file. A results folder may hold
+    /// none of them.
+    pub fn input_files(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        if let Some(path) = &self.source {
+            match extends::load_chain(path) {
+                Ok(chain) => files.extend(chain.files.into_iter().map(|(p, _)| p)),
+                Err(_) => files.push(path.clone()),
+            }
+        }
+        if let DataSource::File { path, .. } = &self.data_source {
+            files.push(path.clone());
+        }
+        files
+    }
     /// The elasticity of substitution (with `[[sectors]]`, the first sector's).
     pub fn sigma(&self) -> f64 {
         self.sigma

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::output::{csv_bytes, json_bytes, OutputError};
-use crate::shard::{stored_scenario, Shard};
+use crate::shard::{scenario_identity, stored_scenario, Shard, ShardSet};
 use crate::sweep::{Axis, Sweep, SweepError};
 
 /// `sweep.json`.
@@ -291,17 +291,16 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
         .map(|d| read_shard(d))
         .collect::<Result<_, _>>()?;
     let first = &shards[0];
-    // Shards name one scenario when their paths lead to one file (they may be stored
-    // relative to different folders), or, for a file that is not there, are the same text.
     let scenario_of = |s: &ShardRows| {
-        let stored = s.record.scenario_file.as_deref();
-        let path = stored_scenario(&s.record_path, &s.record.scenario, stored);
-        std::fs::canonicalize(&path)
-            .unwrap_or_else(|_| stored.unwrap_or(&s.record.scenario).to_owned())
+        scenario_identity(
+            &s.record_path,
+            &s.record.scenario,
+            s.record.scenario_file.as_deref(),
+        )
     };
     let scenario = scenario_of(first);
     let n = first.record.shard.map_or(0, |s| s.n);
-    let mut by_k: BTreeMap<u64, &Path> = BTreeMap::new();
+    let mut set = ShardSet::new(n);
     for s in &shards {
         let (a, b) = (&first.record, &s.record);
         let differs = [
@@ -322,25 +321,13 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
                 s.record_path.display()
             )));
         }
-        let k = b.shard.map_or(0, |s| s.k);
-        if let Some(other) = by_k.insert(k, &s.record_path) {
-            return Err(MergeError::Shards(format!(
-                "shard {k}/{n} is given twice: {} and {}",
-                other.display(),
-                s.record_path.display()
-            )));
-        }
+        set.add(b.shard.map_or(0, |s| s.k), &s.record_path)
+            .map_err(MergeError::Shards)?;
     }
-    if by_k.len() as u64 != n {
-        let missing: Vec<String> = (1..=n)
-            .filter(|k| !by_k.contains_key(k))
-            .take(10)
-            .map(|k| format!("{k}/{n}"))
-            .collect();
+    if let Some(missing) = set.missing() {
         return Err(MergeError::Shards(format!(
             "the shards do not cover points 0..{} exactly once (missing shard {})",
-            first.record.points,
-            missing.join(", ")
+            first.record.points, missing
         )));
     }
 

@@ -5,7 +5,8 @@ use tradeflow::calibrate::calibrate;
 use tradeflow::montecarlo::outputs;
 use tradeflow::scenario::Scenario;
 
-const SMALL: &str = r#"
+const SMALL: &str = concat!(
+    r#"
 name = "t"
 reference_importer = "OTH"
 sigma = 5.0
@@ -14,26 +15,9 @@ economies = ["ORG", "HUB", "TGT", "OTH"]
 base = 2022
 horizon = 2024
 adjustment = 1.0
-[data]
-flows = [
-    { exporter = "ORG", importer = "ORG", value = 100.0 },
-    { exporter = "ORG", importer = "HUB", value = 4.0 },
-    { exporter = "ORG", importer = "TGT", value = 12.0 },
-    { exporter = "ORG", importer = "OTH", value = 10.0 },
-    { exporter = "HUB", importer = "ORG", value = 2.0 },
-    { exporter = "HUB", importer = "HUB", value = 30.0 },
-    { exporter = "HUB", importer = "TGT", value = 3.0 },
-    { exporter = "HUB", importer = "OTH", value = 1.0 },
-    { exporter = "TGT", importer = "ORG", value = 8.0 },
-    { exporter = "TGT", importer = "HUB", value = 2.0 },
-    { exporter = "TGT", importer = "TGT", value = 80.0 },
-    { exporter = "TGT", importer = "OTH", value = 6.0 },
-    { exporter = "OTH", importer = "ORG", value = 9.0 },
-    { exporter = "OTH", importer = "HUB", value = 1.0 },
-    { exporter = "OTH", importer = "TGT", value = 5.0 },
-    { exporter = "OTH", importer = "OTH", value = 150.0 },
-]
-[costs]
+"#,
+    crate::common::four_economy_flows!(),
+    r#"[costs]
 method = "observed"
 [routes]
 theta = 4.0
@@ -54,7 +38,8 @@ kind = "evasion_channel"
 start = 2023
 via = ["HUB"]
 premium = PREMIUM
-"#;
+"#
+);
 
 fn scenario(percent: f64, premium: f64) -> String {
     SMALL

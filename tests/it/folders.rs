@@ -85,7 +85,8 @@ fn no_staging_left(dir: &Path) {
 
 /// A small yearly scenario with `[uncertainty]` and `[calibration]`, so that every command
 /// runs on it in a fraction of a second.
-const SMALL: &str = r#"
+const SMALL: &str = concat!(
+    r#"
 name = "small"
 description = "four economies, one hub"
 reference_importer = "OTH"
@@ -95,26 +96,9 @@ economies = ["ORG", "HUB", "TGT", "OTH"]
 base = 2022
 horizon = 2024
 adjustment = 1.0
-[data]
-flows = [
-    { exporter = "ORG", importer = "ORG", value = 100.0 },
-    { exporter = "ORG", importer = "HUB", value = 4.0 },
-    { exporter = "ORG", importer = "TGT", value = 12.0 },
-    { exporter = "ORG", importer = "OTH", value = 10.0 },
-    { exporter = "HUB", importer = "ORG", value = 2.0 },
-    { exporter = "HUB", importer = "HUB", value = 30.0 },
-    { exporter = "HUB", importer = "TGT", value = 3.0 },
-    { exporter = "HUB", importer = "OTH", value = 1.0 },
-    { exporter = "TGT", importer = "ORG", value = 8.0 },
-    { exporter = "TGT", importer = "HUB", value = 2.0 },
-    { exporter = "TGT", importer = "TGT", value = 80.0 },
-    { exporter = "TGT", importer = "OTH", value = 6.0 },
-    { exporter = "OTH", importer = "ORG", value = 9.0 },
-    { exporter = "OTH", importer = "HUB", value = 1.0 },
-    { exporter = "OTH", importer = "TGT", value = 5.0 },
-    { exporter = "OTH", importer = "OTH", value = 150.0 },
-]
-[costs]
+"#,
+    crate::common::four_economy_flows!(),
+    r#"[costs]
 method = "observed"
 [routes]
 theta = 4.0
@@ -149,7 +133,8 @@ series = "re-exports via HUB to TGT"
 year = 2024
 value = 1.0
 source = "made up for the test"
-"#;
+"#
+);
 
 /// Writes [`SMALL`] into the project as `scenarios/small.toml`.
 fn small(cwd: &Path) -> &'static str {

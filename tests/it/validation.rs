@@ -36,7 +36,8 @@ factor = 0.8
 "#;
 
 /// Four economies over three years, with a route through HUB to TGT.
-const YEARS: &str = r#"
+const YEARS: &str = concat!(
+    r#"
 name = "years"
 reference_importer = "OTH"
 sigma = 5.0
@@ -44,33 +45,17 @@ economies = ["ORG", "HUB", "TGT", "OTH"]
 [years]
 base = 2022
 horizon = 2024
-[data]
-flows = [
-    { exporter = "ORG", importer = "ORG", value = 100.0 },
-    { exporter = "ORG", importer = "HUB", value = 4.0 },
-    { exporter = "ORG", importer = "TGT", value = 12.0 },
-    { exporter = "ORG", importer = "OTH", value = 10.0 },
-    { exporter = "HUB", importer = "ORG", value = 2.0 },
-    { exporter = "HUB", importer = "HUB", value = 30.0 },
-    { exporter = "HUB", importer = "TGT", value = 3.0 },
-    { exporter = "HUB", importer = "OTH", value = 1.0 },
-    { exporter = "TGT", importer = "ORG", value = 8.0 },
-    { exporter = "TGT", importer = "HUB", value = 2.0 },
-    { exporter = "TGT", importer = "TGT", value = 80.0 },
-    { exporter = "TGT", importer = "OTH", value = 6.0 },
-    { exporter = "OTH", importer = "ORG", value = 9.0 },
-    { exporter = "OTH", importer = "HUB", value = 1.0 },
-    { exporter = "OTH", importer = "TGT", value = 5.0 },
-    { exporter = "OTH", importer = "OTH", value = 150.0 },
-]
-[costs]
+"#,
+    crate::common::four_economy_flows!(),
+    r#"[costs]
 method = "observed"
 [routes]
 theta = 4.0
 target = "TGT"
 intermediaries = ["HUB"]
 premium = 3.0
-"#;
+"#
+);
 
 const GROWTH: &str = r#"
 [[instruments]]
