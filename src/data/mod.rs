@@ -12,20 +12,30 @@
 //!   the rates table for currency conversion and the single-file writer that never
 //!   overwrites a user's file;
 //! - [`report`] reads a panel and tells, per link and year, who reported it, the mirror
-//!   ratio and the conflicts; [`report_chart`] draws the mirror gaps into one economy.
+//!   ratio and the conflicts; [`report_chart`] draws the mirror gaps into one economy;
+//! - [`build`] makes a base-year world for a map's economies from a panel: observed cells by
+//!   a stated reporter precedence, missing foreign cells imputed by a PPML gravity fit on
+//!   [`geography`]'s variables (distance between capitals, contiguity, common language,
+//!   trade agreements), domestic sales from a [`domestic`] table; [`world_file`] writes it
+//!   and reads it back for scenarios (`[data] world`).
 //!
 //! Every error names the file, and where a row is at fault its line and column
 //! ([`DataError`]); nothing is written unless the whole input was read and checked.
 
 pub mod baci;
+pub mod build;
 mod cells;
 pub mod comtrade;
+pub mod domestic;
 pub mod economies;
+pub mod geography;
 pub mod panel;
 pub mod products;
 pub mod report;
 pub mod report_chart;
+pub mod settings;
 mod source;
+pub mod world_file;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -141,6 +151,9 @@ pub enum DataError {
     /// Drawing a chart failed.
     #[error(transparent)]
     Plot(#[from] crate::plot::PlotError),
+    /// A setting given on the command line is wrong (`--years 2022-2019`).
+    #[error("{flag}: {message}")]
+    Setting { flag: String, message: String },
 }
 
 impl DataError {

@@ -33,6 +33,9 @@ use super::{DataError, Location};
 /// `comment = '#'`) that marks the file as tradeflow's, so that it may be replaced.
 pub const MARKER: &str = "# tradeflow panel";
 
+/// The first line of every world `tradeflow data build` writes ([`super::world_file`]).
+pub const WORLD_MARKER: &str = "# tradeflow world";
+
 /// The columns of a panel, in the order they are written.
 pub const COLUMNS: [&str; 11] = [
     "year", "exporter", "importer", "reporter", "flow", "product", "value", "unit", "source",
@@ -530,6 +533,50 @@ impl Default for Precedence {
     }
 }
 
+impl FromStr for Preference {
+    type Err = String;
+    /// `importer` (the importer's record), `exporter` (the exporter's record), or a
+    /// reporter's name (`BACI`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "" => Err(
+                "an empty reporter rule (give importer, exporter or a reporter such as BACI)"
+                    .into(),
+            ),
+            "importer" => Ok(Preference::ImporterRecord),
+            "exporter" => Ok(Preference::ExporterRecord),
+            name => Ok(Preference::Reporter(name.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Preference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Preference::ExporterRecord => f.write_str("the exporter's export record"),
+            Preference::ImporterRecord => f.write_str("the importer's import record"),
+            Preference::Reporter(r) => write!(f, "{r}'s figure"),
+        }
+    }
+}
+
+impl fmt::Display for Precedence {
+    /// `the importer's import record, then the exporter's export record, then BACI's
+    /// figure; the exporter's export record first for flows out of HKG, ARE`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rules: Vec<String> = self.rules.iter().map(|r| r.to_string()).collect();
+        f.write_str(&rules.join(", then "))?;
+        if !self.exporter_first.is_empty() {
+            write!(
+                f,
+                "; the exporter's export record first for flows out of {}",
+                self.exporter_first.join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// One observed cell chosen by a [`Precedence`]: the row and its line in the panel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Selected<'a> {
@@ -777,8 +824,24 @@ impl Panel {
     }
 }
 
+/// Refuses `out` if it is one of `inputs` (the same file by another name included), then
+/// checks it as [`check_output`] does. Call before any work.
+pub fn check_output_of(out: &Path, inputs: &[&Path]) -> Result<(), DataError> {
+    let canon = |p: &Path| std::fs::canonicalize(p).ok();
+    if let Some(o) = canon(out) {
+        if inputs.iter().any(|i| canon(i).as_ref() == Some(&o)) {
+            return Err(DataError::Refused {
+                path: out.to_owned(),
+                reason: "it is an input of this command".into(),
+            });
+        }
+    }
+    check_output(out)
+}
+
 /// Refuses `path` as an output unless it does not exist or is a regular file whose first line
-/// is the [`MARKER`] (a panel tradeflow wrote). Call before any work.
+/// is the [`MARKER`] or the [`WORLD_MARKER`] (a panel or a world tradeflow wrote). Call before
+/// any work.
 pub fn check_output(path: &Path) -> Result<(), DataError> {
     let refused = |reason: String| DataError::Refused {
         path: path.to_owned(),
@@ -800,11 +863,11 @@ pub fn check_output(path: &Path) -> Result<(), DataError> {
         Ok(m) if !m.is_file() => Err(refused("it exists and is not a regular file".into())),
         Ok(_) => {
             use std::io::Read;
-            let mut first = [0u8; MARKER.len()];
+            let mut first = Vec::with_capacity(MARKER.len());
             let ok = std::fs::File::open(path)
-                .and_then(|mut f| f.read_exact(&mut first))
+                .and_then(|f| f.take(MARKER.len() as u64).read_to_end(&mut first))
                 .is_ok()
-                && first == MARKER.as_bytes();
+                && (first == MARKER.as_bytes() || first.starts_with(WORLD_MARKER.as_bytes()));
             if ok {
                 Ok(())
             } else {
@@ -823,6 +886,39 @@ pub fn write_panel<'a>(
     path: &Path,
     rows: impl IntoIterator<Item = &'a PanelRow>,
     command: &str,
+) -> Result<(), DataError> {
+    let first = format!(
+        "{MARKER} (format 1), written by tradeflow {} `{command}`; columns: scenarios/data/README.md",
+        env!("CARGO_PKG_VERSION")
+    );
+    write_marked(path, &first, |w| {
+        for r in rows {
+            if !r.value.is_finite() {
+                return Err(DataError::Write {
+                    path: path.to_owned(),
+                    cause: std::io::Error::other(format!("{} is not finite", r.key())),
+                });
+            }
+            w.serialize(r).map_err(|e| DataError::Write {
+                path: path.to_owned(),
+                cause: std::io::Error::other(e.to_string()),
+            })?;
+        }
+        Ok(())
+    })
+}
+
+/// The CSV writer [`write_marked`] hands to its caller.
+pub(crate) type MarkedWriter = csv::Writer<std::io::BufWriter<std::fs::File>>;
+
+/// Writes a CSV file tradeflow owns, all or nothing: `first_line` (which must start with
+/// [`MARKER`] or [`WORLD_MARKER`]), then what `body` writes, to a temporary file in the same
+/// folder renamed over `path` once complete. The target is checked ([`check_output`]) before
+/// any work and again just before the rename; on any error the temporary file is removed.
+pub(crate) fn write_marked(
+    path: &Path,
+    first_line: &str,
+    body: impl FnOnce(&mut MarkedWriter) -> Result<(), DataError>,
 ) -> Result<(), DataError> {
     check_output(path)?;
     let dir = match path.parent() {
@@ -847,25 +943,9 @@ pub fn write_panel<'a>(
         .map_err(werr)?;
     let result = (|| -> Result<(), DataError> {
         let mut buf = std::io::BufWriter::with_capacity(1 << 20, file);
-        writeln!(
-            buf,
-            "{MARKER} (format 1), written by tradeflow {} `{command}`; columns: scenarios/data/README.md",
-            env!("CARGO_PKG_VERSION")
-        )
-        .map_err(werr)?;
+        writeln!(buf, "{first_line}").map_err(werr)?;
         let mut w = csv::Writer::from_writer(buf);
-        for r in rows {
-            if !r.value.is_finite() {
-                return Err(DataError::Write {
-                    path: path.to_owned(),
-                    cause: std::io::Error::other(format!("{} is not finite", r.key())),
-                });
-            }
-            w.serialize(r).map_err(|e| DataError::Write {
-                path: path.to_owned(),
-                cause: std::io::Error::other(e.to_string()),
-            })?;
-        }
+        body(&mut w)?;
         let buf = w.into_inner().map_err(|e| werr(e.into_error()))?;
         let file = buf.into_inner().map_err(|e| werr(e.into_error()))?;
         file.sync_all().map_err(werr)?;

@@ -12,6 +12,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Serialize;
 
+use super::panel::Unit;
 use super::report::DataReport;
 use super::DataError;
 use crate::plot::PlotError;
@@ -130,11 +131,22 @@ impl MirrorGaps {
                 .total_cmp(&size(a))
                 .then(a.exporter.cmp(&b.exporter))
         });
+        // Values in a fine unit (USD, USD thousand) are drawn in the largest scale that
+        // keeps the biggest record at 1 or more, so that the axis reads `USD bn` and 2.5,
+        // not 2500000000; the CSV holds what the chart draws.
+        let largest = bars.iter().map(size).fold(0.0f64, f64::max) * report.unit.scale;
+        let shown = display_unit(&report.unit, largest);
+        let k = report.unit.scale / shown.scale;
+        for b in &mut bars {
+            b.exporter_record = b.exporter_record.map(|v| v * k);
+            b.importer_record = b.importer_record.map(|v| v * k);
+            b.unit = shown.to_string();
+        }
         Ok(MirrorGaps {
             target: target.to_owned(),
             year,
             product,
-            unit: report.unit.to_string(),
+            unit: shown.to_string(),
             source: report.path.file_name().map_or_else(
                 || report.path.display().to_string(),
                 |n| n.to_string_lossy().into_owned(),
@@ -201,10 +213,39 @@ impl MirrorGaps {
     }
 }
 
-/// A number with a sensible count of decimals for an axis or a label.
+/// The unit a chart shows values of `unit` in, the largest (in currency units) being
+/// `largest`: the unit itself if its scale is already a billion or more, else the largest of
+/// bn, million and thousand in which `largest` is at least 1 (the unit itself if none is).
+fn display_unit(unit: &Unit, largest: f64) -> Unit {
+    if unit.scale >= 1e9 {
+        return unit.clone();
+    }
+    let scale = [1e9, 1e6, 1e3]
+        .into_iter()
+        .find(|s| *s > unit.scale && largest >= *s)
+        .unwrap_or(unit.scale);
+    Unit {
+        currency: unit.currency.clone(),
+        scale,
+    }
+}
+
+/// An axis tick at `v` on a grid of `step`: as many decimals as the step needs, and zero
+/// as `0`.
+fn fmt_tick(v: f64, step: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let decimals = (-step.log10().floor()).max(0.0) as usize;
+    format!("{v:.decimals$}")
+}
+
+/// A number with a sensible count of decimals for a label.
 fn fmt_num(v: f64) -> String {
     let a = v.abs();
-    if a >= 100.0 {
+    if a == 0.0 {
+        "0".into()
+    } else if a >= 100.0 {
         format!("{v:.0}")
     } else if a >= 10.0 {
         format!("{v:.1}")
@@ -290,8 +331,10 @@ pub fn draw_mirror_gaps<DB: DrawingBackend>(
         HPos::Left,
         VPos::Bottom,
     )?;
-    let mut v = 0.0;
-    while v <= hi * (1.0 + 1e-9) {
+    // Ticks as multiples of the step (not a running sum, which drifts to 0.30000000000000004).
+    let ticks = (hi / step).round() as u32;
+    for tick in 0..=ticks {
+        let v = f64::from(tick) * step;
         let x = x_of(v);
         area.draw(&PathElement::new(
             vec![(x, t), (x, b)],
@@ -299,14 +342,13 @@ pub fn draw_mirror_gaps<DB: DrawingBackend>(
         ))
         .map_err(draw_err)?;
         text(
-            &fmt_num(v),
+            &fmt_tick(v, step),
             x,
             b + px(10.0),
             &font(18.0, MUTED),
             HPos::Center,
             VPos::Top,
         )?;
-        v += step;
     }
     let n = c.bars.len().max(1) as i32;
     let band = (b - t) / n;
@@ -381,4 +423,25 @@ pub fn draw_mirror_gaps<DB: DrawingBackend>(
         VPos::Bottom,
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_dollars_are_shown_in_bn_and_zero_reads_zero() {
+        let usd = Unit::usd(1.0);
+        assert_eq!(display_unit(&usd, 2.5e9).to_string(), "USD bn");
+        assert_eq!(display_unit(&usd, 3.7e8).to_string(), "USD million");
+        assert_eq!(display_unit(&usd, 12.0).to_string(), "USD");
+        let thousand = Unit::usd(1e3);
+        assert_eq!(display_unit(&thousand, 2.0e12).to_string(), "USD bn");
+        assert_eq!(display_unit(&Unit::usd(1e9), 2.0e12).to_string(), "USD bn");
+        assert_eq!(fmt_tick(0.0, 0.5), "0");
+        assert_eq!(fmt_tick(2.5, 0.5), "2.5");
+        assert_eq!(fmt_tick(20.0, 5.0), "20");
+        assert_eq!(fmt_tick(0.02, 0.01), "0.02");
+        assert_eq!(fmt_num(0.0), "0");
+    }
 }

@@ -51,6 +51,7 @@
 
 mod demean;
 mod drop;
+pub mod run;
 pub mod synthetic;
 pub mod table;
 

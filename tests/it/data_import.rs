@@ -9,7 +9,7 @@ use assert_cmd::Command;
 use tradeflow::data::baci::{self, BaciOptions, Countries};
 use tradeflow::data::comtrade::{self, ComtradeOptions};
 use tradeflow::data::panel::{self, Flow, Kind, Panel, PanelRow, Rates, Unit, TOTAL};
-use tradeflow::data::{DataError, Economies, Products};
+use tradeflow::data::{DataError, Economies, HsVintage, Products};
 
 fn baci_dir() -> PathBuf {
     root().join("tests/data/baci")
@@ -66,13 +66,16 @@ fn baci_sums_rows_into_economies_and_product_groups() {
     let (rows, summary) = baci_import("BACI_HS17_Y2022_V202401.csv", &chpl()).unwrap();
     assert_eq!(summary.rows, 11);
     assert_eq!(summary.used, 11);
-    let r = find(&rows, "CHN", "KGZ", "BACI", Flow::Export, "chpl_tier1");
-    // 854231 + 854890 (HS2017 counterpart of 854800) + 854800 (an HS2022 code in an HS2017 file).
-    assert!((r.value - 1750.5).abs() < 1e-9, "{r:?}");
+    // Tier 1 is the four integrated-circuit codes: 854231 only here.
+    let t1 = find(&rows, "CHN", "KGZ", "BACI", Flow::Export, "chpl_tier1");
+    assert!((t1.value - 1500.5).abs() < 1e-9, "{t1:?}");
+    // Tier 2: 854890 (HS2017 counterpart of 854800) + 854800 (an HS2022 code in an HS2017 file).
+    let r = find(&rows, "CHN", "KGZ", "BACI", Flow::Export, "chpl_tier2");
+    assert!((r.value - 250.0).abs() < 1e-9, "{r:?}");
     assert_eq!(r.unit.to_string(), "USD thousand");
     assert_eq!(r.kind, Kind::Reported);
     assert_eq!(r.source, "BACI (CEPII) BACI_HS17_Y2022_V202401.csv");
-    assert!(r.note.contains("sum of 3 rows"), "{}", r.note);
+    assert!(r.note.contains("sum of 2 rows"), "{}", r.note);
     assert!(
         r.note.contains("another HS vintage than the file's HS2017"),
         "{}",
@@ -230,8 +233,10 @@ fn comtrade_keeps_reporter_and_flow_so_mirror_figures_come_for_free() {
 fn comtrade_hs6_rows_take_product_groups_and_an_hs2022_code_in_an_hs2017_file_is_flagged() {
     let (rows, summary) = comtrade_import("comtrade_2022_hs6_h5.csv", &chpl(), false).unwrap();
     let t1 = find(&rows, "CHN", "KGZ", "CHN", Flow::Export, "chpl_tier1");
-    assert!((t1.value - 0.0025).abs() < 1e-15, "{t1:?}");
-    assert!(t1.note.contains("another HS vintage"), "{}", t1.note);
+    assert!((t1.value - 0.002).abs() < 1e-15, "{t1:?}");
+    let t2 = find(&rows, "CHN", "KGZ", "CHN", Flow::Export, "chpl_tier2");
+    assert!((t2.value - 0.0005).abs() < 1e-15, "{t2:?}");
+    assert!(t2.note.contains("another HS vintage"), "{}", t2.note);
     assert_eq!(summary.other_vintage, vec![("854800".to_owned(), 1)]);
     assert!((find(&rows, "CHN", "KGZ", "CHN", Flow::Export, "other").value - 0.0007).abs() < 1e-15);
     assert!(summary
@@ -421,7 +426,38 @@ fn the_shipped_economies_map_and_chpl_load() {
     assert_eq!(m.members_of("EU", 2022).len(), 27);
     assert_eq!(m.members_of("EU", 2012).len(), 26, "HRV joined in 2013");
     let p = chpl();
-    assert!(p.groups.iter().any(|g| g.name == "chpl_tier1"));
+    let tiers: Vec<(&str, &str)> = p
+        .groups
+        .iter()
+        .map(|g| (g.name.as_str(), g.tier.as_str()))
+        .collect();
+    assert_eq!(
+        tiers,
+        [
+            ("chpl_tier1", "1"),
+            ("chpl_tier2", "2"),
+            ("chpl_tier3a", "3.A"),
+            ("chpl_tier3b", "3.B"),
+            ("chpl_tier4a", "4.A"),
+            ("chpl_tier4b", "4.B"),
+            ("other", "")
+        ]
+    );
+    // The 50 CHPL codes (HS2022) by tier, read from the file: 4, 5, 16, 9, 11, 5.
+    let text = std::fs::read_to_string(root().join("scenarios/data/chpl.csv")).unwrap();
+    let mut per_tier = std::collections::BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let code = &line[..6];
+        let c = p.classify(code, HsVintage::parse("HS2022"));
+        if !c.other_vintage {
+            *per_tier.entry(p.name(c.group).to_owned()).or_insert(0) += 1;
+        }
+    }
+    let n: Vec<usize> = per_tier.values().copied().collect();
+    assert_eq!(n, [4, 5, 16, 9, 11, 5], "{per_tier:?}");
+    // An HS2017 file's counterpart codes take the tier of their HS2022 codes.
+    let c = p.classify("880330", HsVintage::parse("HS2017"));
+    assert!(!c.other_vintage && p.name(c.group) == "chpl_tier3b");
 }
 
 fn tradeflow() -> Command {
