@@ -1,6 +1,9 @@
 //! Benchmarks of the roundabout layer: a whole `as_happened` run (every year and sector),
-//! and the route layer alone for N = 50 and 200 economies with every one-stop route open
-//! (each economy a possible intermediary for every pair).
+//! the route layer alone for N = 50 and 200 economies with every one-stop route open
+//! (each economy a possible intermediary for every pair), Monte Carlo draws of
+//! `as_happened` (`montecarlo/as_happened_draws`: 100 draws on the rayon pool), and PNG
+//! encoding of the committed `as_happened` charts at each compression setting
+//! (`png_encode/<setting>`; the file sizes are printed before timing).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -66,5 +69,110 @@ fn bench_routes(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_as_happened, bench_routes);
+fn bench_montecarlo(c: &mut Criterion) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/roundabout/as_happened.toml");
+    let mc = tradeflow::montecarlo::MonteCarlo::from_file(&path).expect("as_happened draws");
+    let mut g = c.benchmark_group("montecarlo");
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
+    g.throughput(criterion::Throughput::Elements(100));
+    g.bench_function("as_happened_draws", |b| {
+        b.iter(|| black_box(mc.run(7, 0..100, &|| {}, &|| false)))
+    });
+    g.finish();
+}
+
+/// The committed `as_happened` charts as raw RGB images (decoded from their PNGs).
+fn chart_images() -> Vec<(String, u32, u32, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plots/as_happened");
+    let mut out = Vec::new();
+    for sub in ["charts", "montecarlo/charts", "sweep/charts"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        let mut paths: Vec<_> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "png"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            let file = std::fs::File::open(&p).expect("committed chart");
+            let mut reader = png::Decoder::new(file).read_info().expect("a PNG");
+            let mut buf = vec![0; reader.output_buffer_size()];
+            let info = reader.next_frame(&mut buf).expect("a PNG frame");
+            buf.truncate(info.buffer_size());
+            if info.color_type == png::ColorType::Rgb {
+                out.push((p.display().to_string(), info.width, info.height, buf));
+            }
+        }
+    }
+    out
+}
+
+/// Encodes one image; `filter` `None` is adaptive filtering (the filter chosen row by row).
+fn encode(
+    img: &(String, u32, u32, Vec<u8>),
+    c: png::Compression,
+    filter: Option<png::FilterType>,
+) -> usize {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, img.1, img.2);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    match filter {
+        None => enc.set_adaptive_filter(png::AdaptiveFilterType::Adaptive),
+        Some(f) => enc.set_filter(f),
+    }
+    enc.set_compression(c);
+    let mut w = enc.write_header().expect("header");
+    w.write_image_data(&img.3).expect("image data");
+    w.finish().expect("finish");
+    out.len()
+}
+
+fn bench_png(c: &mut Criterion) {
+    let images = chart_images();
+    if images.is_empty() {
+        eprintln!("no committed charts under plots/as_happened: png_encode skipped");
+        return;
+    }
+    use png::{Compression, FilterType};
+    let settings = [
+        ("best_adaptive", Compression::Best, None),
+        ("default_adaptive", Compression::Default, None),
+        (
+            "default_paeth",
+            Compression::Default,
+            Some(FilterType::Paeth),
+        ),
+        ("fast_adaptive", Compression::Fast, None),
+        ("fast_paeth", Compression::Fast, Some(FilterType::Paeth)),
+        ("fast_sub", Compression::Fast, Some(FilterType::Sub)),
+    ];
+    eprintln!("png_encode: {} charts", images.len());
+    for (name, comp, filter) in settings {
+        let total: usize = images.iter().map(|i| encode(i, comp, filter)).sum();
+        eprintln!("  {name:>17}: {total} bytes in all");
+    }
+    let mut g = c.benchmark_group("png_encode");
+    g.sample_size(10).measurement_time(Duration::from_secs(4));
+    for (name, comp, filter) in settings {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                images
+                    .iter()
+                    .map(|i| encode(black_box(i), comp, filter))
+                    .sum::<usize>()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_as_happened,
+    bench_routes,
+    bench_montecarlo,
+    bench_png
+);
 criterion_main!(benches);

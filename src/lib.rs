@@ -60,14 +60,16 @@
 //!   `tests/it/plot.rs`.
 //! - **An output file**: a row type deriving `Serialize` and `Deserialize` where it is
 //!   computed, turned into bytes by `output::csv_bytes` or `output::json_bytes` in the list
-//!   that `output::run_files` or `output::year_run_files` returns (and named in `run.json`'s
-//!   `files`); the folder is written in one piece by `output::folder`. A snapshot test of
-//!   the bytes.
+//!   that `output::run_files` or `output::year_run_files` returns, and its rows, key and
+//!   columns with units in `output::columns` (which `run.json`'s `files` and the table in
+//!   `scenarios/README.md` come from; `tests/it/tidy.rs` checks headers, keys and sums);
+//!   the folder is written in one piece by `output::folder`. A snapshot test of the bytes.
 //! - **A data source**: a reader under `src/data/` that streams its file into panel cells
 //!   with the reporter of each figure ([`data::panel`]), errors located by file, line and
 //!   column; scenarios read the resulting gegravity-layout file through `[data] path`
-//!   (`scenario/validate.rs`'s `load_data`). Document its layout in `scenarios/README.md`
-//!   and test it on a small file with a known answer.
+//!   (`scenario/validate.rs`'s `load_data`), or build a world from its panel (`tradeflow data
+//!   build`, [`data::build`]) that scenarios read through `[data] world`. Document its layout
+//!   in `scenarios/README.md` and test it on a small file with a known answer.
 
 pub mod calibrate;
 pub mod compare;

@@ -22,6 +22,8 @@ use crate::scenario::{Param, Scenario, ScenarioError};
 use crate::simulate::outputs;
 use crate::solver::{check_cap, check_tolerance, InvalidOption, SolveReport, StopReason};
 
+pub mod files;
+
 /// `[calibration]` as written.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -48,7 +50,7 @@ pub struct RawFree {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTarget {
-    /// An output series, as `tradeflow compare` names it (`CHN->KGZ recorded by CHN`), or
+    /// An output series, as `tradeflow series FILE` lists them (`CHN-KGZ.recorded.CHN`), or
     /// for a single counterfactual `CAN welfare_change_pct`.
     pub series: String,
     #[serde(default)]
@@ -455,7 +457,14 @@ fn levenberg_marquardt<P: Residuals>(
 /// the fit's `table` is the file's merged table with the fitted values, for
 /// [`fitted_file`].
 pub fn calibrate(file: &Path) -> Result<Fit, CalibrationError> {
-    let mut table = Scenario::load_table(file)?;
+    let (table, raw) = calibration_spec(file)?;
+    let central = Scenario::from_file(file)?;
+    calibrate_from(file, table, &raw, central)
+}
+
+/// The scenario file's merged table and its `[calibration]`, read and checked.
+pub fn calibration_spec(file: &Path) -> Result<(Table, RawCalibration), CalibrationError> {
+    let table = Scenario::load_table(file)?;
     let spec_err = |field: String, message: String| CalibrationError::Spec {
         path: file.to_owned(),
         field,
@@ -472,12 +481,27 @@ pub fn calibrate(file: &Path) -> Result<Fit, CalibrationError> {
         })?
         .try_into()
         .map_err(|e: toml::de::Error| spec_err("calibration".into(), e.message().to_owned()))?;
-    let central = Scenario::from_file(file)?;
-    let mut fit = calibrate_scenario(central, &raw)?;
+    Ok((table, raw))
+}
+
+/// Fits `central` (the scenario of `file`, possibly with parameters set since it was read)
+/// to the `[calibration]` of `file` ([`calibration_spec`]); the fit's `table` is `table`
+/// with the fitted values, for [`fitted_file`].
+pub fn calibrate_from(
+    file: &Path,
+    mut table: Table,
+    raw: &RawCalibration,
+    central: Scenario,
+) -> Result<Fit, CalibrationError> {
+    let mut fit = calibrate_scenario(central, raw)?;
     for p in &fit.parameters {
         let written =
             ParamPath::parse(&p.path).and_then(|path| path.set_or_insert(&mut table, p.fitted));
-        written.map_err(|m| spec_err("calibration.free".into(), m))?;
+        written.map_err(|m| CalibrationError::Spec {
+            path: file.to_owned(),
+            field: "calibration.free".into(),
+            message: m,
+        })?;
     }
     fit.table = table;
     Ok(fit)
@@ -569,25 +593,9 @@ pub fn calibrate_scenario(
         match pos {
             Some(i) => index.push(i),
             None => {
-                let similar: Vec<&str> = out
-                    .iter()
-                    .map(|(n, _, _)| n.as_str())
-                    .filter(|n| n.split(' ').next() == t.series.split(' ').next())
-                    .take(3)
-                    .collect();
-                return Err(spec_err(
-                    format!("{field}.series"),
-                    format!(
-                        "no output `{}`{} (series are named as in compare.csv{})",
-                        t.series,
-                        t.year.map_or(String::new(), |y| format!(" in {y}")),
-                        if similar.is_empty() {
-                            String::new()
-                        } else {
-                            format!(", e.g. `{}`", similar.join("`, `"))
-                        }
-                    ),
-                ));
+                let why = crate::simulate::series::missing_output(&out, &t.series, t.year)
+                    .unwrap_or_default();
+                return Err(spec_err(format!("{field}.series"), why));
             }
         }
     }

@@ -5,8 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use serde::Serialize;
-use tradeflow::calibrate::{calibrate, fitted_file, Fit};
+use tradeflow::calibrate::{calibrate, fitted_file};
 use tradeflow::output::{Claim, Results};
 use tradeflow::plot::CHARTS_DIR;
 
@@ -53,17 +52,6 @@ fn write_new(path: &Path, bytes: &str) -> std::io::Result<()> {
     f.write_all(bytes.as_bytes())
 }
 
-/// `calibration.json`: the fit report with the scenario it fits.
-#[derive(Serialize)]
-struct Report<'a> {
-    /// The scenario's name.
-    scenario: &'a str,
-    /// The scenario file.
-    file: &'a Path,
-    #[serde(flatten)]
-    fit: &'a Fit,
-}
-
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The scenario file, with a `[calibration]` section.
@@ -104,27 +92,7 @@ pub fn run(args: Args) -> Result<()> {
         .with_context(|| format!("{}: writing the fitted scenario", args.file.display()))?;
     let name = scenario.name().to_owned();
     let text = format!("{FITTED_HEADER}{text}");
-    let files = vec![
-        (
-            "parameters.csv",
-            tradeflow::output::csv_bytes(&fit.parameters, "fitted parameters")?,
-        ),
-        (
-            "fit.csv",
-            tradeflow::output::csv_bytes(&fit.targets, "targets against the fit")?,
-        ),
-        (
-            "calibration.json",
-            tradeflow::output::json_bytes(
-                &Report {
-                    scenario: &name,
-                    file: &args.file,
-                    fit: &fit,
-                },
-                "calibration report",
-            )?,
-        ),
-    ];
+    let files = tradeflow::calibrate::files::folder_files(&name, &args.file, &fit)?;
     // The fit chart is drawn from these very bytes and written with them, in one piece.
     let (parts, charts) =
         super::montecarlo::parts_with_charts(&out, files, true, Results::Calibration)?;

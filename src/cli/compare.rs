@@ -1,4 +1,6 @@
-//! `tradeflow compare FILE...`: run scenarios with `[years]` and line up their key series.
+//! `tradeflow compare FILE...`: run scenarios with `[years]`, line up their key series and
+//! measure them against a reference scenario. Bases (`abstract = true`) are skipped with a
+//! note, so `tradeflow compare scenarios/roundabout/*.toml` compares the scenarios only.
 
 use std::path::PathBuf;
 
@@ -8,10 +10,15 @@ use tradeflow::scenario::Scenario;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Scenario files (each with `[years]`).
+    /// Scenario files (each with `[years]`); bases marked `abstract = true` are skipped.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// Results folder [default: plots/compare].
+    /// The scenario (by `name`) the others are measured against in differences.csv,
+    /// countries_vs_reference.csv and the heatmaps [default: the scenario with the fewest
+    /// instruments, the first given among equals].
+    #[arg(long, value_name = "NAME")]
+    reference: Option<String>,
+    /// Results folder.
     #[arg(long, default_value = "plots/compare")]
     out: PathBuf,
     /// Print nothing but errors.
@@ -29,13 +36,16 @@ pub fn run(args: Args) -> Result<()> {
         scenarios.push(scenario);
     }
     tradeflow::compare::check(&scenarios)?;
+    let reference = tradeflow::compare::reference(&scenarios, args.reference.as_deref())?
+        .name()
+        .to_owned();
     let mut claim = Claim::new(
         &args.out,
         "tradeflow compare",
         &inputs,
         &[tradeflow::plot::CHARTS_DIR],
     )?;
-    let comparison = tradeflow::compare::compare(&scenarios)?;
+    let comparison = tradeflow::compare::compare(&scenarios, Some(&reference))?;
     let (charts, parts) = tradeflow::plot::parts_with_charts(
         &args.out,
         comparison.files()?,
@@ -44,11 +54,23 @@ pub fn run(args: Args) -> Result<()> {
     )?;
     claim.write(&parts)?;
     if !args.quiet {
-        let mut text = tradeflow::report::comparison_tables(&comparison.series, &comparison.years);
+        let mut text =
+            tradeflow::report::compare_note(&scenarios, &reference, args.reference.is_some());
+        text.push_str(&tradeflow::report::comparison_tables(
+            &comparison.series,
+            &comparison.years,
+            &reference,
+            comparison.data_unit(),
+        ));
         text.push_str(&format!(
-            "wrote {} and {}\nwrote {}\n",
-            args.out.join("compare.csv").display(),
-            args.out.join("final_flows.csv").display(),
+            "wrote {} ({})\nwrote {}\n",
+            args.out.display(),
+            parts[0]
+                .files
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             tradeflow::plot::describe(&args.out.join(tradeflow::plot::CHARTS_DIR), &charts)
         ));
         super::print_stdout(&text)?;

@@ -12,6 +12,7 @@ mod gravity;
 mod montecarlo;
 mod plot;
 mod run;
+mod series;
 mod sweep;
 
 use std::process::ExitCode;
@@ -41,12 +42,15 @@ enum Command {
     Calibrate(calibrate::Args),
     /// Estimate trade-cost coefficients by PPML with fixed effects (writes coefficients.csv).
     Estimate(estimate::Args),
-    /// Real data in: import BACI or UN Comtrade files as a panel, report on a panel.
+    /// Real data in: import BACI or UN Comtrade files as a panel, report on a panel, build a
+    /// base-year world from it.
     Data(data::Args),
     /// Run a scenario over a grid or Latin hypercube of parameters, with tornado data.
     Sweep(sweep::Args),
     /// Re-draw the charts of a results folder from its files.
     Plot(plot::Args),
+    /// List the output series of a scenario (for --series, --output and calibration targets).
+    Series(series::Args),
 }
 
 /// Parses the command line, runs the subcommand and reports any error.
@@ -62,6 +66,7 @@ pub fn main() -> ExitCode {
         Command::Data(args) => data::run(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Plot(args) => plot::run(args),
+        Command::Series(args) => series::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -137,11 +142,22 @@ struct Outcome {
     wrote: String,
 }
 
-/// Runs a scenario with `[years]`: the parts of its results folder (data and charts) and the
-/// key series as a table.
+/// An empty `charts/` part: written by `--no-charts`, it removes charts an earlier run left.
+fn no_charts() -> tradeflow::output::Part {
+    let none: [(String, Vec<u8>); 0] = [];
+    tradeflow::output::Part::new(
+        tradeflow::plot::CHARTS_DIR,
+        tradeflow::output::Results::Charts,
+        none,
+    )
+}
+
+/// Runs a scenario with `[years]`: the parts of its results folder (data, and charts unless
+/// `charts` is false) and the key series as a table.
 fn simulate(
     scenario: &tradeflow::scenario::Scenario,
     out: &std::path::Path,
+    charts: bool,
 ) -> anyhow::Result<Outcome> {
     use anyhow::Context;
     let run =
@@ -151,26 +167,33 @@ fn simulate(
         })?;
     let files = tradeflow::output::year_run_files(scenario, &run)?;
     // Charts are drawn from the very bytes about to be written, before anything is written.
-    let (charts, parts) = tradeflow::plot::parts_with_charts(
-        out,
-        files,
-        tradeflow::plot::FolderKind::YearRun,
-        tradeflow::output::Results::Run,
-    )?;
-    let solves = run.reports.len();
-    let newton = run.reports.iter().filter(|r| r.newton_steps > 0).count();
-    let worst = run.reports.iter().map(|r| r.residual).fold(0.0, f64::max);
-    let mut text = format!(
-        "{solves} solves converged (largest residual {worst:.1e}; {newton} needed Newton steps)\n"
+    let (drawn, parts) = if charts {
+        tradeflow::plot::parts_with_charts(
+            out,
+            files,
+            tradeflow::plot::FolderKind::YearRun,
+            tradeflow::output::Results::Run,
+        )?
+    } else {
+        let data = tradeflow::output::Part::new("", tradeflow::output::Results::Run, files);
+        (Vec::new(), vec![data, no_charts()])
+    };
+    let sectors = scenario.dynamics().map_or(1, |d| d.sectors.len());
+    let mut text = tradeflow::report::solve_summary(
+        &run.reports,
+        sectors,
+        run.years.len().saturating_sub(1),
+        scenario.solver().tolerance,
     );
+    text.push_str(&tradeflow::report::series_legend(scenario.unit()));
     let series = tradeflow::simulate::key_series(&run, scenario);
     text.push_str(&tradeflow::report::series_table(
         &series,
         &run.years,
         tradeflow::report::is_headline_series,
     ));
-    let wrote = format!(
-        "wrote {} ({})\nwrote {}\n",
+    let mut wrote = format!(
+        "wrote {} ({})\n",
         out.display(),
         parts[0]
             .files
@@ -178,8 +201,14 @@ fn simulate(
             .map(|(n, _)| n.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-        tradeflow::plot::describe(&out.join(tradeflow::plot::CHARTS_DIR), &charts)
     );
+    if charts {
+        let dir = out.join(tradeflow::plot::CHARTS_DIR);
+        wrote.push_str(&format!(
+            "wrote {}\n",
+            tradeflow::plot::describe(&dir, &drawn)
+        ));
+    }
     Ok(Outcome { parts, text, wrote })
 }
 

@@ -46,8 +46,9 @@ pub struct Draws {
 }
 
 /// Runs the draws of `file` for the Monte Carlo folder `folder` (its name is used in the
-/// messages only: nothing is written here). Zero draws, a bad `[uncertainty]`, Ctrl-C and
-/// every draw failing are errors.
+/// messages only: nothing is written here), with its charts unless `charts` is false (an
+/// empty `charts/` then replaces any earlier ones). Zero draws, a bad `[uncertainty]`,
+/// Ctrl-C and every draw failing are errors.
 pub fn run(
     file: &Path,
     folder: &Path,
@@ -55,6 +56,7 @@ pub fn run(
     seed: u64,
     shard: Option<Shard>,
     quiet: bool,
+    charts: bool,
 ) -> Result<Draws> {
     if draws == 0 {
         bail!("--draws 0: a Monte Carlo needs at least one draw");
@@ -88,7 +90,11 @@ pub fn run(
     };
     let files = folder_files(&record, &results_of, shard.is_some())?;
     // A shard's bands cover only its draws: charts come with the merged folder.
-    let (parts, charts) = parts_with_charts(folder, files, shard.is_none(), Results::MonteCarlo)?;
+    let drawn = shard.is_none() && charts;
+    let (mut parts, charts) = parts_with_charts(folder, files, drawn, Results::MonteCarlo)?;
+    if shard.is_none() && !drawn {
+        parts.push(super::no_charts());
+    }
     Ok(Draws {
         parts,
         wrote: format!(

@@ -25,7 +25,8 @@ pub struct Args {
     /// Start year of the heatmap of a yearly run [default: the first year].
     #[arg(long)]
     from_year: Option<i32>,
-    /// A series of compare.csv to draw across scenarios (repeat for several) [default:
+    /// A series of compare.csv (`KGZ.reexports.RUS`; `tradeflow series FILE` lists them)
+    /// to draw across scenarios (repeat for several) [default:
     /// re-exports via the largest intermediary, the largest recorded flow into it, the
     /// target's imports]. In a Monte Carlo folder: a series of montecarlo.csv to draw a fan
     /// chart of [default: re-exports via each intermediary, the largest recorded flow into
@@ -33,7 +34,8 @@ pub struct Args {
     /// drawn per country [default: welfare_change_pct].
     #[arg(long)]
     series: Vec<String>,
-    /// The scenario a comparison's heatmaps compare the others with [default: the first].
+    /// The scenario a comparison's heatmaps compare the others with [default: the reference
+    /// `compare` measured against (differences.csv), else the first].
     #[arg(long)]
     reference: Option<String>,
     /// Print nothing but errors.

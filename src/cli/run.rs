@@ -29,6 +29,10 @@ pub struct Args {
     /// Run only slice K of N of the draws (for cluster job arrays); join with `merge`.
     #[arg(long, requires = "draws")]
     shard: Option<super::montecarlo::Shard>,
+    /// Write the data files only, no charts (job arrays; `tradeflow plot` draws them later).
+    /// Charts an earlier run left in the folder are removed with the rest of its results.
+    #[arg(long)]
+    no_charts: bool,
 }
 
 /// The full-GE conventions, as the command line spells them.
@@ -78,7 +82,7 @@ pub fn run(args: Args) -> Result<()> {
         &subfolders,
     )?;
     let mut outcome = if scenario.dynamics().is_some() {
-        super::simulate(&scenario, &out)?
+        super::simulate(&scenario, &out, !args.no_charts)?
     } else {
         super::solve(&scenario, &out)?
     };
@@ -90,6 +94,7 @@ pub fn run(args: Args) -> Result<()> {
             args.seed,
             args.shard,
             args.quiet,
+            !args.no_charts,
         )?;
         outcome
             .parts

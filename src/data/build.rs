@@ -6,16 +6,41 @@
 //!    rates table; the figure, its reporter, flow, source and kind are kept as recorded, and
 //!    the note says which rule chose it and the panel line it came from;
 //! 2. **imputed cells**: every foreign link without an observed figure is the prediction of
-//!    a PPML gravity model fitted on the observed foreign cells ([`crate::estimate::ppml`]),
-//!    `X_ij = exp(b'z_ij + c + a_i + g_j)`, with the [`super::geography`] variables `z`
-//!    (those constant over the observed cells are left out, and the summary says so) and
-//!    exporter and importer fixed effects. Its standard error is the delta method,
-//!    `se(X_ij) = X_ij sqrt(d' V d)`, with `V` the HC0 covariance of the coefficients *and*
-//!    the fixed effects (the same sandwich as the fit's, on the dummy form of the model:
-//!    `delta_covariance`) and `d` the cell's regressors and dummies. A link whose exporter
-//!    (importer) has no fixed effect, because it has no observed cell as an exporter
-//!    (importer) or because the fit dropped all of them, cannot be imputed: an error lists
-//!    every such economy, and nothing is written;
+//!    a PPML gravity model fitted on observed foreign cells ([`prior`]; [`Effects`] says
+//!    which model):
+//!    - `fixed`: `X_ij = exp(b'z_ij + c + a_i + g_j)` with the [`super::geography`]
+//!      variables `z` and exporter and importer fixed effects, the structural form. An
+//!      economy without an observed cell as exporter (importer), or whose cells the fit
+//!      dropped (singletons), has no effect, and its cells cannot be imputed: an error lists
+//!      them, nothing is written;
+//!    - `masses`: `X_ij = exp(c + m_o ln Y_i + m_d ln Y_j + b'z_ij)`, `Y` the economy's
+//!      figure in the domestic table (the one the domestic method uses). It predicts every
+//!      cell from the economies' size and the geography, so it works on a thin panel where
+//!      most economies have one observed cell or none;
+//!    - `auto` (default): `fixed` when every economy with a missing cell has its effects,
+//!      otherwise `masses` for every cell, and the summary says why. One model for the whole
+//!      prior: mixing fixed effects for some economies with masses for others would give the
+//!      geography coefficients two meanings at once.
+//!
+//!    Variables constant over the observed cells, or collinear with the effects, are left
+//!    out and the summary says so. The fit may pool several years (`fit_years`), each
+//!    year's cells chosen by the same precedence and converted at that year's rates, with
+//!    year fixed effects, the prediction using the base year's; a cell of a year whose
+//!    domestic table lacks one of its economies is left out of a masses fit and listed. Each
+//!    imputed cell's standard error is the delta method, `se(X_ij) = X_ij sqrt(d' V d)`,
+//!    with `V` the HC0 covariance of the coefficients *and* the constant or effects (the
+//!    same sandwich as the fit's, on the dummy form of the model: [`delta_covariance`]);
+//! 2b. **reported totals** (partner `WLD`, [`WORLD_CODE`]): the imputed cells are scaled by
+//!    iterative proportional fitting ([`totals`], observed cells fixed) so that an
+//!    economy's foreign exports and imports match its reported total of the base year (its
+//!    own record first), to [`totals::TOLERANCE`] relative within [`totals::MAX_SWEEPS`]
+//!    sweeps. A total the observed cells alone reach cannot be met (a mirror-gap effect:
+//!    partners record more than the economy's own total): the observed cells are kept and
+//!    the report says so. `ROW` has no total: its row and column take what the others'
+//!    totals leave. World trade (`WLD -> WLD`) is no constraint, since it counts trade
+//!    inside the map's aggregates (intra-EU, intra-ROW), which are domestic cells here; the
+//!    report shows it against the world's foreign cells as a check. A scaled cell's standard
+//!    error is scaled with it (the factor is taken as exact);
 //! 3. **domestic sales** from the domestic table ([`super::domestic`]), by the stated
 //!    [`DomesticMethod`], written into every domestic row's note. With
 //!    `output-less-exports` the row's standard error is that of the economy's imputed
@@ -29,10 +54,16 @@ use nalgebra::{DMatrix, DVector};
 
 use super::domestic::{DomesticMethod, DomesticTable};
 use super::economies::Economies;
-use super::geography::{Geography, PairVariables, VARIABLES};
-use super::panel::{Flow, Kind, Panel, PanelReader, Precedence, Rates, Unit};
+use super::geography::Geography;
+use super::panel::{Flow, Kind, Panel, PanelReader, Precedence, Rates, Unit, WORLD_CODE};
 use super::{DataError, Location};
-use crate::estimate::{self, Design, FixedEffect, PpmlFit, PpmlOptions};
+use crate::estimate::PpmlOptions;
+
+pub mod prior;
+pub mod totals;
+
+pub use prior::Effects;
+use prior::Prior;
 
 /// The reporter written for cells tradeflow computed (imputed cells, domestic sales): the
 /// word inline scenario flows use for a figure no customs office recorded.
@@ -53,6 +84,13 @@ pub struct BuildOptions<'a> {
     pub domestic: &'a DomesticTable,
     pub method: DomesticMethod,
     pub ppml: PpmlOptions,
+    /// Which effects the gravity prior has.
+    pub effects: Effects,
+    /// The years the prior is fitted on (empty: the base year alone); must hold the base
+    /// year.
+    pub fit_years: Vec<i32>,
+    /// Scale the imputed cells to the reported totals (`WLD` rows).
+    pub use_totals: bool,
 }
 
 /// One cell of a built world.
@@ -82,6 +120,20 @@ pub struct WorldCell {
 /// The gravity fit behind the imputed cells.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GravityFit {
+    /// The model, in words.
+    pub effects: String,
+    /// Whether the model is the masses one.
+    pub masses: bool,
+    /// Why fixed effects were not used (`auto` only).
+    pub fallback: Option<String>,
+    /// The years the fit pooled.
+    pub years: Vec<i32>,
+    /// Kept observations per year.
+    pub kept_by_year: Vec<(i32, usize)>,
+    /// Economies and years whose cells a masses fit left out for want of an output figure.
+    pub without_output: Vec<String>,
+    /// `(beta, stderr)` of the constant (ppmlhdfe's `_cons` when there are effects).
+    pub constant: (f64, f64),
     /// `(variable, beta, stderr)` of the variables used.
     pub coefficients: Vec<(String, f64, f64)>,
     /// Variables left out, with why.
@@ -112,6 +164,56 @@ pub struct World {
     /// Panel rows of the year and product within one economy (`EU -> EU`), not used:
     /// domestic sales come from the domestic table.
     pub internal_rows: usize,
+    /// Panel rows of the year that are totals (partner `WLD`): not cells, but targets of
+    /// the imputed cells.
+    pub total_rows: usize,
+    /// What the reported totals did (`None` when no cell was imputed).
+    pub totals: Option<TotalsReport>,
+}
+
+/// One reported total and the built world's sum.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TotalCheck {
+    pub economy: String,
+    /// `exports` (to the world) or `imports` (from it).
+    pub side: &'static str,
+    /// The total in the world's unit, and the panel row it comes from.
+    pub total: f64,
+    pub from: String,
+    /// The economy's observed foreign cells on that side, their sum with the imputed
+    /// priors, and with the fitted imputed cells.
+    pub observed: f64,
+    pub prior: f64,
+    pub built: f64,
+    pub status: totals::Status,
+}
+
+/// What the reported totals did to the imputed cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TotalsReport {
+    pub checks: Vec<TotalCheck>,
+    pub sweeps: usize,
+    /// The largest relative gap of a fitted total at the end.
+    pub gap: f64,
+    /// World trade `(value, row, the world's foreign cells)`, a check.
+    pub world: Option<(f64, String, f64)>,
+}
+
+impl TotalCheck {
+    /// The status in words.
+    pub fn status_text(&self) -> String {
+        match self.status {
+            totals::Status::Met => "met".into(),
+            totals::Status::ObservedExceed => format!(
+                "not met: the observed cells alone ({:.4}) exceed the total, a mirror-gap effect; observed cells kept as recorded",
+                self.observed
+            ),
+            totals::Status::NoImputedCell => "not met: every cell is observed".into(),
+            totals::Status::NotConverged => {
+                "not met: contradicts other totals over the imputed cells".into()
+            }
+        }
+    }
 }
 
 impl World {
@@ -144,22 +246,82 @@ impl World {
                 self.internal_rows
             ));
         }
+        if self.total_rows > 0 {
+            s.push_str(&format!(
+                "  left out {} panel rows of totals (partner WLD): totals are not cells of a link\n",
+                self.total_rows
+            ));
+        }
         match &self.fit {
             None => s.push_str("  no cell to impute: no gravity fit\n"),
             Some(f) => {
+                if let Some(why) = &f.fallback {
+                    s.push_str(&format!(
+                        "  fixed effects not identified ({why}): economy masses for every imputed cell\n"
+                    ));
+                }
+                let by_year: Vec<String> = f
+                    .kept_by_year
+                    .iter()
+                    .map(|(y, k)| format!("{y}: {k}"))
+                    .collect();
                 s.push_str(&format!(
-                    "  PPML on {} observed cells ({} kept), exporter and importer fixed effects, {} iterations, deviance {:.6e}\n",
-                    f.observations, f.kept, f.iterations, f.deviance
+                    "  PPML on {} observed cells ({} kept; {}), {}, {} iterations, deviance {:.6e}\n",
+                    f.observations,
+                    f.kept,
+                    by_year.join(", "),
+                    f.effects,
+                    f.iterations,
+                    f.deviance
                 ));
                 for (name, b, se) in &f.coefficients {
-                    s.push_str(&format!("    {name:<16} {b:>10.4}  (HC0 s.e. {se:.4})\n"));
+                    s.push_str(&format!("    {name:<18} {b:>10.4}  (HC0 s.e. {se:.4})\n"));
                 }
+                s.push_str(&format!(
+                    "    {:<18} {:>10.4}  (HC0 s.e. {:.4})\n",
+                    "constant", f.constant.0, f.constant.1
+                ));
                 for (name, why) in &f.left_out {
-                    s.push_str(&format!("    {name:<16} left out: {why}\n"));
+                    s.push_str(&format!("    {name:<18} left out: {why}\n"));
+                }
+                if !f.without_output.is_empty() {
+                    s.push_str(&format!(
+                        "    left out for want of an output figure: the cells of {}\n",
+                        f.without_output.join(", ")
+                    ));
                 }
                 for d in &f.dropped {
                     s.push_str(&format!("    dropped {d}\n"));
                 }
+            }
+        }
+        if let Some(t) = &self.totals {
+            let met = t
+                .checks
+                .iter()
+                .filter(|c| c.status == totals::Status::Met)
+                .count();
+            s.push_str(&format!(
+                "  reported totals: {met} of {} met ({} sweeps, largest gap {:.1e})\n",
+                t.checks.len(),
+                t.sweeps,
+                t.gap
+            ));
+            for c in t.checks.iter().filter(|c| c.status != totals::Status::Met) {
+                s.push_str(&format!(
+                    "    {} {} {:.4} {}: {}\n",
+                    c.economy,
+                    c.side,
+                    c.total,
+                    self.unit,
+                    c.status_text()
+                ));
+            }
+            if let Some((w, from, foreign)) = &t.world {
+                s.push_str(&format!(
+                    "  world trade {w} {} ({from}) against the world's foreign cells {foreign:.1}: the difference is trade inside aggregates (domestic cells here), not a constraint\n",
+                    self.unit
+                ));
             }
         }
         s
@@ -185,145 +347,208 @@ pub fn build(panel: &Panel, opt: &BuildOptions<'_>) -> Result<World, DataError> 
             ),
         });
     }
-    // Every economy the year's rows name must be one of the map's.
-    for (line, r) in &panel.rows {
-        if r.year != opt.year {
-            continue;
-        }
-        for (code, column) in [(&r.exporter, "exporter"), (&r.importer, "importer")] {
-            if !index.contains_key(code.as_str()) {
-                return Err(DataError::at(
-                    panel_location(panel, *line, column),
-                    format!(
-                        "`{code}` is not an economy of the map {} ({}); import the panel with this map, or add `{code}` to it",
-                        opt.economies.path.display(),
-                        codes.join(", ")
-                    ),
-                ));
-            }
-        }
+    let fit_years = if opt.fit_years.is_empty() {
+        vec![opt.year]
+    } else {
+        opt.fit_years.clone()
+    };
+    if !fit_years.contains(&opt.year) {
+        return Err(DataError::File {
+            path: panel.path.clone(),
+            message: format!(
+                "the fit years ({}, --fit-years) do not include the base year {}",
+                years_text(&fit_years),
+                opt.year
+            ),
+        });
     }
+    let is_total = |r: &super::panel::PanelRow| r.exporter == WORLD_CODE || r.importer == WORLD_CODE;
+    let total_rows = panel
+        .rows
+        .iter()
+        .filter(|(_, r)| r.year == opt.year && is_total(r))
+        .count();
     let internal_rows = panel
         .rows
         .iter()
-        .filter(|(_, r)| r.year == opt.year && r.product == opt.product && r.exporter == r.importer)
+        .filter(|(_, r)| {
+            r.year == opt.year && r.product == opt.product && r.exporter == r.importer && !is_total(r)
+        })
         .count();
 
     // 1. Observed cells.
-    let mut observed: Vec<Option<WorldCell>> = vec![None; n * n];
     let precedence = opt.precedence.to_string();
-    for s in panel.select(opt.year, &opt.product, &opt.precedence) {
-        let r = s.row;
-        if r.exporter == r.importer {
-            continue;
-        }
-        let (i, j) = (index[r.exporter.as_str()], index[r.importer.as_str()]);
-        let value = opt
-            .rates
-            .convert(r.value, &r.unit, &opt.unit, r.year)
-            .map_err(|m| DataError::at(panel_location(panel, s.line, "unit"), m))?;
-        let rule = match s.rule {
-            Some(k) => format!("rule {}: {}", k + 1, opt.precedence.rules[k]),
-            None => format!("{} exports: the exporter's export record first", r.exporter),
-        };
-        let converted = if r.unit == opt.unit {
-            String::new()
-        } else {
-            format!(", {} {} converted", r.value, r.unit)
-        };
-        let mut note = format!(
-            "observed: {} line {} ({rule}{converted})",
-            file_name(&panel.path),
-            s.line
-        );
-        if !r.note.is_empty() {
-            note.push_str("; ");
-            note.push_str(&r.note);
-        }
-        observed[i * n + j] = Some(WorldCell {
-            year: opt.year,
-            exporter: r.exporter.clone(),
-            importer: r.importer.clone(),
-            reporter: r.reporter.clone(),
-            flow: r.flow,
-            product: opt.product.clone(),
-            value,
-            unit: opt.unit.clone(),
-            stderr: None,
-            source: r.source.clone(),
-            kind: r.kind,
-            note,
-            variables: None,
-        });
-    }
+    let observed = observed_cells(panel, opt.year, opt, &index)?;
 
     let vars = opt.geography.variables(opt.economies, opt.year)?;
     let missing: Vec<(usize, usize)> = (0..n)
         .flat_map(|i| (0..n).map(move |j| (i, j)))
         .filter(|&(i, j)| i != j && observed[i * n + j].is_none())
         .collect();
+    // Output of every economy in the base year (the domestic method's figure): masses of
+    // the prior, and domestic sales below.
+    let figures = opt
+        .domestic
+        .figures_for(&codes, opt.year, &opt.unit, opt.rates)?;
+    let base_ln: Vec<Option<f64>> = figures
+        .iter()
+        .map(|(v, _)| (*v > 0.0).then(|| v.ln()))
+        .collect();
+    let pair_ln = |ln: &[Option<f64>], i: usize, j: usize| -> Option<(f64, f64)> {
+        Some((ln[i]?, ln[j]?))
+    };
 
-    // 2. Imputed cells.
+    // 2. Imputed cells: the prior, then the reported totals.
     let mut cells: Vec<Option<WorldCell>> = observed;
     let mut fit_summary = None;
     // Per economy, the gradient of its imputed exports' sum (for the domestic stderr).
     let mut export_gradients: Vec<Option<DVector<f64>>> = vec![None; n];
     let mut covariance = None;
+    let mut totals_report = None;
     if !missing.is_empty() {
-        let g = Gravity::fit(&cells, &vars, opt, panel)?;
-        let mut no_fe: BTreeMap<(usize, &str), ()> = BTreeMap::new();
-        for &(i, j) in &missing {
-            if g.exporter_param(i).is_none() {
-                no_fe.insert((i, "exporter"), ());
+        // The observations of every fit year, by the same precedence.
+        let mut obs = Vec::new();
+        let mut excluded = Vec::new();
+        for &y in &fit_years {
+            let (cells_y, vars_y, ln_y) = if y == opt.year {
+                (cells.clone(), vars.clone(), base_ln.clone())
+            } else {
+                (
+                    observed_cells(panel, y, opt, &index)?,
+                    opt.geography.variables(opt.economies, y)?,
+                    outputs(opt, y, &codes)?,
+                )
+            };
+            for (k, c) in cells_y.iter().enumerate() {
+                if let Some(c) = c {
+                    let (i, j) = (k / n, k % n);
+                    obs.push(prior::Obs {
+                        year: y,
+                        i,
+                        j,
+                        y: c.value,
+                        z: vars_y.get(i, j),
+                        ln_out: pair_ln(&ln_y, i, j),
+                    });
+                }
             }
-            if g.importer_param(j).is_none() && !g.is_reference_importer(j) {
-                no_fe.insert((j, "importer"), ());
+            for (e, ln) in ln_y.iter().enumerate() {
+                if ln.is_none() && cells_y.iter().flatten().any(|c| c.exporter == codes[e] || c.importer == codes[e]) {
+                    excluded.push(format!("{} in {y}", codes[e]));
+                }
             }
         }
-        if !no_fe.is_empty() {
-            let list: Vec<String> = no_fe
-                .keys()
-                .map(|&(e, side)| {
-                    format!(
-                        "`{}` as {side} ({})",
-                        codes[e],
-                        g.why_no_effect(e, side, &cells, &codes)
-                    )
-                })
+        let fail = |m: String| DataError::File {
+            path: panel.path.clone(),
+            message: m,
+        };
+        let try_fixed = || -> Result<Prior, String> {
+            let p = Prior::fit(obs.clone(), prior::Model::Fixed, &opt.ppml)
+                .map_err(|e| format!("the fit with exporter and importer fixed effects failed: {e}"))?;
+            let mut none: std::collections::BTreeSet<prior::NoEffect> = Default::default();
+            for &(i, j) in &missing {
+                if let Err(e) = p.predict(opt.year, i, j, &vars.get(i, j), None) {
+                    none.insert(e);
+                }
+            }
+            if none.is_empty() {
+                return Ok(p);
+            }
+            let list: Vec<String> = none
+                .iter()
+                .map(|e| why_no_effect(&p, e, &codes))
                 .collect();
-            return Err(DataError::File {
-                path: panel.path.clone(),
-                message: format!(
-                    "cannot impute the missing cells of {} in {}: no fixed effect for {}; a gravity fit cannot give an economy without an observed cell its exporter or importer effect: add a figure for it, or merge it into another economy of the map",
+            Err(format!("no fixed effect for {}", list.join(", ")))
+        };
+        let masses = |obs: &[prior::Obs]| -> Result<Prior, DataError> {
+            let with: Vec<prior::Obs> = obs.iter().filter(|o| o.ln_out.is_some()).cloned().collect();
+            Prior::fit(with, prior::Model::Masses, &opt.ppml).map_err(|e| {
+                fail(format!(
+                    "the gravity fit with economy masses on the observed foreign cells of {} failed: {e}; nothing was written",
+                    years_text(&fit_years)
+                ))
+            })
+        };
+        let mut fallback = None;
+        let g = match opt.effects {
+            Effects::Fixed => try_fixed().map_err(|why| {
+                fail(format!(
+                    "cannot impute the missing cells of {} in {} with exporter and importer fixed effects: {why}; a gravity fit cannot give an economy without an observed cell its exporter or importer effect: add a figure for it, merge it into another economy of the map, or impute from economy masses (--effects masses or auto)",
                     codes.join(", "),
-                    opt.year,
-                    list.join(", ")
-                ),
-            });
+                    opt.year
+                ))
+            })?,
+            Effects::Masses => masses(&obs)?,
+            Effects::Auto => match try_fixed() {
+                Ok(p) => p,
+                Err(why) => {
+                    fallback = Some(why);
+                    masses(&obs)?
+                }
+            },
+        };
+        if g.model == prior::Model::Fixed {
+            excluded.clear();
         }
         let source = format!(
-            "PPML gravity fit on {} observed cells of {} ({}); geography tables {}",
+            "PPML gravity fit ({}) on {} observed cells of {} ({}); geography tables {}",
+            g.effects_text(),
             g.fit.report.kept,
             file_name(&panel.path),
-            opt.year,
+            years_text(&g.years),
             opt.geography.dir.display()
         );
+        // The prior of every missing cell.
+        let mut priors = vec![0.0; n * n];
+        let mut predicted = BTreeMap::new();
         for &(i, j) in &missing {
             let z = vars.get(i, j);
-            let d = g.gradient(i, j, &z);
-            let eta = g.eta(i, j, &z);
+            let ln = pair_ln(&base_ln, i, j);
+            let (eta, d) = g.predict(opt.year, i, j, &z, ln).map_err(|e| {
+                fail(format!(
+                    "cannot impute {}->{}: {}",
+                    codes[i],
+                    codes[j],
+                    why_no_effect(&g, &e, &codes)
+                ))
+            })?;
+            priors[i * n + j] = eta.exp();
+            predicted.insert((i, j), (eta, d));
+        }
+        // The totals.
+        let observed_values: Vec<f64> = cells
+            .iter()
+            .map(|c| c.as_ref().map_or(0.0, |c| c.value))
+            .collect();
+        let targets = if opt.use_totals {
+            reported_totals(panel, opt, &codes)?
+        } else {
+            Targets::none(n)
+        };
+        let fitted = totals::fit(
+            n,
+            &observed_values,
+            &priors,
+            &targets.value(&targets.exports),
+            &targets.value(&targets.imports),
+        );
+        for &(i, j) in &missing {
+            let (eta, d) = &predicted[&(i, j)];
+            let factor = fitted.factors[i * n + j];
             let mu = eta.exp();
-            let se = mu * (d.dot(&(&g.cov * &d))).max(0.0).sqrt();
+            let value = mu * factor;
+            let se = value * (d.dot(&(&g.cov * d))).max(0.0).sqrt();
             match &mut export_gradients[i] {
-                Some(acc) => *acc += &d * mu,
-                slot => *slot = Some(&d * mu),
+                Some(acc) => *acc += d * value,
+                slot => *slot = Some(d * value),
             }
-            let terms: Vec<String> = g
-                .used
-                .iter()
-                .zip(&g.fit.coefficients)
-                .map(|(&k, c)| format!("{:.4} {}={:.4}", c.beta, VARIABLES[k], z[k]))
-                .collect();
+            let scaled = if factor == 1.0 {
+                String::new()
+            } else {
+                format!(
+                    "; scaled by {factor:.6} from the prior {mu} to meet the reported totals (IPF on imputed cells; stderr scaled with the cell)"
+                )
+            };
             cells[i * n + j] = Some(WorldCell {
                 year: opt.year,
                 exporter: codes[i].clone(),
@@ -331,29 +556,23 @@ pub fn build(panel: &Panel, opt: &BuildOptions<'_>) -> Result<World, DataError> 
                 reporter: MODEL_REPORTER.into(),
                 flow: Flow::Export,
                 product: opt.product.clone(),
-                value: mu,
+                value,
                 unit: opt.unit.clone(),
                 stderr: Some(se),
                 source: source.clone(),
                 kind: Kind::Imputed,
                 note: format!(
-                    "imputed: exp(b'z + c + fe_exporter + fe_importer) = exp({eta:.6}) with {}, c={:.6}, fe_exporter={:.6}, fe_importer={:.6}; stderr by the delta method (HC0 covariance of coefficients and fixed effects)",
-                    if terms.is_empty() { "no variable".to_owned() } else { terms.join(", ") },
-                    g.fit.constant.beta,
-                    g.fe_exporter(i),
-                    g.fe_importer(j)
+                    "imputed: exp(eta) = exp({eta:.6}) with {}; stderr by the delta method (HC0 covariance of every parameter){scaled}",
+                    g.terms(opt.year, i, j, &vars.get(i, j), pair_ln(&base_ln, i, j))
                 ),
                 variables: None,
             });
         }
-        fit_summary = Some(g.summary(&codes));
+        totals_report = Some(targets.report(&codes, &cells, &priors, &fitted, n));
+        fit_summary = Some(summary(&g, &codes, fallback, excluded));
         covariance = Some(g.cov);
     }
-
     // 3. Domestic sales.
-    let figures = opt
-        .domestic
-        .figures_for(&codes, opt.year, &opt.unit, opt.rates)?;
     let method = match opt.method {
         DomesticMethod::OutputLessExports => format!(
             "domestic = output figure ({}) - the economy's exports in this world (observed and imputed)",
@@ -370,10 +589,11 @@ pub fn build(panel: &Panel, opt: &BuildOptions<'_>) -> Result<World, DataError> 
             .map(|j| cells[i * n + j].as_ref().map_or(0.0, |c| c.value))
             .sum();
         let figure = format!(
-            "{} {} {} ({} line {}{})",
+            "{} {} {} ({}, {} line {}{})",
             f.measure,
             f.value,
             f.unit,
+            f.kind.as_str(),
             file_name(&opt.domestic.path),
             f.line,
             if f.note.is_empty() {
@@ -459,6 +679,8 @@ pub fn build(panel: &Panel, opt: &BuildOptions<'_>) -> Result<World, DataError> 
         precedence,
         method,
         internal_rows,
+        total_rows,
+        totals: totals_report,
     })
 }
 
@@ -485,246 +707,314 @@ fn panel_location(panel: &Panel, line: u64, column: &str) -> Location {
     }
 }
 
-/// The fitted gravity model and what the imputation needs from it.
-struct Gravity {
-    fit: PpmlFit,
-    /// The positions in [`VARIABLES`] of the variables used, in the design's order.
-    used: Vec<usize>,
-    left_out: Vec<(String, String)>,
-    /// Each observation's (exporter, importer).
-    obs: Vec<(usize, usize)>,
-    /// Dummy parameter of each exporter, of each importer (the first importer with an
-    /// effect is the reference, without a dummy).
-    exporter_dummy: Vec<Option<usize>>,
-    importer_dummy: Vec<Option<usize>>,
-    reference_importer: Option<usize>,
-    /// Covariance of (b, exporter dummies, importer dummies).
-    cov: DMatrix<f64>,
+
+fn is_total_row(r: &super::panel::PanelRow) -> bool {
+    r.exporter == WORLD_CODE || r.importer == WORLD_CODE
 }
 
-impl Gravity {
-    fn fit(
-        cells: &[Option<WorldCell>],
-        vars: &PairVariables,
-        opt: &BuildOptions<'_>,
-        panel: &Panel,
-    ) -> Result<Gravity, DataError> {
-        let n = vars.codes.len();
-        let obs: Vec<(usize, usize)> = (0..n * n)
-            .filter(|&k| cells[k].is_some())
-            .map(|k| (k / n, k % n))
-            .collect();
-        let y: Vec<f64> = obs
-            .iter()
-            .map(|&(i, j)| cells[i * n + j].as_ref().map_or(0.0, |c| c.value))
-            .collect();
-        let fail = |m: String| DataError::File {
-            path: panel.path.clone(),
-            message: m,
-        };
-        // A variable constant over the observed cells, or a linear combination of the
-        // fixed effects and the variables before it (two variables equal on every observed
-        // cell), cannot be estimated: it is left out, and the summary says so.
-        let (used, left_out) = identifiable(&obs, vars, n);
-        let design = Design {
-            y: y.clone(),
-            x: used
-                .iter()
-                .map(|&k| obs.iter().map(|&(i, j)| vars.get(i, j)[k]).collect())
-                .collect(),
-            names: used.iter().map(|&k| VARIABLES[k].to_owned()).collect(),
-            fixed_effects: vec![
-                FixedEffect {
-                    name: "exporter".into(),
-                    groups: obs.iter().map(|&(i, _)| i as u32).collect(),
-                },
-                FixedEffect {
-                    name: "importer".into(),
-                    groups: obs.iter().map(|&(_, j)| j as u32).collect(),
-                },
-            ],
-            cluster: None,
-        };
-        let fit = estimate::ppml(&design, &opt.ppml).map_err(|e| {
-            fail(format!(
-                "the gravity fit on the {} observed foreign cells of {} failed: {e}; nothing was written",
-                obs.len(),
-                opt.year
-            ))
-        })?;
-        if !fit.report.converged {
-            return Err(fail(format!(
-                "the gravity fit on the {} observed foreign cells of {} {} after {} iterations (relative deviance change {:e}); nothing was written",
-                obs.len(),
-                opt.year,
-                fit.report.stop,
-                fit.report.iterations,
-                fit.report.relative_change
-            )));
+/// The observed foreign cells of `year`: one figure per link by the precedence, converted.
+/// Every economy the year's rows name (totals aside) must be one of the map's.
+fn observed_cells(
+    panel: &Panel,
+    year: i32,
+    opt: &BuildOptions<'_>,
+    index: &BTreeMap<&str, usize>,
+) -> Result<Vec<Option<WorldCell>>, DataError> {
+    let n = index.len();
+    for (line, r) in &panel.rows {
+        if r.year != year || is_total_row(r) {
+            continue;
         }
-        let k = used.len();
-        let mut exporter_dummy = vec![None; n];
-        let mut importer_dummy = vec![None; n];
-        let mut next = k;
-        for (e, slot) in exporter_dummy.iter_mut().enumerate() {
-            if fit.fixed_effects[0].get(e as u32).is_some() {
-                *slot = Some(next);
-                next += 1;
+        for (code, column) in [(&r.exporter, "exporter"), (&r.importer, "importer")] {
+            if !index.contains_key(code.as_str()) {
+                return Err(DataError::at(
+                    panel_location(panel, *line, column),
+                    format!(
+                        "`{code}` is not an economy of the map {} ({}); import the panel with this map, or add `{code}` to it",
+                        opt.economies.path.display(),
+                        opt.economies.codes.join(", ")
+                    ),
+                ));
             }
         }
-        let mut reference_importer = None;
-        for (e, slot) in importer_dummy.iter_mut().enumerate() {
-            if fit.fixed_effects[1].get(e as u32).is_some() {
-                if reference_importer.is_none() {
-                    reference_importer = Some(e);
-                } else {
-                    *slot = Some(next);
-                    next += 1;
+    }
+    let mut observed: Vec<Option<WorldCell>> = vec![None; n * n];
+    for s in panel.select(year, &opt.product, &opt.precedence) {
+        let r = s.row;
+        if r.exporter == r.importer || is_total_row(r) {
+            continue;
+        }
+        let (i, j) = (index[r.exporter.as_str()], index[r.importer.as_str()]);
+        let value = opt
+            .rates
+            .convert(r.value, &r.unit, &opt.unit, r.year)
+            .map_err(|m| DataError::at(panel_location(panel, s.line, "unit"), m))?;
+        let rule = match s.rule {
+            Some(k) => format!("rule {}: {}", k + 1, opt.precedence.rules[k]),
+            None => format!("{} exports: the exporter's export record first", r.exporter),
+        };
+        let converted = if r.unit == opt.unit {
+            String::new()
+        } else {
+            format!(", {} {} converted", r.value, r.unit)
+        };
+        let mut note = format!(
+            "observed: {} line {} ({rule}{converted})",
+            file_name(&panel.path),
+            s.line
+        );
+        if !r.note.is_empty() {
+            note.push_str("; ");
+            note.push_str(&r.note);
+        }
+        observed[i * n + j] = Some(WorldCell {
+            year,
+            exporter: r.exporter.clone(),
+            importer: r.importer.clone(),
+            reporter: r.reporter.clone(),
+            flow: r.flow,
+            product: opt.product.clone(),
+            value,
+            unit: opt.unit.clone(),
+            stderr: None,
+            source: r.source.clone(),
+            kind: r.kind,
+            note,
+            variables: None,
+        });
+    }
+    Ok(observed)
+}
+
+/// `ln` of each economy's figure in the domestic table in `year` (a fit year other than
+/// the base year), `None` where the table has none (or zero).
+fn outputs(opt: &BuildOptions<'_>, year: i32, codes: &[String]) -> Result<Vec<Option<f64>>, DataError> {
+    codes
+        .iter()
+        .map(|code| {
+            match opt
+                .domestic
+                .figures
+                .iter()
+                .find(|f| f.year == year && &f.economy == code)
+            {
+                None => Ok(None),
+                Some(f) => {
+                    let v = opt
+                        .rates
+                        .convert(f.value, &f.unit, &opt.unit, year)
+                        .map_err(|m| DataError::at(opt.domestic.value_at(f), m))?;
+                    Ok((v > 0.0).then(|| v.ln()))
                 }
             }
+        })
+        .collect()
+}
+
+/// One reported total: the value in the world's unit and where it comes from.
+#[derive(Debug, Clone)]
+struct Target {
+    value: f64,
+    from: String,
+}
+
+/// The reported totals of the base year, per economy.
+struct Targets {
+    exports: Vec<Option<Target>>,
+    imports: Vec<Option<Target>>,
+    /// World trade (`WLD -> WLD`), a check, never a constraint.
+    world: Option<Target>,
+}
+
+impl Targets {
+    fn none(n: usize) -> Targets {
+        Targets {
+            exports: vec![None; n],
+            imports: vec![None; n],
+            world: None,
         }
-        let mut g = Gravity {
-            fit,
-            used,
-            left_out,
-            obs,
-            exporter_dummy,
-            importer_dummy,
-            reference_importer,
-            cov: DMatrix::zeros(0, 0),
-        };
-        let rows: Vec<(DVector<f64>, f64, f64)> = g
-            .fit
-            .kept
-            .iter()
-            .zip(&g.fit.fitted)
-            .map(|(&o, &mu)| {
-                let (i, j) = g.obs[o];
-                (g.gradient(i, j, &vars.get(i, j)), y[o], mu)
-            })
-            .collect();
-        g.cov = delta_covariance(&rows, next).ok_or_else(|| {
-            fail(format!(
-                "the covariance of the gravity fit of {} is singular (too few observed cells for the coefficients and fixed effects); nothing was written",
-                opt.year
-            ))
-        })?;
-        Ok(g)
     }
 
-    fn exporter_param(&self, i: usize) -> Option<usize> {
-        self.exporter_dummy[i]
-    }
-    fn importer_param(&self, j: usize) -> Option<usize> {
-        self.importer_dummy[j]
-    }
-    fn is_reference_importer(&self, j: usize) -> bool {
-        self.reference_importer == Some(j)
+    fn value(&self, t: &[Option<Target>]) -> Vec<Option<f64>> {
+        t.iter().map(|t| t.as_ref().map(|t| t.value)).collect()
     }
 
-    /// The derivative of `eta_ij` with respect to (b, dummies): the cell's used
-    /// regressors, 1 at its exporter's and importer's dummies.
-    fn gradient(&self, i: usize, j: usize, z: &[f64; 4]) -> DVector<f64> {
-        let size = self.dimension();
-        let mut d = DVector::zeros(size);
-        for (p, &k) in self.used.iter().enumerate() {
-            d[p] = z[k];
-        }
-        if let Some(p) = self.exporter_dummy[i] {
-            d[p] = 1.0;
-        }
-        if let Some(p) = self.importer_dummy[j] {
-            d[p] = 1.0;
-        }
-        d
-    }
-
-    fn dimension(&self) -> usize {
-        self.used.len()
-            + self.exporter_dummy.iter().flatten().count()
-            + self.importer_dummy.iter().flatten().count()
-    }
-
-    fn fe_exporter(&self, i: usize) -> f64 {
-        self.fit.fixed_effects[0].get(i as u32).unwrap_or(f64::NAN)
-    }
-    fn fe_importer(&self, j: usize) -> f64 {
-        self.fit.fixed_effects[1].get(j as u32).unwrap_or(f64::NAN)
-    }
-
-    /// `b'z + c + a_i + g_j` (both effects exist: checked by the caller).
-    fn eta(&self, i: usize, j: usize, z: &[f64; 4]) -> f64 {
-        let xb: f64 = self
-            .used
-            .iter()
-            .zip(&self.fit.coefficients)
-            .map(|(&k, c)| c.beta * z[k])
-            .sum();
-        xb + self.fit.constant.beta + self.fe_exporter(i) + self.fe_importer(j)
-    }
-
-    /// Why economy `e` has no fixed effect on `side`.
-    fn why_no_effect(
+    /// What the fitting did to every total.
+    fn report(
         &self,
-        e: usize,
-        side: &str,
-        cells: &[Option<WorldCell>],
         codes: &[String],
-    ) -> String {
-        let n = codes.len();
-        let of_e = |o: &(usize, usize)| {
-            if side == "exporter" {
-                o.0 == e
-            } else {
-                o.1 == e
-            }
+        cells: &[Option<WorldCell>],
+        priors: &[f64],
+        fitted: &totals::Fitted,
+        n: usize,
+    ) -> TotalsReport {
+        let v = |i: usize, j: usize| cells[i * n + j].as_ref().map_or(0.0, |c| c.value);
+        let obs = |i: usize, j: usize| {
+            cells[i * n + j]
+                .as_ref()
+                .filter(|c| c.kind != Kind::Imputed)
+                .map_or(0.0, |c| c.value)
         };
-        let count = self.obs.iter().filter(|o| of_e(o)).count();
-        if count == 0 {
-            return format!("no observed cell with it as {side}");
+        let mut checks = Vec::new();
+        for (e, code) in codes.iter().enumerate() {
+            for (side, t, st) in [
+                ("exports", &self.exports[e], &fitted.rows[e]),
+                ("imports", &self.imports[e], &fitted.cols[e]),
+            ] {
+                let (Some(t), Some(st)) = (t, st) else { continue };
+                let pairs: Vec<(usize, usize)> = (0..n)
+                    .filter(|&k| k != e)
+                    .map(|k| if side == "exports" { (e, k) } else { (k, e) })
+                    .collect();
+                checks.push(TotalCheck {
+                    economy: code.clone(),
+                    side,
+                    total: t.value,
+                    from: t.from.clone(),
+                    observed: pairs.iter().map(|&(i, j)| obs(i, j)).sum(),
+                    prior: pairs
+                        .iter()
+                        .map(|&(i, j)| obs(i, j) + priors[i * n + j])
+                        .sum(),
+                    built: pairs.iter().map(|&(i, j)| v(i, j)).sum(),
+                    status: st.clone(),
+                });
+            }
         }
-        let reasons: Vec<String> = self
+        let foreign: f64 = (0..n * n)
+            .filter(|k| k / n != k % n)
+            .map(|k| v(k / n, k % n))
+            .sum();
+        TotalsReport {
+            checks,
+            sweeps: fitted.sweeps,
+            gap: fitted.gap,
+            world: self.world.as_ref().map(|w| (w.value, w.from.clone(), foreign)),
+        }
+    }
+}
+
+/// The base year's totals of the panel: an economy's exports to `WLD` and imports from
+/// `WLD`, its own record first (another reporter's otherwise), converted.
+fn reported_totals(panel: &Panel, opt: &BuildOptions<'_>, codes: &[String]) -> Result<Targets, DataError> {
+    let n = codes.len();
+    let mut t = Targets::none(n);
+    let pick = |want: &dyn Fn(&super::panel::PanelRow) -> bool, own: &str| -> Option<(u64, &super::panel::PanelRow)> {
+        let rows: Vec<(u64, &super::panel::PanelRow)> = panel
+            .rows
+            .iter()
+            .filter(|(_, r)| r.year == opt.year && r.product == opt.product && want(r))
+            .map(|(l, r)| (*l, r))
+            .collect();
+        rows.iter()
+            .find(|(_, r)| r.reporter == own)
+            .or_else(|| rows.first())
+            .copied()
+    };
+    let target = |(line, r): (u64, &super::panel::PanelRow)| -> Result<Target, DataError> {
+        let value = opt
+            .rates
+            .convert(r.value, &r.unit, &opt.unit, r.year)
+            .map_err(|m| DataError::at(panel_location(panel, line, "unit"), m))?;
+        Ok(Target {
+            value,
+            from: format!(
+                "{} {} {} by {}, {} line {line}",
+                r.value,
+                r.unit,
+                r.flow.as_str(),
+                r.reporter,
+                file_name(&panel.path)
+            ),
+        })
+    };
+    for (e, code) in codes.iter().enumerate() {
+        if let Some(x) = pick(
+            &|r| &r.exporter == code && r.importer == WORLD_CODE && r.flow == Flow::Export,
+            code,
+        ) {
+            t.exports[e] = Some(target(x)?);
+        }
+        if let Some(x) = pick(
+            &|r| r.exporter == WORLD_CODE && &r.importer == code && r.flow == Flow::Import,
+            code,
+        ) {
+            t.imports[e] = Some(target(x)?);
+        }
+    }
+    if let Some(x) = pick(
+        &|r| r.exporter == WORLD_CODE && r.importer == WORLD_CODE,
+        WORLD_CODE,
+    ) {
+        t.world = Some(target(x)?);
+    }
+    Ok(t)
+}
+
+/// Why a prior has no effect for `e`, for messages.
+fn why_no_effect(p: &Prior, e: &prior::NoEffect, codes: &[String]) -> String {
+    if e.dim == "year" {
+        return format!("no observed cell kept in {} (no year effect)", e.group);
+    }
+    let k = e.group as usize;
+    let code = codes.get(k).map_or("?", String::as_str);
+    let of = |o: &prior::Obs| if e.dim == "exporter" { o.i == k } else { o.j == k };
+    let count = p.obs.iter().filter(|o| of(o)).count();
+    if count == 0 {
+        return format!("`{code}` as {} (no observed cell with it as {})", e.dim, e.dim);
+    }
+    let reasons: Vec<String> = p
+        .fit
+        .dropped
+        .iter()
+        .filter(|d| of(&p.obs[d.index]))
+        .map(|d| {
+            let o = &p.obs[d.index];
+            format!("{}->{} {} ({}) dropped: {}", codes[o.i], codes[o.j], o.year, o.y, d.reason)
+        })
+        .collect();
+    format!(
+        "`{code}` as {} ({count} observed cell{} all dropped by the fit: {})",
+        e.dim,
+        if count == 1 { "" } else { "s" },
+        reasons.join("; ")
+    )
+}
+
+fn summary(p: &Prior, codes: &[String], fallback: Option<String>, excluded: Vec<String>) -> GravityFit {
+    let mut by_year: BTreeMap<i32, usize> = BTreeMap::new();
+    for &k in &p.fit.kept {
+        *by_year.entry(p.obs[k].year).or_default() += 1;
+    }
+    GravityFit {
+        effects: p.effects_text(),
+        masses: p.model == prior::Model::Masses,
+        fallback,
+        years: p.years.clone(),
+        kept_by_year: by_year.into_iter().collect(),
+        without_output: excluded,
+        coefficients: p
+            .fit
+            .coefficients
+            .iter()
+            .map(|c| (c.name.clone(), c.beta, c.stderr))
+            .collect(),
+        constant: (p.fit.constant.beta, p.fit.constant.stderr),
+        left_out: p.left_out.clone(),
+        observations: p.obs.len(),
+        kept: p.fit.report.kept,
+        dropped: p
             .fit
             .dropped
             .iter()
-            .filter(|d| of_e(&self.obs[d.index]))
             .map(|d| {
-                let (i, j) = self.obs[d.index];
-                let v = cells[i * n + j].as_ref().map_or(0.0, |c| c.value);
-                format!("{}->{} ({v}) dropped: {}", codes[i], codes[j], d.reason)
+                let o = &p.obs[d.index];
+                format!("{}->{} {}: {}", codes[o.i], codes[o.j], o.year, d.reason)
             })
-            .collect();
-        format!(
-            "{count} observed cell{} all dropped by the fit: {}",
-            if count == 1 { "" } else { "s" },
-            reasons.join("; ")
-        )
-    }
-
-    fn summary(&self, codes: &[String]) -> GravityFit {
-        GravityFit {
-            coefficients: self
-                .fit
-                .coefficients
-                .iter()
-                .map(|c| (c.name.clone(), c.beta, c.stderr))
-                .collect(),
-            left_out: self.left_out.clone(),
-            observations: self.obs.len(),
-            kept: self.fit.report.kept,
-            dropped: self
-                .fit
-                .dropped
-                .iter()
-                .map(|d| {
-                    let (i, j) = self.obs[d.index];
-                    format!("{}->{}: {}", codes[i], codes[j], d.reason)
-                })
-                .collect(),
-            iterations: self.fit.report.iterations,
-            deviance: self.fit.report.deviance,
-            converged: self.fit.report.converged,
-        }
+            .collect(),
+        iterations: p.fit.report.iterations,
+        deviance: p.fit.report.deviance,
+        converged: p.fit.report.converged,
     }
 }
 
@@ -767,6 +1057,12 @@ pub struct BuildRequest {
     pub prefer: Vec<super::panel::Preference>,
     /// Exporters whose own export record comes first (hubs).
     pub hubs: Vec<String>,
+    /// Which effects the gravity prior has.
+    pub effects: Effects,
+    /// The years the prior is fitted on (empty: the base year).
+    pub fit_years: Vec<i32>,
+    /// Scale the imputed cells to the reported totals.
+    pub use_totals: bool,
     pub out: std::path::PathBuf,
 }
 
@@ -833,6 +1129,9 @@ impl BuildRequest {
                 domestic: &domestic,
                 method: self.method,
                 ppml: PpmlOptions::default(),
+                effects: self.effects,
+                fit_years: self.fit_years.clone(),
+                use_totals: self.use_totals,
             },
         )?;
         super::world_file::write_world(&self.out, &world, command)?;
@@ -840,79 +1139,10 @@ impl BuildRequest {
     }
 }
 
-/// The variables of [`VARIABLES`] that the observed cells `obs` identify, in order, and the
-/// ones left out with why: a variable is kept if it raises the rank of the dummy matrix of
-/// exporter and importer effects and the variables kept before it.
-fn identifiable(
-    obs: &[(usize, usize)],
-    vars: &PairVariables,
-    n: usize,
-) -> (Vec<usize>, Vec<(String, String)>) {
-    let m = obs.len();
-    let mut base: Vec<DVector<f64>> = Vec::new();
-    for e in 0..n {
-        base.push(DVector::from_iterator(
-            m,
-            obs.iter().map(|&(i, _)| f64::from(u8::from(i == e))),
-        ));
-    }
-    for e in 1..n {
-        base.push(DVector::from_iterator(
-            m,
-            obs.iter().map(|&(_, j)| f64::from(u8::from(j == e))),
-        ));
-    }
-    let rank = |cols: &[DVector<f64>]| -> usize {
-        if cols.is_empty() {
-            return 0;
-        }
-        DMatrix::from_columns(cols).rank(1e-9 * (m.max(1) as f64))
-    };
-    let mut r = rank(&base);
-    let mut used = Vec::new();
-    let mut left_out = Vec::new();
-    for (k, name) in VARIABLES.iter().enumerate() {
-        let col = DVector::from_iterator(m, obs.iter().map(|&(i, j)| vars.get(i, j)[k]));
-        let first = col.get(0).copied();
-        if col.iter().all(|v| Some(*v) == first) {
-            left_out.push((
-                (*name).to_owned(),
-                format!(
-                    "{} in every observed cell",
-                    first.map_or("missing".into(), |v| v.to_string())
-                ),
-            ));
-            continue;
-        }
-        // Columns scaled to unit length so that the rank tolerance means the same for each.
-        let norm = col.norm();
-        base.push(col / norm);
-        let r2 = rank(&base);
-        if r2 > r {
-            r = r2;
-            used.push(k);
-        } else {
-            base.pop();
-            let kept: Vec<&str> = used.iter().map(|&u| VARIABLES[u]).collect();
-            left_out.push((
-                (*name).to_owned(),
-                format!(
-                    "collinear over the observed cells with the exporter and importer effects{}",
-                    if kept.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" and {}", kept.join(", "))
-                    }
-                ),
-            ));
-        }
-    }
-    (used, left_out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::estimate::{self, Design, FixedEffect};
 
     /// The dummy-form sandwich has the coefficient block of the fit's own HC0 errors.
     #[test]

@@ -2,7 +2,8 @@
 //! (GDP, gross output, or domestic sales themselves), each with its unit and source.
 //!
 //! Columns (`scenarios/data/README.md`): `year, economy, value, unit, source`, and optionally
-//! `measure` (what the figure is: `GDP`, `gross output`, `domestic sales`) and `note`. A
+//! `measure` (what the figure is: `GDP`, `gross output`, `domestic sales`), `kind` (as in a
+//! panel: `reported`, `derived`, `estimated`, `assumption`; `reported` without it) and `note`. A
 //! figure given twice for one economy and year is an error naming both lines.
 
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ use super::source::{self, MAX_TABLE_BYTES};
 use super::{DataError, Location};
 
 const REQUIRED: [&str; 5] = ["year", "economy", "value", "unit", "source"];
-const OPTIONAL: [&str; 2] = ["measure", "note"];
+const OPTIONAL: [&str; 3] = ["measure", "note", "kind"];
 
 /// How domestic sales `X_ii` come from the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -51,6 +52,8 @@ pub struct DomesticFigure {
     /// `GDP` when the table has no `measure` column.
     pub measure: String,
     pub source: String,
+    /// How the figure came about (`reported` when the table has no `kind` column).
+    pub kind: super::panel::Kind,
     pub note: String,
 }
 
@@ -124,6 +127,15 @@ impl DomesticTable {
                 m if m.is_empty() => "GDP".to_owned(),
                 m => m,
             };
+            let kind = match optional(2)? {
+                k if k.is_empty() => super::panel::Kind::Reported,
+                k => k.parse().map_err(|m: String| {
+                    DataError::at(
+                        Location::field(path, line, opt[2].map_or(0, |c| c + 1), "kind"),
+                        m,
+                    )
+                })?,
+            };
             if let Some(first) = seen.insert((year, economy.clone()), line) {
                 return Err(DataError::at(
                     at(1),
@@ -138,6 +150,7 @@ impl DomesticTable {
                 unit,
                 measure,
                 source: src,
+                kind,
                 note: optional(1)?,
             });
         }

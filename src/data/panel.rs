@@ -48,6 +48,12 @@ pub const TOTAL: &str = "total";
 /// The reporter of a figure reconciled by CEPII in BACI.
 pub const BACI_REPORTER: &str = "BACI";
 
+/// The partner code of a total: a row with exporter `WLD` is an economy's imports from the
+/// whole world, one with importer `WLD` its exports to the whole world (`WLD -> WLD`: world
+/// trade). Totals are figures of their own, not cells of a link: a world builder leaves
+/// them out and says how many (they are targets and checks, not inputs).
+pub const WORLD_CODE: &str = "WLD";
+
 /// A flow as the reporter reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

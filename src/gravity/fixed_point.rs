@@ -9,6 +9,8 @@
 //! is replaced by the plain step, so the executor never does worse than the plain iteration
 //! by more than one evaluation per step.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
 
@@ -116,6 +118,21 @@ fn max_abs_diff(a: &DVector<f64>, b: &DVector<f64>) -> f64 {
         .fold(0.0, |m, d| if d.is_nan() { f64::NAN } else { m.max(d) })
 }
 
+/// Anderson updates since the process started: all of them, and those solved by the SVD
+/// fallback (counted once per solve, so the hot loop touches no shared memory).
+static UPDATES: AtomicUsize = AtomicUsize::new(0);
+static SVD_UPDATES: AtomicUsize = AtomicUsize::new(0);
+
+/// How many Anderson updates this process has made, and how many of them fell back to the
+/// SVD (ill-conditioned histories). For the benchmarks' diagnostics.
+#[doc(hidden)]
+pub fn anderson_updates() -> (usize, usize) {
+    (
+        UPDATES.load(Ordering::Relaxed),
+        SVD_UPDATES.load(Ordering::Relaxed),
+    )
+}
+
 /// Iterates `map` from `x0` until the step is below the tolerance. Returns the fixed point
 /// when converged, otherwise the best point seen (smallest step), and the report.
 ///
@@ -123,22 +140,36 @@ fn max_abs_diff(a: &DVector<f64>, b: &DVector<f64>) -> f64 {
 /// [`StopReason::Stalled`]: the callers then hand the best point to a slower, more robust
 /// method (see `balance`), which is needed for nearly decoupled economies where the plain
 /// iteration contracts by a factor close to 1.
+///
+/// Every buffer is allocated once, before the first step: an iteration allocates nothing
+/// (the SVD fallback of an ill-conditioned Anderson update aside, see [`Anderson::mix`]).
 pub fn solve_fixed_point<M: FixedPointMap>(
     map: &mut M,
     x0: DVector<f64>,
     options: &SolverOptions,
     stage: &str,
 ) -> (DVector<f64>, SolveReport) {
+    let n = x0.len();
+    let mut history = Anderson::new(n, options.memory.min(n.max(1)));
+    let out = iterate(map, x0, options, stage, &mut history);
+    UPDATES.fetch_add(history.updates, Ordering::Relaxed);
+    SVD_UPDATES.fetch_add(history.svd_updates, Ordering::Relaxed);
+    out
+}
+
+fn iterate<M: FixedPointMap>(
+    map: &mut M,
+    x0: DVector<f64>,
+    options: &SolverOptions,
+    stage: &str,
+    history: &mut Anderson,
+) -> (DVector<f64>, SolveReport) {
     let report = |iterations, residual, stop_reason| {
         SolveReport::new(stage, iterations, residual, stop_reason)
     };
-    let n = x0.len();
-    let m = options.memory.min(n.max(1));
+    let (n, m) = (history.n, history.m);
     let mut x = x0;
     let mut gx = DVector::zeros(n);
-    // History of residuals f = G(x) - x and of map values G(x), newest last.
-    let mut f_hist: Vec<DVector<f64>> = Vec::with_capacity(m + 1);
-    let mut g_hist: Vec<DVector<f64>> = Vec::with_capacity(m + 1);
     let mut best = x.clone();
     let mut best_residual = f64::INFINITY;
     let mut since_best = 0usize;
@@ -146,12 +177,11 @@ pub fn solve_fixed_point<M: FixedPointMap>(
         map.apply(&x, &mut gx);
         let residual = max_abs_diff(&gx, &x);
         if !residual.is_finite() || gx.iter().any(|v| !v.is_finite()) {
-            if best_residual.is_finite() && !f_hist.is_empty() {
+            if best_residual.is_finite() && !history.is_empty() {
                 // An extrapolated point left the domain: restart plainly from the best
                 // point seen.
-                x = best.clone();
-                f_hist.clear();
-                g_hist.clear();
+                x.copy_from(&best);
+                history.clear();
                 continue;
             }
             return (best, report(it, best_residual, StopReason::NonFinite));
@@ -177,21 +207,17 @@ pub fn solve_fixed_point<M: FixedPointMap>(
             // Mixing that makes no progress for a while is cycling, and a step much worse
             // than the best means it went astray: start it afresh.
             if since_best % RESTART_ITERATIONS == 0 || residual > 10.0 * best_residual {
-                f_hist.clear();
-                g_hist.clear();
+                history.clear();
             }
         }
         if m == 0 {
             std::mem::swap(&mut x, &mut gx);
             continue;
         }
-        f_hist.push(&gx - &x);
-        g_hist.push(gx.clone());
-        if f_hist.len() > m + 1 {
-            f_hist.remove(0);
-            g_hist.remove(0);
+        history.push(x.as_slice(), gx.as_slice());
+        if !history.mix(gx.as_slice(), x.as_mut_slice()) {
+            x.copy_from(&gx);
         }
-        x = anderson_mix(&f_hist, &g_hist).unwrap_or_else(|| gx.clone());
     }
     (
         best,
@@ -203,34 +229,261 @@ pub fn solve_fixed_point<M: FixedPointMap>(
     )
 }
 
-/// The Anderson update from the histories (oldest first): minimise `|f_k - dF gamma|` over
-/// `gamma` and return `G(x_k) - dG gamma`. `None` when there is too little history or the
-/// least-squares problem is singular.
-fn anderson_mix(f_hist: &[DVector<f64>], g_hist: &[DVector<f64>]) -> Option<DVector<f64>> {
-    let k = f_hist.len();
-    if k < 2 {
-        return None;
+/// Above this bound on the condition number of the column-scaled Gram matrix
+/// (`cond(D^-1 dF' dF D^-1)`, `D` the column norms), or when the column norms themselves
+/// differ by more than [`MAX_NORM_RATIO`], the Anderson update is solved by SVD instead
+/// of Cholesky. Together they keep `cond(dF)` below `1e8`, far from the `1e10` at which the
+/// SVD starts dropping directions: wherever Cholesky is used, the SVD would have kept every
+/// direction and solved the same least-squares problem.
+const MAX_SCALED_CONDITION: f64 = 1e8;
+
+/// See [`MAX_SCALED_CONDITION`].
+const MAX_NORM_RATIO: f64 = 1e4;
+
+/// Relative cut of the SVD fallback: directions whose singular value is below this times
+/// the largest are dropped.
+const SVD_CUT: f64 = 1e-10;
+
+/// The history of Anderson acceleration (type II) in preallocated ring buffers: the last
+/// `m` differences of residuals `dF` (`f = G(x) - x`) and of map values `dG`, their Gram
+/// matrix `dF' dF` kept up to date one column at a time, and the scratch of the small
+/// least-squares solve. Nothing is allocated after [`Anderson::new`] except in the SVD
+/// fallback.
+struct Anderson {
+    n: usize,
+    m: usize,
+    /// Column `s` of `dF` (and `dG`) at `s * n .. (s + 1) * n`, slot order (a ring).
+    df: Vec<f64>,
+    dg: Vec<f64>,
+    /// `gram[s * m + t] = dF_s . dF_t` for the filled slots.
+    gram: Vec<f64>,
+    /// Residual and map value of the previous step.
+    f_prev: Vec<f64>,
+    g_prev: Vec<f64>,
+    has_prev: bool,
+    /// Residual of the newest step.
+    f: Vec<f64>,
+    /// Filled slots, and the slot the next difference goes into (the oldest when full).
+    len: usize,
+    next: usize,
+    // Scratch of the m-square solve.
+    chol: Vec<f64>,
+    rhs: Vec<f64>,
+    gamma: Vec<f64>,
+    scale: Vec<f64>,
+    /// Updates made, and of them solved by the SVD fallback (diagnostics).
+    updates: usize,
+    svd_updates: usize,
+}
+
+impl Anderson {
+    fn new(n: usize, m: usize) -> Anderson {
+        Anderson {
+            n,
+            m,
+            df: vec![0.0; n * m],
+            dg: vec![0.0; n * m],
+            gram: vec![0.0; m * m],
+            f_prev: vec![0.0; n],
+            g_prev: vec![0.0; n],
+            has_prev: false,
+            f: vec![0.0; n],
+            len: 0,
+            next: 0,
+            chol: vec![0.0; m * m],
+            rhs: vec![0.0; m],
+            gamma: vec![0.0; m],
+            scale: vec![0.0; m],
+            updates: 0,
+            svd_updates: 0,
+        }
     }
-    let n = f_hist[0].len();
-    let cols = k - 1;
-    let mut df = DMatrix::zeros(n, cols);
-    let mut dg = DMatrix::zeros(n, cols);
-    for c in 0..cols {
-        df.set_column(c, &(&f_hist[c + 1] - &f_hist[c]));
-        dg.set_column(c, &(&g_hist[c + 1] - &g_hist[c]));
+
+    /// True before the first step after a restart.
+    fn is_empty(&self) -> bool {
+        !self.has_prev
     }
-    let fk = &f_hist[k - 1];
-    // Least squares by SVD, dropping directions whose singular value is tiny against the
-    // largest: near convergence, or with few free unknowns, the differences become nearly
-    // collinear and an exact solve would extrapolate wildly.
-    let svd = df.svd(true, true);
-    let largest = svd.singular_values.max();
-    if largest.is_nan() || largest <= 0.0 {
-        return None;
+
+    /// Forgets every step (a restart).
+    fn clear(&mut self) {
+        self.has_prev = false;
+        self.len = 0;
+        self.next = 0;
     }
-    let gamma = svd.solve(fk, 1e-10 * largest).ok()?;
-    let out = &g_hist[k - 1] - dg * gamma;
-    out.iter().all(|v| v.is_finite()).then_some(out)
+
+    /// Records the step `x -> g = G(x)`: its residual, and the differences from the
+    /// previous step in the oldest slot, with that slot's row of the Gram matrix.
+    fn push(&mut self, x: &[f64], g: &[f64]) {
+        let n = self.n;
+        for k in 0..n {
+            self.f[k] = g[k] - x[k];
+        }
+        if self.has_prev {
+            let s = self.next;
+            {
+                let df = &mut self.df[s * n..(s + 1) * n];
+                let dg = &mut self.dg[s * n..(s + 1) * n];
+                for k in 0..n {
+                    df[k] = self.f[k] - self.f_prev[k];
+                    dg[k] = g[k] - self.g_prev[k];
+                }
+            }
+            self.len = (self.len + 1).min(self.m);
+            self.next = (s + 1) % self.m;
+            let col = &self.df[s * n..(s + 1) * n];
+            for t in 0..self.len {
+                let d = dot(col, &self.df[t * n..(t + 1) * n]);
+                self.gram[s * self.m + t] = d;
+                self.gram[t * self.m + s] = d;
+            }
+        }
+        self.f_prev.copy_from_slice(&self.f);
+        self.g_prev.copy_from_slice(g);
+        self.has_prev = true;
+    }
+
+    /// The Anderson update from the recorded steps (Walker and Ni 2011): minimise
+    /// `|f_k - dF gamma|` over `gamma` and write `G(x_k) - dG gamma` into `out`. The
+    /// least-squares problem is solved by Cholesky on the column-scaled normal equations
+    /// (an `m`-square system whose matrix is kept up to date, `O(m n)` per step) and, when
+    /// those are ill-conditioned, by SVD with tiny singular values dropped: near
+    /// convergence, or with few free unknowns, the differences become nearly collinear and
+    /// an exact solve would extrapolate wildly. False when there is no history or no
+    /// finite update (`out` is then unspecified).
+    fn mix(&mut self, g: &[f64], out: &mut [f64]) -> bool {
+        let (n, k) = (self.n, self.len);
+        if k == 0 {
+            return false;
+        }
+        self.updates += 1;
+        for s in 0..k {
+            self.rhs[s] = dot(&self.df[s * n..(s + 1) * n], &self.f);
+        }
+        if !self.cholesky_gamma() && !self.svd_gamma() {
+            return false;
+        }
+        out.copy_from_slice(g);
+        for s in 0..k {
+            let c = self.gamma[s];
+            let dg = &self.dg[s * n..(s + 1) * n];
+            for (o, d) in out.iter_mut().zip(dg) {
+                *o -= c * d;
+            }
+        }
+        out.iter().all(|v| v.is_finite())
+    }
+
+    /// `gamma` from the Gram matrix by Cholesky, if it is well-conditioned (see
+    /// [`MAX_SCALED_CONDITION`]). With `D` the column norms, `G = D C D` and
+    /// `C = L L'`; `cond(C) <= k * trace(C^-1) = k * |L^-1|_F^2`, since `C`'s largest
+    /// eigenvalue is at most its trace `k`.
+    fn cholesky_gamma(&mut self) -> bool {
+        let (m, k) = (self.m, self.len);
+        let (mut dmin, mut dmax) = (f64::INFINITY, 0.0f64);
+        for s in 0..k {
+            let d = self.gram[s * m + s].sqrt();
+            if !(d > 0.0 && d.is_finite()) {
+                return false;
+            }
+            self.scale[s] = d;
+            dmin = dmin.min(d);
+            dmax = dmax.max(d);
+        }
+        if dmax > MAX_NORM_RATIO * dmin {
+            return false;
+        }
+        // Lower triangle of L in `chol`, row-major m x m.
+        for i in 0..k {
+            for j in 0..=i {
+                let mut v = self.gram[i * m + j] / (self.scale[i] * self.scale[j]);
+                for p in 0..j {
+                    v -= self.chol[i * m + p] * self.chol[j * m + p];
+                }
+                if i == j {
+                    if v.is_nan() || v <= 0.0 {
+                        return false;
+                    }
+                    self.chol[i * m + i] = v.sqrt();
+                } else {
+                    self.chol[i * m + j] = v / self.chol[j * m + j];
+                }
+            }
+        }
+        // |L^-1|_F^2, column by column of L^-1 (forward substitution on unit vectors),
+        // using `gamma` as scratch.
+        let mut frob = 0.0;
+        for c in 0..k {
+            for i in c..k {
+                let mut v = if i == c { 1.0 } else { 0.0 };
+                for p in c..i {
+                    v -= self.chol[i * m + p] * self.gamma[p];
+                }
+                let z = v / self.chol[i * m + i];
+                self.gamma[i] = z;
+                frob += z * z;
+            }
+        }
+        let condition = k as f64 * frob;
+        if condition.is_nan() || condition > MAX_SCALED_CONDITION {
+            return false;
+        }
+        // C (D gamma) = D^-1 rhs: forward then backward substitution.
+        for i in 0..k {
+            let mut v = self.rhs[i] / self.scale[i];
+            for p in 0..i {
+                v -= self.chol[i * m + p] * self.gamma[p];
+            }
+            self.gamma[i] = v / self.chol[i * m + i];
+        }
+        for i in (0..k).rev() {
+            let mut v = self.gamma[i];
+            for p in i + 1..k {
+                v -= self.chol[p * m + i] * self.gamma[p];
+            }
+            self.gamma[i] = v / self.chol[i * m + i];
+        }
+        for s in 0..k {
+            self.gamma[s] /= self.scale[s];
+        }
+        self.gamma[..k].iter().all(|v| v.is_finite())
+    }
+
+    /// `gamma` by SVD of `dF`, dropping singular values below [`SVD_CUT`] times the
+    /// largest. The one place that allocates, and only for ill-conditioned histories.
+    fn svd_gamma(&mut self) -> bool {
+        let (n, k) = (self.n, self.len);
+        self.svd_updates += 1;
+        let df = DMatrix::from_column_slice(n, k, &self.df[..n * k]);
+        let svd = df.svd(true, true);
+        let largest = svd.singular_values.max();
+        if largest.is_nan() || largest <= 0.0 {
+            return false;
+        }
+        let f = DVector::from_column_slice(&self.f);
+        let Ok(gamma) = svd.solve(&f, SVD_CUT * largest) else {
+            return false;
+        };
+        self.gamma[..k].copy_from_slice(gamma.as_slice());
+        self.gamma[..k].iter().all(|v| v.is_finite())
+    }
+}
+
+/// `a . b` with four independent partial sums (which the compiler keeps in vector lanes).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let rest: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..4 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    (acc[0] + acc[2]) + (acc[1] + acc[3]) + rest
 }
 
 #[cfg(test)]

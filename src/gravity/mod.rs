@@ -23,16 +23,20 @@ mod balance;
 mod costs;
 mod fixed_point;
 mod indicators;
+mod kernel;
 
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::world::{Economies, Matrix, Vector};
+use kernel::CostRows;
 
 pub use crate::solver::{InvalidOption, SolveReport, StopReason};
 pub(crate) use costs::number_text;
 pub use costs::{costs_from_coefficients, costs_from_flows, CostError, CONSTANT};
+#[doc(hidden)]
+pub use fixed_point::anderson_updates;
 pub use fixed_point::{solve_fixed_point, FixedPointMap, SolverOptions};
 pub use indicators::{bilateral_results, country_results, BilateralResult, CountryResult};
 
@@ -260,8 +264,10 @@ impl GravityModel {
 
     /// Solves the baseline resistances and modeled flows.
     pub fn baseline(&self) -> Result<(Equilibrium, SolveReport), SolveError> {
+        let rows = CostRows::new(&self.costs);
         let (powers, report) = self.solve_resistances(
             &self.costs,
+            &rows,
             &self.output,
             &self.expenditure,
             None,
@@ -313,8 +319,11 @@ impl GravityModel {
         }
         check_costs(&self.economies, new_costs)?;
         let base = self.powers_of(baseline);
+        // Row order once for every solve of this counterfactual.
+        let rows = CostRows::new(new_costs);
         let (cond, cond_report) = self.solve_resistances(
             new_costs,
+            &rows,
             &self.output,
             &self.expenditure,
             Some(&base.b),
@@ -340,7 +349,7 @@ impl GravityModel {
             }
             GeMode::Complete => {
                 let (powers, price, report) =
-                    self.solve_complete(new_costs, &base, &cond, growth)?;
+                    self.solve_complete(new_costs, &rows, &base, &cond, growth)?;
                 reports.push(report);
                 let output = self.output.component_mul(growth).component_mul(&price);
                 let expenditure = self.expenditure.component_mul(growth).component_mul(&price);
@@ -359,6 +368,7 @@ impl GravityModel {
     fn solve_resistances(
         &self,
         t: &Matrix,
+        rows: &CostRows,
         y: &Vector,
         e: &Vector,
         warm: Option<&Vector>,
@@ -366,7 +376,16 @@ impl GravityModel {
     ) -> Result<(Powers, SolveReport), SolveError> {
         let ys = y / y.sum();
         let es = e / e.sum();
-        let (powers, report) = resistances(t, &ys, &es, self.reference, warm, &self.options, stage);
+        let (powers, report) = resistances(
+            t,
+            rows,
+            &ys,
+            &es,
+            self.reference,
+            warm,
+            &self.options,
+            stage,
+        );
         if report.converged() {
             Ok((powers, report))
         } else {
@@ -386,6 +405,7 @@ impl GravityModel {
     fn solve_complete(
         &self,
         t: &Matrix,
+        rows: &CostRows,
         base: &Powers,
         cond: &Powers,
         growth: &Vector,
@@ -397,27 +417,41 @@ impl GravityModel {
         // Endowments after growth; output and expenditure at prices p are p times these.
         let out_q = self.output.component_mul(growth);
         let exp_q = self.expenditure.component_mul(growth);
-        // Shares and world output at prices p.
-        let shares = |p: &Vector| {
-            let y = out_q.component_mul(p);
-            let e = exp_q.component_mul(p);
-            let world = y.sum();
-            (y / world, &e / e.sum(), world)
+        // Output and expenditure shares at prices p (given as log prices), into `ys` and
+        // `es`; returns world output.
+        let shares = |lp: &[f64], ys: &mut [f64], es: &mut [f64]| -> f64 {
+            let (mut world, mut spent) = (0.0, 0.0);
+            for k in 0..n {
+                let p = lp[k].exp();
+                ys[k] = out_q[k] * p;
+                es[k] = exp_q[k] * p;
+                world += ys[k];
+                spent += es[k];
+            }
+            ys.iter_mut().for_each(|v| *v /= world);
+            es.iter_mut().for_each(|v| *v /= spent);
+            world
         };
         // p_i = [(Y'/Y) (a_i' / a_i) / q_i]^(1/sigma), in logs, q_i the endowment growth.
-        let price_update = |world: f64, a: &Vector, k: usize| {
+        let price_update = |world: f64, a: &[f64], k: usize| {
             ((world / world0).ln() + (a[k] / base.a[k]).ln() - growth[k].ln()) / sigma
         };
-        let mut a = Vector::zeros(n);
-        let mut b = Vector::zeros(n);
+        // Scratch of the joint step, allocated once.
+        let (mut ys, mut es) = (vec![0.0; n], vec![0.0; n]);
+        let (mut w, mut a, mut b) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
         let mut joint = |x: &DVector<f64>, out: &mut DVector<f64>| {
-            let p = x.rows(n, n).map(f64::exp);
-            let (ys, es, world) = shares(&p);
-            b.copy_from(&x.rows(0, n).map(f64::exp));
-            omr_powers(t, &es, &b, &mut a);
-            imr_powers(t, &ys, &a, &mut b);
-            b /= b[r] / base.b[r];
-            omr_powers(t, &es, &b, &mut a);
+            let x = x.as_slice();
+            let world = shares(&x[n..], &mut ys, &mut es);
+            for j in 0..n {
+                w[j] = es[j] / x[j].exp();
+            }
+            rows.step(&w, &ys, &mut a, &mut b);
+            let c = b[r] / base.b[r];
+            b.iter_mut().for_each(|v| *v /= c);
+            for j in 0..n {
+                w[j] = es[j] / b[j];
+            }
+            rows.mul(&w, &mut a);
             for k in 0..n {
                 out[k] = b[k].ln();
                 out[n + k] = price_update(world, &a, k);
@@ -430,8 +464,8 @@ impl GravityModel {
             x0[n + k] = (cond.a[k] / base.a[k]).ln() / (sigma - 1.0);
         }
         let (x, report) = solve_fixed_point(&mut joint, x0, &self.options, "complete GE");
-        let (price, report) = match report.stop_reason {
-            StopReason::Converged => (x.rows(n, n).map(f64::exp), report),
+        let (log_price, report) = match report.stop_reason {
+            StopReason::Converged => (x.rows(n, n).into_owned(), report),
             // The budget is spent: the robust path would have none left.
             StopReason::MaxIterations => return Err(SolveError::NotConverged(report)),
             // Stalled, at the precision limit (the prices are then polished by the robust
@@ -447,9 +481,11 @@ impl GravityModel {
                 let mut warm = x.rows(0, n).map(f64::exp);
                 let mut inner_steps = 0usize;
                 let mut newton_steps = 0usize;
+                let (mut ys, mut es) = (Vector::zeros(n), Vector::zeros(n));
                 let mut prices = |lp: &DVector<f64>, out: &mut DVector<f64>| {
-                    let (ys, es, world) = shares(&lp.map(f64::exp));
-                    let (pw, rep) = resistances(t, &ys, &es, r, Some(&warm), &self.options, "");
+                    let world = shares(lp.as_slice(), ys.as_mut_slice(), es.as_mut_slice());
+                    let (pw, rep) =
+                        resistances(t, rows, &ys, &es, r, Some(&warm), &self.options, "");
                     inner_steps += rep.iterations;
                     newton_steps += rep.newton_steps;
                     if !rep.converged() {
@@ -458,7 +494,7 @@ impl GravityModel {
                     }
                     warm.copy_from(&pw.b);
                     for k in 0..n {
-                        out[k] = price_update(world, &pw.a, k);
+                        out[k] = price_update(world, pw.a.as_slice(), k);
                     }
                 };
                 let (lp, outer) =
@@ -473,12 +509,15 @@ impl GravityModel {
                 if !rep.converged() {
                     return Err(SolveError::NotConverged(rep));
                 }
-                (lp.map(f64::exp), rep)
+                (lp, rep)
             }
         };
-        let (ys, es, _) = shares(&price);
+        let price = log_price.map(f64::exp);
+        let (mut ys, mut es) = (Vector::zeros(n), Vector::zeros(n));
+        shares(log_price.as_slice(), ys.as_mut_slice(), es.as_mut_slice());
         let (powers, inner) = resistances(
             t,
+            rows,
             &ys,
             &es,
             r,
@@ -531,8 +570,13 @@ impl GravityModel {
 /// a similar scale whatever the data's units, which is why no rescaling factor is needed.
 /// A solve that stalls goes on with Newton's method on the convex potential
 /// ([`balance`]), which converges for every economy that has an equilibrium.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the costs in both layouts, the data, the warm start, the settings and the label"
+)]
 fn resistances(
     t: &Matrix,
+    rows: &CostRows,
     ys: &Vector,
     es: &Vector,
     r: usize,
@@ -541,11 +585,12 @@ fn resistances(
     stage: &str,
 ) -> (Powers, SolveReport) {
     let n = ys.len();
-    let mut a = Vector::zeros(n);
+    let (mut w, mut a) = (vec![0.0; n], vec![0.0; n]);
     let mut map = |x: &DVector<f64>, out: &mut DVector<f64>| {
-        let b = x.map(f64::exp);
-        omr_powers(t, es, &b, &mut a);
-        imr_powers(t, ys, &a, out);
+        for j in 0..n {
+            w[j] = es[j] / x[j].exp();
+        }
+        rows.step(&w, ys.as_slice(), &mut a, out.as_mut_slice());
         // Normalise (P_ref = 1) rather than pin: the reference's own market-clearing error
         // then shows in every step, so a converged solve clears its market too, however
         // small its share (a pinned reference would carry the others' errors scaled up by
@@ -574,8 +619,46 @@ fn resistances(
         report = balance::combine(report, steps, residual, reason);
     }
     let mut a = Vector::zeros(n);
-    omr_powers(t, es, &b, &mut a);
+    omr_powers(rows, es, &b, &mut a);
     (Powers { a, b }, report)
+}
+
+/// One step of the resistance iteration on its own, for the benchmarks
+/// (`benches/gravity.rs`, group `resistance_step`): `a = T (e / b)`, then `T' (y / a)`,
+/// in the one pass over `T` the solver uses.
+#[doc(hidden)]
+pub struct ResistanceStep {
+    rows: CostRows,
+    ys: Vector,
+    es: Vector,
+    w: Vec<f64>,
+    a: Vec<f64>,
+    out: Vec<f64>,
+}
+
+impl ResistanceStep {
+    /// Costs `t^(1-sigma)` and output and expenditure shares.
+    pub fn new(t: &Matrix, ys: &Vector, es: &Vector) -> ResistanceStep {
+        let n = ys.len();
+        ResistanceStep {
+            rows: CostRows::new(t),
+            ys: ys.clone(),
+            es: es.clone(),
+            w: vec![0.0; n],
+            a: vec![0.0; n],
+            out: vec![0.0; n],
+        }
+    }
+
+    /// One step from `b = P^(1-sigma)`; returns the new `P^(1-sigma)` of the first economy.
+    pub fn step(&mut self, b: &Vector) -> f64 {
+        for j in 0..self.rows.len() {
+            self.w[j] = self.es[j] / b[j];
+        }
+        self.rows
+            .step(&self.w, self.ys.as_slice(), &mut self.a, &mut self.out);
+        self.out[0]
+    }
 }
 
 fn check_costs(economies: &Economies, t: &Matrix) -> Result<(), SolveError> {
@@ -598,16 +681,9 @@ fn check_costs(economies: &Economies, t: &Matrix) -> Result<(), SolveError> {
 
 /// `Pi_i^(1-sigma) = sum_j t_ij^(1-sigma) e_j / P_j^(1-sigma)` with `e_j = E_j / E`
 /// (Yotov et al. 2016, eq. 1-3).
-fn omr_powers(t: &Matrix, es: &Vector, b: &Vector, out: &mut Vector) {
+fn omr_powers(rows: &CostRows, es: &Vector, b: &Vector, out: &mut Vector) {
     let w = es.component_div(b);
-    t.mul_to(&w, out);
-}
-
-/// `P_j^(1-sigma) = sum_i t_ij^(1-sigma) y_i / Pi_i^(1-sigma)` with `y_i = Y_i / Y`
-/// (Yotov et al. 2016, eq. 1-4).
-fn imr_powers(t: &Matrix, ys: &Vector, a: &Vector, out: &mut Vector) {
-    let w = ys.component_div(a);
-    t.tr_mul_to(&w, out);
+    rows.mul(w.as_slice(), out.as_mut_slice());
 }
 
 /// `X_ij = E_j (Y_i / Y) t_ij^(1-sigma) / (Pi_i^(1-sigma) P_j^(1-sigma))` (eq. 1-2), `Y` world

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::montecarlo::{bands, DrawError, DrawResult};
-use crate::output::{csv_bytes, json_bytes, OutputError};
+use crate::output::{csv_bytes, csv_bytes_exact, json_bytes, OutputError};
 use crate::shard::{scenario_identity, Shard, ShardSet};
 
 /// `montecarlo.json`.
@@ -449,7 +449,7 @@ pub fn folder_files(
                     })
             })
             .collect();
-        files.push(("draws.csv", csv_bytes(&rows, "draws")?));
+        files.push(("draws.csv", csv_bytes_exact(&rows, "draws")?));
     }
     Ok(files)
 }

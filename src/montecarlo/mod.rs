@@ -26,6 +26,7 @@ use crate::scenario::{Param, Scenario, ScenarioError, Uncertainty};
 // `outputs` moved to `simulate` (the series every tuning command reads); re-exported for
 // callers that still name it here.
 pub use crate::simulate::outputs;
+use crate::simulate::outputs_direct;
 
 pub mod merge;
 
@@ -137,7 +138,7 @@ impl MonteCarlo {
     /// output series.
     pub fn new(central: Scenario) -> Result<MonteCarlo, MonteCarloError> {
         uncertainty_of(&central)?;
-        let series = outputs(&central)
+        let series = outputs_direct(&central)
             .map_err(|message| MonteCarloError::Base {
                 path: central.origin(),
                 message,
@@ -205,7 +206,8 @@ impl MonteCarlo {
         let s = self
             .draw(seed, index)
             .map_err(|e| DrawError::Invalid(e.to_string()))?;
-        let values = outputs(&s).map_err(DrawError::Run)?;
+        // The key series alone, without the result rows a draw would drop.
+        let values = outputs_direct(&s).map_err(DrawError::Run)?;
         if values.len() != self.series.len() {
             return Err(DrawError::Series);
         }

@@ -10,8 +10,12 @@ use crate::gravity::SolveReport;
 use crate::scenario::Scenario;
 use crate::simulate::{RunResults, YearRun};
 
+mod cells;
+pub mod columns;
 pub mod folder;
 
+pub use cells::{number_text, round_significant, SIGNIFICANT_DIGITS};
+pub use columns::{Column, FileDoc};
 pub use folder::{Claim, Part, Results};
 
 /// A problem writing results.
@@ -32,13 +36,18 @@ pub enum OutputError {
     InUse { path: PathBuf, holder: String },
 }
 
-/// What `run.json` records besides the results: enough to reproduce the run.
+/// What `run.json` records besides the results: enough to reproduce the run, and what
+/// each file holds (rows, key, columns with units: [`columns`]).
 #[derive(Debug, Serialize)]
 struct RunRecord<'a> {
     tradeflow_version: &'static str,
     scenario: &'a Scenario,
     solver_reports: &'a [SolveReport],
-    files: [&'static str; 2],
+    /// What "data unit" in `files` is: the scenario's `[data] unit`, or `data unit`.
+    data_unit: &'a str,
+    /// Significant digits of the numbers in the CSV files.
+    significant_digits: usize,
+    files: &'static [FileDoc],
 }
 
 /// The files of a run folder: `countries.csv`, `bilateral.csv` and `run.json`.
@@ -50,7 +59,9 @@ pub fn run_files(
         tradeflow_version: env!("CARGO_PKG_VERSION"),
         scenario,
         solver_reports: &results.reports,
-        files: ["countries.csv", "bilateral.csv"],
+        data_unit: scenario.unit(),
+        significant_digits: SIGNIFICANT_DIGITS,
+        files: columns::RUN_FILES,
     };
     Ok(vec![
         (
@@ -72,11 +83,16 @@ struct YearRunRecord<'a> {
     scenario: &'a Scenario,
     years: &'a [i32],
     solver_reports: &'a [SolveReport],
-    files: [&'static str; 4],
+    /// What "data unit" in `files` is: the scenario's `[data] unit`, or `data unit`.
+    data_unit: &'a str,
+    /// Significant digits of the numbers in the CSV files.
+    significant_digits: usize,
+    files: &'static [FileDoc],
 }
 
-/// The files of a yearly run folder: `flows.csv`, `routes.csv`, `reexports.csv`,
-/// `countries.csv` and `run.json`.
+/// The files of a yearly run folder: the detail files (`flows.csv`, `recorded.csv`,
+/// `routes.csv`, `reexports.csv`, `countries.csv`: one sector, one origin a row), their
+/// totals (`*_total.csv`) and `run.json`; [`columns::YEAR_RUN_FILES`] says what each holds.
 pub fn year_run_files(
     scenario: &Scenario,
     run: &YearRun,
@@ -86,25 +102,62 @@ pub fn year_run_files(
         scenario,
         years: &run.years,
         solver_reports: &run.reports,
-        files: ["flows.csv", "routes.csv", "reexports.csv", "countries.csv"],
+        data_unit: scenario.unit(),
+        significant_digits: SIGNIFICANT_DIGITS,
+        files: columns::YEAR_RUN_FILES,
     };
+    let t = &run.totals;
     Ok(vec![
-        ("flows.csv", csv_bytes(&run.flows, "recorded flows")?),
+        ("flows.csv", csv_bytes(&run.flows, "link flows")?),
+        ("recorded.csv", csv_bytes(&run.recorded, "recorded flows")?),
         ("routes.csv", csv_bytes(&run.routes, "route flows")?),
         ("reexports.csv", csv_bytes(&run.reexports, "re-exports")?),
         (
             "countries.csv",
             csv_bytes(&run.countries, "country results")?,
         ),
+        (
+            "flows_total.csv",
+            csv_bytes(&t.flows, "link flows, all sectors")?,
+        ),
+        (
+            "recorded_total.csv",
+            csv_bytes(&t.recorded, "recorded flows, all sectors")?,
+        ),
+        (
+            "routes_total.csv",
+            csv_bytes(&t.routes, "route flows, all sectors")?,
+        ),
+        (
+            "reexports_total.csv",
+            csv_bytes(&t.reexports, "re-exports, all sectors and origins")?,
+        ),
+        (
+            "countries_total.csv",
+            csv_bytes(&t.countries, "country results, all sectors")?,
+        ),
         ("run.json", json_bytes(&record, "run record")?),
     ])
 }
 
-/// Rows as CSV bytes, with a header from the row type's field names.
+/// Rows as CSV bytes, with a header from the row type's field names, every number to
+/// [`SIGNIFICANT_DIGITS`] significant digits ([`number_text`]).
 ///
 /// A number that is not finite is an error naming the row and field: no file holds `NaN`
-/// or `inf` (an undefined statistic is an `Option`, an empty cell).
+/// or `inf` (an undefined statistic is an `Option`, an empty cell). A row must be a struct
+/// of plain values.
 pub fn csv_bytes<T: Serialize>(rows: &[T], what: &str) -> Result<Vec<u8>, OutputError> {
+    write_csv(rows, what, false)
+}
+
+/// As [`csv_bytes`], with every number in its shortest form that reads back exactly: for
+/// the files tradeflow reads back and computes from (a shard's `draws.csv`, which `merge`
+/// turns into the bands one run would have written).
+pub fn csv_bytes_exact<T: Serialize>(rows: &[T], what: &str) -> Result<Vec<u8>, OutputError> {
+    write_csv(rows, what, true)
+}
+
+fn write_csv<T: Serialize>(rows: &[T], what: &str, exact: bool) -> Result<Vec<u8>, OutputError> {
     let err = |e: &dyn std::fmt::Display| OutputError::Serialise {
         what: what.to_owned(),
         message: e.to_string(),
@@ -118,8 +171,26 @@ pub fn csv_bytes<T: Serialize>(rows: &[T], what: &str) -> Result<Vec<u8>, Output
         }
     }
     let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r).map_err(|e| err(&e))?;
+    let mut header: Option<Vec<&'static str>> = None;
+    for (k, r) in rows.iter().enumerate() {
+        let cells = cells::row_cells(r, exact)
+            .map_err(|e| err(&format_args!("row {} (after the header): {e}", k + 1)))?;
+        let names: Vec<&'static str> = cells.iter().map(|(n, _)| *n).collect();
+        match &header {
+            None => {
+                w.write_record(&names).map_err(|e| err(&e))?;
+                header = Some(names);
+            }
+            Some(h) if *h != names => {
+                return Err(err(&format_args!(
+                    "row {} (after the header) has the fields {names:?}, the header {h:?}",
+                    k + 1
+                )))
+            }
+            Some(_) => {}
+        }
+        w.write_record(cells.iter().map(|(_, v)| v.as_str()))
+            .map_err(|e| err(&e))?;
     }
     w.into_inner().map_err(|e| err(&e))
 }
@@ -535,7 +606,7 @@ mod tests {
     }
 
     #[test]
-    fn csv_has_header_and_round_trip_numbers() {
+    fn csv_has_header_and_numbers_to_ten_digits() {
         let bytes = csv_bytes(
             &[Row {
                 a: "x",
@@ -544,8 +615,17 @@ mod tests {
             "rows",
         )
         .unwrap();
+        assert_eq!(String::from_utf8(bytes).unwrap(), "a,b\nx,0.3\n");
+        let exact = csv_bytes_exact(
+            &[Row {
+                a: "x",
+                b: 0.1 + 0.2,
+            }],
+            "rows",
+        )
+        .unwrap();
         assert_eq!(
-            String::from_utf8(bytes).unwrap(),
+            String::from_utf8(exact).unwrap(),
             "a,b\nx,0.30000000000000004\n"
         );
     }

@@ -11,7 +11,7 @@ use super::input::{CompareIn, FinalFlowIn, Folder, RunJson};
 use super::sankey::{RouteDiagram, RouteFlow};
 use super::tuning::key_series;
 use super::{Chart, PlotError};
-use crate::simulate::{FlowRow, ReexportRow, RouteRow};
+use crate::simulate::{FlowTotalRow, ReexportTotalRow, RouteTotalRow, DIRECT};
 
 /// Choices for the charts of a yearly run.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +30,8 @@ pub struct CompareOptions {
     pub series: Vec<String>,
     /// Year of the bar chart and the heatmaps (default: the last year).
     pub year: Option<i32>,
-    /// The scenario the heatmaps compare the others with (default: the first one).
+    /// The scenario the heatmaps compare the others with (default: the reference of
+    /// `differences.csv`, else the first one).
     pub reference: Option<String>,
 }
 
@@ -144,82 +145,70 @@ pub fn year_run_charts(folder: &Folder, opts: &RunOptions) -> Result<Vec<Chart>,
         None => s.years.iter().copied().min().unwrap_or(year),
         Some(y) => pick_year(Some(y), &s.years, "--from-year")?,
     };
-    let flows: Vec<FlowRow> = folder.csv(
-        "flows.csv",
-        "a yearly run's folder holds flows.csv",
+    // The charts show all sectors: the totals files.
+    let flows: Vec<FlowTotalRow> = folder.csv(
+        "flows_total.csv",
+        "a yearly run's folder holds flows_total.csv",
         &[
             "year",
-            "sector",
             "exporter",
             "importer",
-            "reporter",
-            "recorded",
             "shipped",
             "final_destination",
         ],
         &["final_destination"],
         &["final_destination"],
     )?;
-    let flows: Vec<FlowRow> = flows
-        .into_iter()
-        .filter(|f| f.sector == s.sector && f.reporter == f.exporter)
-        .collect();
     if flows.is_empty() {
         return Err(PlotError::Content {
-            path: folder.path("flows.csv"),
-            message: format!("no rows for sector `{}`", s.sector),
+            path: folder.path("flows_total.csv"),
+            message: "no rows".into(),
         });
     }
     let mut charts = Vec::new();
     if let Some((target, hubs)) = &s.routes {
-        let routes: Vec<RouteRow> = folder.csv(
-            "routes.csv",
-            "a yearly run with routes holds routes.csv",
+        let routes: Vec<RouteTotalRow> = folder.csv(
+            "routes_total.csv",
+            "a yearly run with routes holds routes_total.csv",
             &[
                 "year",
-                "sector",
                 "origin",
                 "via",
                 "destination",
                 "value",
-                "share",
+                "pair_fraction",
+                "target_imports_fraction",
             ],
             &["value"],
             &["value"],
         )?;
-        let routes: Vec<RouteRow> = routes
+        let routes: Vec<RouteTotalRow> = routes
             .into_iter()
-            .filter(|r| r.sector == s.sector && &r.destination == target)
+            .filter(|r| &r.destination == target)
             .collect();
         if routes.is_empty() {
             return Err(PlotError::Content {
-                path: folder.path("routes.csv"),
-                message: format!("no rows for sector `{}` into `{target}`", s.sector),
+                path: folder.path("routes_total.csv"),
+                message: format!("no rows into `{target}`"),
             });
         }
-        let reexports: Vec<ReexportRow> = folder.csv(
-            "reexports.csv",
-            "a yearly run with routes holds reexports.csv",
+        let reexports: Vec<ReexportTotalRow> = folder.csv(
+            "reexports_total.csv",
+            "a yearly run with routes holds reexports_total.csv",
             &[
                 "year",
-                "sector",
                 "intermediary",
-                "origin",
-                "imports_from_origin",
+                "imports_from_origins",
                 "reexports_to_target",
-                "reexport_share",
+                "reexport_fraction",
             ],
             &["reexports_to_target"],
             &["reexports_to_target"],
         )?;
-        let reexports: Vec<ReexportRow> = reexports
-            .into_iter()
-            .filter(|r| r.sector == s.sector && r.origin == "all")
-            .collect();
         if reexports.is_empty() && !hubs.is_empty() {
             return Err(PlotError::Content {
-                path: folder.path("reexports.csv"),
-                message: format!("no rows for sector `{}` with origin `all`", s.sector),
+                path: folder.path("reexports_total.csv"),
+                message: "no rows".into(),
             });
         }
         let (stack, origins) = flows_by_route(&s, target, hubs, &routes);
@@ -263,7 +252,7 @@ fn flows_by_route(
     s: &RunSetup,
     target: &str,
     hubs: &[(String, f64)],
-    routes: &[RouteRow],
+    routes: &[RouteTotalRow],
 ) -> (FlowsByRoute, Origins) {
     let idx = year_index(&s.years);
     let ny = s.years.len();
@@ -280,7 +269,7 @@ fn flows_by_route(
                 direct.len() - 1
             }
         };
-        if r.via == "direct" {
+        if r.via == DIRECT {
             direct[at].1[i] += r.value;
         }
     }
@@ -373,7 +362,7 @@ fn reexports_chart(
     s: &RunSetup,
     target: &str,
     hubs: &[(String, f64)],
-    rows: &[ReexportRow],
+    rows: &[ReexportTotalRow],
 ) -> Reexports {
     let idx = year_index(&s.years);
     let hubs = hubs
@@ -408,7 +397,7 @@ fn route_diagram(
     s: &RunSetup,
     target: &str,
     hubs: &[(String, f64)],
-    routes: &[RouteRow],
+    routes: &[RouteTotalRow],
     origins: &Origins,
     year: i32,
 ) -> RouteDiagram {
@@ -437,7 +426,7 @@ fn route_diagram(
             None => continue,
         };
         let via = hubs.iter().position(|(h, _)| *h == r.via);
-        if r.via != "direct" && via.is_none() {
+        if r.via != DIRECT && via.is_none() {
             continue;
         }
         match flows
@@ -473,7 +462,7 @@ fn route_diagram(
 fn year_heatmap(
     folder: &Folder,
     s: &RunSetup,
-    flows: &[FlowRow],
+    flows: &[FlowTotalRow],
     from: i32,
     to: i32,
 ) -> Result<ChangeHeatmap, PlotError> {
@@ -484,7 +473,7 @@ fn year_heatmap(
     for f in flows.iter().filter(|f| f.year == from || f.year == to) {
         let (Some(i), Some(j)) = (pos(&f.exporter), pos(&f.importer)) else {
             return Err(PlotError::Content {
-                path: folder.path("flows.csv"),
+                path: folder.path("flows_total.csv"),
                 message: format!(
                     "{}->{} is not a pair of economies of run.json ({})",
                     f.exporter,
@@ -573,10 +562,11 @@ pub fn compare_charts(folder: &Folder, opts: &CompareOptions) -> Result<Vec<Char
     } else {
         for s in &opts.series {
             if !series.contains(s) {
+                let valid: Vec<&str> = series.iter().map(String::as_str).collect();
                 return Err(PlotError::Option(format!(
-                    "--series `{s}`: not a series of {} (it has: {})",
+                    "--series: {} ({})",
+                    crate::simulate::series::unknown_series(s, &valid),
                     folder.path("compare.csv").display(),
-                    series.join("; ")
                 )));
             }
         }
@@ -606,7 +596,12 @@ pub fn compare_charts(folder: &Folder, opts: &CompareOptions) -> Result<Vec<Char
     // and of one magnitude); without routes, the chosen series in USD bn.
     let mut bar_series: Vec<String> = series
         .iter()
-        .filter(|n| n.starts_with("re-exports via "))
+        .filter(|n| {
+            matches!(
+                crate::simulate::series::Series::parse(n),
+                Some(crate::simulate::series::Series::Reexports { .. })
+            )
+        })
         .cloned()
         .collect();
     bar_series.extend(into_hub);
@@ -634,9 +629,15 @@ pub fn compare_charts(folder: &Folder, opts: &CompareOptions) -> Result<Vec<Char
             scenarios: scenarios.clone(),
         }));
     }
+    // The heatmaps compare with `--reference`, else with the reference `tradeflow compare`
+    // measured against (`differences.csv`), else with the first scenario.
+    let reference = match &opts.reference {
+        Some(r) => Some(r.clone()),
+        None => compare_reference(folder)?,
+    };
     if folder.has("final_flows.csv") {
         charts.extend(
-            scenario_heatmaps(folder, &scenarios, year, opts.reference.as_deref())?
+            scenario_heatmaps(folder, &scenarios, year, reference.as_deref())?
                 .into_iter()
                 .map(Chart::ChangeHeatmap),
         );
@@ -647,6 +648,23 @@ pub fn compare_charts(folder: &Folder, opts: &CompareOptions) -> Result<Vec<Char
         )));
     }
     Ok(charts)
+}
+
+/// The reference of a comparison folder: the `reference` of `differences.csv` (`None` when
+/// the folder has no such file, or it has no rows: one scenario compared).
+fn compare_reference(folder: &Folder) -> Result<Option<String>, PlotError> {
+    if !folder.has("differences.csv") {
+        return Ok(None);
+    }
+    #[derive(serde::Deserialize)]
+    struct Reference {
+        reference: String,
+    }
+    match folder.csv::<Reference>("differences.csv", "", &["reference"], &[], &[]) {
+        Ok(rows) => Ok(rows.into_iter().next().map(|r| r.reference)),
+        Err(PlotError::Empty { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 fn scenario_heatmaps(

@@ -143,9 +143,9 @@ fn close(a: &[Option<f64>], b: &[Option<f64>], tol: f64) -> bool {
         })
 }
 
-/// Series names for display: arrows instead of `->`.
+/// Series names for display: in words (`re-exports via KGZ to RUS`), arrows instead of `->`.
 pub(crate) fn display(name: &str) -> String {
-    name.replace("->", "→")
+    crate::simulate::series::words(name).replace("->", "→")
 }
 
 impl ScenarioLines {

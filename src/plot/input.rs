@@ -36,13 +36,15 @@ pub enum FolderKind {
 }
 
 /// The files charts are drawn from.
-const KNOWN: [&str; 13] = [
+const KNOWN: [&str; 15] = [
     "run.json",
-    "flows.csv",
-    "routes.csv",
-    "reexports.csv",
+    "flows_total.csv",
+    "routes_total.csv",
+    "reexports_total.csv",
     "compare.csv",
+    "differences.csv",
     "final_flows.csv",
+    "recorded_flows.csv",
     "montecarlo.csv",
     "montecarlo.json",
     "fit.csv",
@@ -406,18 +408,18 @@ mod tests {
         Folder::from_files(Path::new("out"), &[(name, text.as_bytes().to_vec())])
     }
 
-    fn routes(f: &Folder) -> Result<Vec<crate::simulate::RouteRow>, PlotError> {
+    fn routes(f: &Folder) -> Result<Vec<crate::simulate::RouteTotalRow>, PlotError> {
         f.csv(
-            "routes.csv",
+            "routes_total.csv",
             "",
             &[
                 "year",
-                "sector",
                 "origin",
                 "via",
                 "destination",
                 "value",
-                "share",
+                "pair_fraction",
+                "target_imports_fraction",
             ],
             &["value"],
             &["value"],
@@ -426,25 +428,36 @@ mod tests {
 
     #[test]
     fn located_errors() {
-        let ok = "year,sector,origin,via,destination,value,share\n2021,all,CHN,direct,RUS,1.5,1\n";
-        assert_eq!(routes(&folder("routes.csv", ok)).unwrap().len(), 1);
-        let e = routes(&folder("routes.csv", "")).unwrap_err().to_string();
-        assert!(e.contains("routes.csv") && e.contains("empty"), "{e}");
-        let e = routes(&folder("routes.csv", "year,sector,origin,via,value\n"))
+        let ok = "year,origin,via,destination,value,pair_fraction,target_imports_fraction\n2021,CHN,direct,RUS,1.5,1,1\n";
+        assert_eq!(routes(&folder("routes_total.csv", ok)).unwrap().len(), 1);
+        let e = routes(&folder("routes_total.csv", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("routes_total.csv") && e.contains("empty"), "{e}");
+        let e = routes(&folder("routes_total.csv", "year,origin,via,value\n"))
             .unwrap_err()
             .to_string();
         assert!(e.contains("no column `destination`"), "{e}");
-        let bad = "year,sector,origin,via,destination,value,share\n2021,all,CHN,direct,RUS,1,1\n2022,all,CHN,direct,RUS,abc,1\n";
-        let e = routes(&folder("routes.csv", bad)).unwrap_err().to_string();
+        let bad = "year,origin,via,destination,value,pair_fraction,target_imports_fraction\n2021,CHN,direct,RUS,1,1,1\n2022,CHN,direct,RUS,abc,1,1\n";
+        let e = routes(&folder("routes_total.csv", bad))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 3") && e.contains("column `value`"), "{e}");
-        let neg = "year,sector,origin,via,destination,value,share\n2021,all,CHN,direct,RUS,-1,1\n";
-        let e = routes(&folder("routes.csv", neg)).unwrap_err().to_string();
+        let neg = "year,origin,via,destination,value,pair_fraction,target_imports_fraction\n2021,CHN,direct,RUS,-1,1,1\n";
+        let e = routes(&folder("routes_total.csv", neg))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 2") && e.contains("negative"), "{e}");
-        let year = "year,sector,origin,via,destination,value,share\n20x1,all,CHN,direct,RUS,1,1\n";
-        let e = routes(&folder("routes.csv", year)).unwrap_err().to_string();
+        let year = "year,origin,via,destination,value,pair_fraction,target_imports_fraction\n20x1,CHN,direct,RUS,1,1,1\n";
+        let e = routes(&folder("routes_total.csv", year))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 2") && e.contains("column `year`"), "{e}");
         let e = routes(&folder("flows.csv", ok)).unwrap_err().to_string();
-        assert!(e.contains("routes.csv") && e.contains("missing"), "{e}");
+        assert!(
+            e.contains("routes_total.csv") && e.contains("missing"),
+            "{e}"
+        );
     }
 
     #[test]

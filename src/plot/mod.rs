@@ -142,7 +142,7 @@ impl Chart {
             Chart::FlowsByRoute(c) => format!("flows_into_{}", slug(&c.target)),
             Chart::Reexports(c) => format!("reexports_to_{}", slug(&c.target)),
             Chart::RouteDiagram(c) => format!("routes_{}_{}", slug(&c.target), c.year),
-            Chart::ScenarioLines(c) => format!("compare_{}", slug(&c.series)),
+            Chart::ScenarioLines(c) => format!("compare_{}", slug(&words(&c.series))),
             Chart::ScenarioBars(c) => format!("compare_bars_{}", c.year),
             Chart::ChangeHeatmap(c) => match &c.comparing {
                 Comparing::Years { .. } => format!("flow_change_{}_{}", c.from, c.to),
@@ -150,12 +150,12 @@ impl Chart {
                     format!("change_{}_vs_{}_{year}", slug(&c.to), slug(&c.from))
                 }
             },
-            Chart::FanChart(c) => format!("fan_{}", slug(&c.series)),
+            Chart::FanChart(c) => format!("fan_{}", slug(&words(&c.series))),
             Chart::Intervals(c) => format!("intervals_{}", slug(&c.measure)),
             Chart::CalibrationFit(_) => "calibration_fit".to_owned(),
             Chart::Tornado(c) => match c.year {
-                Some(y) => format!("tornado_{}_{y}", slug(&c.output)),
-                None => format!("tornado_{}", slug(&c.output)),
+                Some(y) => format!("tornado_{}_{y}", slug(&words(&c.output))),
+                None => format!("tornado_{}", slug(&words(&c.output))),
             },
         }
     }
@@ -232,10 +232,10 @@ pub fn render_png(chart: &Chart, size: (u32, u32)) -> Result<Vec<u8>, PlotError>
         let mut enc = png::Encoder::new(&mut out, size.0, size.1);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        // Charts are mostly flat colour: per-row filter choice and strong deflate keep the
-        // files small enough to commit.
+        // Charts are mostly flat colour: per-row filter choice and deflate keep the files
+        // small enough to commit (see `style::PNG_COMPRESSION`).
         enc.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
-        enc.set_compression(png::Compression::Best);
+        enc.set_compression(style::PNG_COMPRESSION);
         let mut w = enc.write_header().map_err(err)?;
         w.write_image_data(&rgb).map_err(err)?;
         w.finish().map_err(err)?;
@@ -278,6 +278,10 @@ pub fn chart_files(charts: &[Chart]) -> Result<Vec<NamedBytes>, PlotError> {
 }
 
 /// A name safe in a file name: letters, digits, `-` and `_` kept; the rest runs of `_`.
+// Chart files are named after the words of their series (`re-exports via KGZ to RUS`), so
+// their names stay those of the phrases series had before the dotted names.
+use crate::simulate::series::words;
+
 pub(crate) fn slug(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {

@@ -108,9 +108,9 @@ pub fn montecarlo_charts(
             for s in &opts.series {
                 if !by_series.contains_key(s.as_str()) {
                     return Err(PlotError::Option(format!(
-                        "--series `{s}`: not a series of {} (it has: {})",
+                        "--series: {} ({})",
+                        crate::simulate::series::unknown_series(s, &names),
                         folder.path("montecarlo.csv").display(),
-                        names.join("; ")
                     )));
                 }
             }
@@ -132,31 +132,39 @@ pub fn montecarlo_charts(
             .collect());
     }
     // A single counterfactual: series are `<country> <measure>`.
-    let mut measures: Vec<&str> = Vec::new();
-    let mut by_measure: BTreeMap<&str, Vec<(String, Quantiles)>> = BTreeMap::new();
+    let mut measures: Vec<String> = Vec::new();
+    let mut by_measure: BTreeMap<String, Vec<(String, Quantiles)>> = BTreeMap::new();
     for r in &rows {
-        let (country, measure) = r.series.split_once(' ').unwrap_or(("", r.series.as_str()));
+        let (country, measure) = match crate::simulate::series::Series::parse(&r.series) {
+            Some(crate::simulate::series::Series::Country { country, measure }) => {
+                (country, measure)
+            }
+            _ => (String::new(), r.series.clone()),
+        };
         if !measures.contains(&measure) {
-            measures.push(measure);
+            measures.push(measure.clone());
         }
         by_measure
             .entry(measure)
             .or_default()
-            .push((country.to_owned(), quantiles(r)));
+            .push((country, quantiles(r)));
     }
     let chosen: Vec<String> = if opts.series.is_empty() {
-        if measures.contains(&DEFAULT_MEASURE) {
+        if measures.iter().any(|m| m == DEFAULT_MEASURE) {
             vec![DEFAULT_MEASURE.to_owned()]
         } else {
-            measures.iter().take(1).map(|m| (*m).to_owned()).collect()
+            measures.iter().take(1).cloned().collect()
         }
     } else {
         for s in &opts.series {
-            if !measures.contains(&s.as_str()) {
+            if !measures.contains(s) {
+                let valid: Vec<&str> = measures.iter().map(String::as_str).collect();
+                let near = crate::simulate::series::nearest(s, &valid, 3);
                 return Err(PlotError::Option(format!(
-                    "--series `{s}`: {} is a single counterfactual's, drawn per country by measure; the measures are: {}",
+                    "--series `{s}`: {} is a single counterfactual's, drawn per country by measure; the measures are: {} (nearest: `{}`)",
                     folder.path("montecarlo.csv").display(),
-                    measures.join(", ")
+                    measures.join(", "),
+                    near.join("`, `")
                 )));
             }
         }
@@ -167,10 +175,7 @@ pub fn montecarlo_charts(
         .map(|measure| {
             Chart::Intervals(IntervalChart {
                 unit: Unit::of_series(&measure),
-                rows: by_measure
-                    .get(measure.as_str())
-                    .cloned()
-                    .unwrap_or_default(),
+                rows: by_measure.get(&measure).cloned().unwrap_or_default(),
                 measure,
                 draws: draws.clone(),
             })
@@ -189,34 +194,36 @@ pub(super) struct KeySeries<'a> {
 }
 
 pub(super) fn key_series<'a>(names: &[&'a str], value: &dyn Fn(&str) -> f64) -> KeySeries<'a> {
-    let target = names.iter().find_map(|n| {
-        n.strip_prefix("imports of ")
-            .and_then(|t| t.strip_suffix(", final destination"))
+    use crate::simulate::series::Series;
+    let parsed: Vec<(&str, Option<Series>)> =
+        names.iter().map(|n| (*n, Series::parse(n))).collect();
+    let target = parsed.iter().find_map(|(_, s)| match s {
+        Some(Series::ImportsFinal { target }) => Some(target.clone()),
+        _ => None,
     });
-    let mut vias: Vec<&str> = names
+    let mut vias: Vec<(&str, String)> = parsed
         .iter()
-        .copied()
-        .filter(|n| n.starts_with("re-exports via "))
+        .filter_map(|(n, s)| match s {
+            Some(Series::Reexports { hub, .. }) => Some((*n, hub.clone())),
+            _ => None,
+        })
         .collect();
-    vias.sort_by(|a, b| value(b).total_cmp(&value(a)));
-    let hub = vias
-        .first()
-        .and_then(|v| v.strip_prefix("re-exports via ")?.split(' ').next());
+    vias.sort_by(|a, b| value(b.0).total_cmp(&value(a.0)));
+    let hub = vias.first().map(|(_, h)| h.clone());
+    let vias: Vec<&str> = vias.into_iter().map(|(n, _)| n).collect();
     let into_hub = hub.and_then(|h| {
-        names
+        parsed
             .iter()
-            .copied()
-            .filter(|n| {
-                n.split_once(" recorded by ").is_some_and(|(pair, _)| {
-                    pair.split_once("->")
-                        .is_some_and(|(e, i)| i == h && Some(e) != target)
-                })
+            .filter(|(_, s)| {
+                matches!(s, Some(Series::Recorded { exporter, importer, reporter })
+                    if *importer == h && reporter == exporter && Some(exporter) != target.as_ref())
             })
+            .map(|(n, _)| *n)
             .max_by(|a, b| value(a).total_cmp(&value(b)))
     });
-    let imports = target.and_then(|t| {
-        let name = format!("imports of {t}, final destination");
-        names.iter().copied().find(|n| *n == name)
+    let imports = parsed.iter().find_map(|(n, s)| match s {
+        Some(Series::ImportsFinal { .. }) => Some(*n),
+        _ => None,
     });
     KeySeries {
         vias,
@@ -390,27 +397,27 @@ mod tests {
     #[test]
     fn default_fans_are_the_hubs_the_inflow_and_the_imports() {
         let names = [
-            "imports of RUS, final destination",
-            "re-exports via KAZ to RUS",
-            "re-exports via KGZ to RUS",
-            "CHN->KGZ recorded by CHN",
-            "RUS->KGZ recorded by RUS",
-            "EU->KGZ recorded by EU",
+            "RUS.imports.final",
+            "KAZ.reexports.RUS",
+            "KGZ.reexports.RUS",
+            "CHN-KGZ.recorded.CHN",
+            "RUS-KGZ.recorded.RUS",
+            "EU-KGZ.recorded.EU",
         ];
         let value = |n: &str| match n {
-            "re-exports via KGZ to RUS" => 25.0,
-            "re-exports via KAZ to RUS" => 19.0,
-            "CHN->KGZ recorded by CHN" => 28.0,
-            "RUS->KGZ recorded by RUS" => 40.0,
+            "KGZ.reexports.RUS" => 25.0,
+            "KAZ.reexports.RUS" => 19.0,
+            "CHN-KGZ.recorded.CHN" => 28.0,
+            "RUS-KGZ.recorded.RUS" => 40.0,
             _ => 1.0,
         };
         assert_eq!(
             default_fans(&names, &value),
             [
-                "re-exports via KGZ to RUS",
-                "re-exports via KAZ to RUS",
-                "CHN->KGZ recorded by CHN",
-                "imports of RUS, final destination"
+                "KGZ.reexports.RUS",
+                "KAZ.reexports.RUS",
+                "CHN-KGZ.recorded.CHN",
+                "RUS.imports.final"
             ]
         );
         assert_eq!(default_fans(&["x", "y"], &value), ["x"]);

@@ -210,6 +210,8 @@ pub(crate) fn load_chain(path: &Path) -> Result<Merged, ScenarioError> {
     let mut instruments = origins_of(&table, root_path);
     for (file, child) in chain {
         let mut child = child.clone();
+        // `abstract` says what one file is, not what the files extending it are.
+        table.remove("abstract");
         let items = child.remove("instruments");
         merge(&mut table, child);
         match (table.get_mut("instruments"), items) {

@@ -28,6 +28,7 @@
 //! `dynamics.rs` (its years), never the other way round.
 
 mod dynamics;
+pub mod experiment;
 mod extends;
 pub mod params;
 pub mod raw;
@@ -141,6 +142,13 @@ fn list_problems(problems: &[Problem]) -> String {
 pub enum DataSource {
     /// A gegravity-layout file (path as resolved) and the year used.
     File { path: PathBuf, year: Option<i64> },
+    /// A world built by `tradeflow data build` (path as resolved), the year used, and the
+    /// panel it was built from if the scenario names it.
+    World {
+        path: PathBuf,
+        year: i64,
+        panel: Option<PathBuf>,
+    },
     /// Flows written in the scenario file.
     Inline,
 }
@@ -192,6 +200,9 @@ impl Shock {
 pub struct Scenario {
     pub(crate) name: String,
     pub(crate) description: String,
+    /// `abstract = true`: a base for other files, skipped by `compare`.
+    #[serde(skip)]
+    pub(crate) is_abstract: bool,
     /// The file it was read from, if any.
     pub(crate) source: Option<PathBuf>,
     /// The elasticity of substitution: the one written, or the first sector's.
@@ -203,6 +214,8 @@ pub struct Scenario {
     pub(crate) reference_importer: String,
     pub(crate) ge_mode: GeMode,
     pub(crate) data_source: DataSource,
+    /// `[data] unit`: the unit of the flows, when the file names it.
+    pub(crate) data_unit: Option<String>,
     pub(crate) economies: Vec<String>,
     pub(crate) groups: BTreeMap<String, Vec<String>>,
     pub(crate) cost_method: CostMethod,
@@ -227,6 +240,16 @@ impl Scenario {
     pub fn description(&self) -> &str {
         &self.description
     }
+    /// The unit of the flows (`[data] unit`), or `data unit` when the file names none.
+    pub fn unit(&self) -> &str {
+        self.data_unit
+            .as_deref()
+            .unwrap_or(crate::simulate::series::DATA_UNIT)
+    }
+    /// A base for other files (`abstract = true`), not a scenario of its own.
+    pub fn is_abstract(&self) -> bool {
+        self.is_abstract
+    }
     /// The file it was read from, if any.
     pub fn source(&self) -> Option<&Path> {
         self.source.as_deref()
@@ -242,8 +265,13 @@ impl Scenario {
                 Err(_) => files.push(path.clone()),
             }
         }
-        if let DataSource::File { path, .. } = &self.data_source {
-            files.push(path.clone());
+        match &self.data_source {
+            DataSource::File { path, .. } => files.push(path.clone()),
+            DataSource::World { path, panel, .. } => {
+                files.push(path.clone());
+                files.extend(panel.clone());
+            }
+            DataSource::Inline => {}
         }
         files
     }

@@ -18,6 +18,10 @@ pub struct RawScenario {
     pub name: String,
     #[serde(default)]
     pub description: String,
+    /// `abstract = true`: a base that other files `extend`, not a scenario of its own;
+    /// `tradeflow compare` skips it with a note. Not inherited through `extends`.
+    #[serde(default, rename = "abstract")]
+    pub is_abstract: bool,
     /// Another scenario file this one builds on (resolved before deserialising; kept here
     /// so that it is a known key).
     #[serde(default)]
@@ -59,6 +63,40 @@ pub struct RawScenario {
     /// Free parameters and targets, for `tradeflow calibrate` (checked there).
     #[serde(default)]
     pub calibration: Option<toml::Value>,
+}
+
+impl RawScenario {
+    /// A scenario of one counterfactual with every optional part left out, for callers that
+    /// build one from something other than a file (`tradeflow gravity`'s flags). Whoever
+    /// adds a field to [`RawScenario`] gives it its default here.
+    pub fn new(
+        name: String,
+        reference_importer: String,
+        data: RawData,
+        costs: RawCosts,
+    ) -> RawScenario {
+        RawScenario {
+            name,
+            description: String::new(),
+            is_abstract: false,
+            extends: None,
+            sigma: None,
+            reference_importer,
+            ge_mode: GeMode::default(),
+            economies: None,
+            groups: BTreeMap::new(),
+            data,
+            costs,
+            shocks: Vec::new(),
+            solver: RawSolver::default(),
+            years: None,
+            sectors: Vec::new(),
+            routes: None,
+            instruments: Vec::new(),
+            uncertainty: None,
+            calibration: None,
+        }
+    }
 }
 
 /// `[uncertainty]`: which parameters are uncertain and how.
@@ -340,19 +378,30 @@ pub struct RawSolver {
     pub memory: Option<usize>,
 }
 
-/// `[data]`: a file in the gegravity layout, or flows written inline.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// `[data]`: a file in the gegravity layout, a world built by `tradeflow data build`, or
+/// flows written inline (one of the three).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawData {
     /// Path to a gegravity-layout CSV, relative to the scenario file.
     #[serde(default)]
     pub path: Option<String>,
-    /// Which year of the file to use.
+    /// Path to a world file (`tradeflow data build`), relative to the scenario file.
+    #[serde(default)]
+    pub world: Option<String>,
+    /// Path to the panel the world was built from, relative to the scenario file: read and
+    /// checked with the world, kept for calibration targets.
+    #[serde(default)]
+    pub panel: Option<String>,
+    /// Which year of the file (or world) to use.
     #[serde(default)]
     pub year: Option<i64>,
     /// Inline flows.
     #[serde(default)]
     pub flows: Option<Vec<RawFlow>>,
+    /// The unit of the flows (`USD bn`), written into the results' descriptions.
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 /// One inline flow.

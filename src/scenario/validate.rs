@@ -61,15 +61,31 @@ pub fn validate_reusing(
             Some(d) => d,
             None => return Err(invalid(display_path, p)),
         };
+    if let Some(u) = &raw.data.unit {
+        if u.trim().is_empty() || u.contains(['\n', ',']) {
+            p.add(
+                "data.unit",
+                format!("{u:?}: name the unit of the flows in words, on one line and without a comma (`USD bn`)"),
+            );
+        }
+    }
     check_scale(
         &data,
         if raw.data.path.is_some() {
             "data.path"
+        } else if raw.data.world.is_some() {
+            "data.world"
         } else {
             "data.flows"
         },
         &mut p,
     );
+    if raw.data.world.is_some() && raw.costs.method == CostMethod::Coefficients {
+        p.add(
+            "costs.method",
+            "a built world's costs are backed out of its flows: use method = \"observed\" (its cost variables serve `set_variable` shocks, with coefficients such as those `tradeflow data build` prints)",
+        );
+    }
     let economies = &data.economies;
     if let Some(listed) = &raw.economies {
         for (k, code) in listed.iter().enumerate() {
@@ -169,12 +185,14 @@ pub fn validate_reusing(
     let mut scenario = Scenario {
         name: raw.name,
         description: raw.description,
+        is_abstract: raw.is_abstract,
         source: path.map(Path::to_path_buf),
         sigma,
         top_sigma: raw.sigma.is_some(),
         reference_importer: raw.reference_importer,
         ge_mode: raw.ge_mode,
         data_source,
+        data_unit: raw.data.unit.clone().filter(|u| !u.trim().is_empty()),
         economies: economies.codes().to_vec(),
         groups: groups
             .into_iter()
@@ -247,15 +265,36 @@ fn load_data(
     reuse: Option<&Scenario>,
     p: &mut Problems,
 ) -> Result<Option<Loaded>, ScenarioError> {
+    let given = [raw.path.is_some(), raw.world.is_some(), raw.flows.is_some()];
+    if given.iter().filter(|g| **g).count() > 1 {
+        p.add(
+            "data",
+            "give one of `path`, `world` or `flows`, not several",
+        );
+        return Ok(None);
+    }
+    if raw.panel.is_some() && raw.world.is_none() {
+        p.add(
+            "data.panel",
+            "goes with `world` (the panel a built world came from)",
+        );
+        return Ok(None);
+    }
+    if let Some(rel) = &raw.world {
+        return Ok(load_world(rel, raw, base_dir, reuse, p));
+    }
     match (&raw.path, &raw.flows) {
         (Some(_), Some(_)) => {
-            p.add("data", "give either `path` or `flows`, not both");
+            p.add(
+                "data",
+                "give one of `path`, `world` or `flows`, not several",
+            );
             Ok(None)
         }
         (None, None) => {
             p.add(
                 "data",
-                "needs `path` (a gegravity-layout CSV) or inline `flows`",
+                "needs `path` (a gegravity-layout CSV), `world` (a world built by `tradeflow data build`) or inline `flows`",
             );
             Ok(None)
         }
@@ -321,6 +360,94 @@ fn load_data(
             Ok(inline_data(economies, flows, p).map(|(d, r)| (d, DataSource::Inline, r)))
         }
     }
+}
+
+/// Loads `[data] world` (and checks `panel`), each cell's reporter carried as inline flows
+/// carry theirs: the exporter's export record, the importer's import record, or neither.
+fn load_world(
+    rel: &str,
+    raw: &RawData,
+    base_dir: &Path,
+    reuse: Option<&Scenario>,
+    p: &mut Problems,
+) -> Option<Loaded> {
+    use crate::data::world_file::{read_world, Recorder};
+    let path = base_dir.join(rel);
+    let panel = raw.panel.as_ref().map(|rel| base_dir.join(rel));
+    let year = match raw.year.map(i32::try_from) {
+        None => None,
+        Some(Ok(y)) => Some(y),
+        Some(Err(_)) => {
+            p.add(
+                "data.year",
+                format!("{} is not a year", raw.year.unwrap_or(0)),
+            );
+            return None;
+        }
+    };
+    if let Some(s) = reuse {
+        if let DataSource::World {
+            path: rp,
+            year: ry,
+            panel: pp,
+        } = &s.data_source
+        {
+            if *rp == path && year.map_or(true, |y| i64::from(y) == *ry) && *pp == panel {
+                let n = s.data.economies.len();
+                let reporters = s
+                    .dynamics
+                    .as_ref()
+                    .map_or_else(|| vec![Reporter::Model; n * n], |d| d.reporters.clone());
+                return Some((s.data.clone(), s.data_source.clone(), reporters));
+            }
+        }
+    }
+    let world = match read_world(&path, year) {
+        Ok(w) => w,
+        Err(e) => {
+            p.add("data.world", e.to_string());
+            return None;
+        }
+    };
+    if let Some(panel_path) = &panel {
+        match crate::data::panel::Panel::read(panel_path) {
+            Err(e) => {
+                p.add("data.panel", e.to_string());
+                return None;
+            }
+            Ok(pl) if !pl.years().contains(&world.year) => p.add(
+                "data.panel",
+                format!(
+                    "{} has no figure in {}, the world's year",
+                    panel_path.display(),
+                    world.year
+                ),
+            ),
+            Ok(_) => {}
+        }
+    }
+    if let Err(e) = check_economies("data", world.data.economies.len()) {
+        p.add(e.field, format!("{} {}", e.value, e.reason));
+        return None;
+    }
+    let reporters = world
+        .recorders
+        .iter()
+        .map(|r| match r {
+            Recorder::Exporter => Reporter::Exporter,
+            Recorder::Importer => Reporter::Importer,
+            Recorder::Neither => Reporter::Model,
+        })
+        .collect();
+    Some((
+        world.data,
+        DataSource::World {
+            path,
+            year: i64::from(world.year),
+            panel,
+        },
+        reporters,
+    ))
 }
 
 fn inline_data(

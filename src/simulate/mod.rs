@@ -3,14 +3,18 @@
 
 use thiserror::Error;
 
+mod key;
 mod outputs;
+pub mod series;
 mod years;
 
+pub use key::{key_outputs, outputs_direct};
 pub use outputs::outputs;
 
 pub use years::{
-    final_from_recorded, key_series, run_years, FinalFlowsError, FlowRow, RecordedOptions,
-    ReexportRow, RouteRow, SeriesPoint, YearCountryRow, YearRun, ALL_SECTORS,
+    final_from_recorded, key_series, run_years, CountryTotalRow, FinalFlowsError, FlowRow,
+    FlowTotalRow, RecordedOptions, RecordedRow, RecordedTotalRow, ReexportRow, ReexportTotalRow,
+    RouteRow, RouteTotalRow, SeriesPoint, YearCountryRow, YearRun, YearTotals, ALL_SECTORS, DIRECT,
 };
 
 use crate::gravity::number_text;

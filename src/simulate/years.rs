@@ -33,24 +33,37 @@ use crate::scenario::{Dynamics, Reporter, Scenario};
 use crate::solver::{check_cap, check_tolerance, InvalidOption, SolveReport, StopReason};
 use crate::world::{Economies, GravityData, Matrix, Vector};
 
-/// One row of `flows.csv`: a link as one reporter records it.
+/// One row of `flows.csv`: a link in one sector and year, as goods move (one row per
+/// link; what each customs authority records is in `recorded.csv`, joined on
+/// `year, sector, exporter, importer`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlowRow {
     pub year: i32,
     pub sector: String,
     pub exporter: String,
     pub importer: String,
-    /// Whose statistics: the exporter's or the importer's code.
-    pub reporter: String,
-    /// What that reporter records, USD bn.
-    pub recorded: f64,
-    /// Goods physically shipped on the link (direct sales plus transit legs), USD bn.
+    /// Goods physically shipped on the link (direct sales plus transit legs), data unit.
     pub shipped: f64,
     /// Goods from the exporter bought by final buyers in the importer, by any route.
     pub final_destination: f64,
 }
 
-/// One row of `routes.csv`.
+/// One row of `recorded.csv`: a link as one reporter records it (two rows per link: the
+/// exporter's and the importer's statistics).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedRow {
+    pub year: i32,
+    pub sector: String,
+    pub exporter: String,
+    pub importer: String,
+    /// Whose statistics: the exporter's or the importer's code.
+    pub reporter: String,
+    /// What that reporter records, data unit.
+    pub recorded: f64,
+}
+
+/// One row of `routes.csv`: an origin's final-destination flow into the route target by
+/// one route, in one sector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RouteRow {
     pub year: i32,
@@ -59,29 +72,32 @@ pub struct RouteRow {
     /// `direct` or the intermediary's code.
     pub via: String,
     pub destination: String,
-    /// USD bn.
+    /// Data unit.
     pub value: f64,
-    /// Share of the origin-destination flow on this route.
-    pub share: f64,
+    /// `value` over the origin's whole flow into the destination (all routes).
+    pub pair_fraction: f64,
+    /// `value` over the destination's imports from every origin by every route.
+    pub target_imports_fraction: f64,
 }
 
-/// One row of `reexports.csv`.
+/// One row of `reexports.csv`: what one origin ships into one intermediary, and how much of
+/// it goes on to the route target, in one sector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReexportRow {
     pub year: i32,
     pub sector: String,
     pub intermediary: String,
-    /// An origin's code, or `all`.
     pub origin: String,
     /// Goods shipped from the origin into the intermediary (its own purchases and transit).
     pub imports_from_origin: f64,
     /// Of which re-exported to the route target.
     pub reexports_to_target: f64,
     /// `reexports_to_target / imports_from_origin` (0 where there are no imports).
-    pub reexport_share: f64,
+    pub reexport_fraction: f64,
 }
 
-/// One row of the yearly `countries.csv`: the year's equilibrium against the base year.
+/// One row of the yearly `countries.csv`: the year's equilibrium of one sector against the
+/// base year's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct YearCountryRow {
     pub year: i32,
@@ -95,14 +111,90 @@ pub struct YearCountryRow {
     pub foreign_imports_change_pct: f64,
 }
 
+/// One row of `flows_total.csv`: [`FlowRow`] summed over sectors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowTotalRow {
+    pub year: i32,
+    pub exporter: String,
+    pub importer: String,
+    pub shipped: f64,
+    pub final_destination: f64,
+}
+
+/// One row of `recorded_total.csv`: [`RecordedRow`] summed over sectors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedTotalRow {
+    pub year: i32,
+    pub exporter: String,
+    pub importer: String,
+    pub reporter: String,
+    pub recorded: f64,
+}
+
+/// One row of `routes_total.csv`: [`RouteRow`] summed over sectors, fractions of the sums.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteTotalRow {
+    pub year: i32,
+    pub origin: String,
+    pub via: String,
+    pub destination: String,
+    pub value: f64,
+    pub pair_fraction: f64,
+    pub target_imports_fraction: f64,
+}
+
+/// One row of `reexports_total.csv`: [`ReexportRow`] summed over sectors and origins, per
+/// intermediary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReexportTotalRow {
+    pub year: i32,
+    pub intermediary: String,
+    pub imports_from_origins: f64,
+    pub reexports_to_target: f64,
+    pub reexport_fraction: f64,
+}
+
+/// One row of `countries_total.csv`: a country's changes over all sectors against the base
+/// year. Output, foreign exports and imports are sums, `100 (sum_s new / sum_s old - 1)`.
+/// Welfare and real GDP deflate the sums of expenditure and output by one price index, the
+/// Cobb-Douglas aggregate of the sectors' `P_s` in base-year expenditure shares
+/// (`P'/P = exp(sum_s (E_s / sum E) ln(P'_s / P_s))`): `100 ((sum E' / sum E) / (P'/P) - 1)`
+/// and the same with `Y`. They differ where the sectors' `E / Y` differ. The factory-gate
+/// price is the geometric mean of the sectors' in base-year output shares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CountryTotalRow {
+    pub year: i32,
+    pub country: String,
+    pub welfare_change_pct: f64,
+    pub real_gdp_change_pct: f64,
+    pub factory_gate_price_change_pct: f64,
+    pub output_change_pct: f64,
+    pub foreign_exports_change_pct: f64,
+    pub foreign_imports_change_pct: f64,
+}
+
+/// The totals of a yearly run, each in a file of its own (`*_total.csv`), so that the
+/// detail files hold only leaf rows (one sector, one origin) and sum to these.
+#[derive(Debug, Clone, Default)]
+pub struct YearTotals {
+    pub flows: Vec<FlowTotalRow>,
+    pub recorded: Vec<RecordedTotalRow>,
+    pub routes: Vec<RouteTotalRow>,
+    pub reexports: Vec<ReexportTotalRow>,
+    pub countries: Vec<CountryTotalRow>,
+}
+
 /// Everything a yearly run produces.
 #[derive(Debug, Clone)]
 pub struct YearRun {
     pub years: Vec<i32>,
     pub flows: Vec<FlowRow>,
+    pub recorded: Vec<RecordedRow>,
     pub routes: Vec<RouteRow>,
     pub reexports: Vec<ReexportRow>,
     pub countries: Vec<YearCountryRow>,
+    /// Over all sectors (and, for re-exports, all origins).
+    pub totals: YearTotals,
     /// Every gravity solve, labelled with sector and year (`run.json`'s `solver_reports`).
     pub reports: Vec<SolveReport>,
     /// The recorded-to-final fixed point of each sector's base year, labelled likewise
@@ -110,7 +202,7 @@ pub struct YearRun {
     pub base_year_reports: Vec<SolveReport>,
 }
 
-/// Label of the rows that add up all sectors.
+/// The name of the one sector of a yearly scenario without `[[sectors]]`.
 pub const ALL_SECTORS: &str = "all";
 
 /// Runs a scenario with `[years]`.
@@ -123,14 +215,17 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
     let mut out = YearRun {
         years: years.clone(),
         flows: Vec::new(),
+        recorded: Vec::new(),
         routes: Vec::new(),
         reexports: Vec::new(),
         countries: Vec::new(),
+        totals: YearTotals::default(),
         reports: Vec::new(),
         base_year_reports: Vec::new(),
     };
-    // Per year, the sum over sectors of final flows and route flows, for the `all` rows.
-    let mut totals: Vec<Option<(Matrix, RouteFlows, Matrix)>> = vec![None; years.len()];
+    // Per year and country, the sector levels the all-sector country rows are made of.
+    let mut country_sums: Vec<Vec<CountrySums>> =
+        vec![vec![CountrySums::default(); n]; years.len()];
     let rho = recorded_shares(d, n);
     for (si, sector) in d.sectors.iter().enumerate() {
         let theta = d
@@ -239,23 +334,19 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
             let x = rf.final_flows();
             let views = Views::new(&rf, &rho, &st.union);
             push_rows(&mut out, year, &sector.name, eco, &x, &rf, &views, d);
-            push_countries(&mut out, year, &sector.name, eco, &base_eq, &eq);
-            let slot = &mut totals[yi];
-            *slot = Some(match slot.take() {
-                None => (x.clone(), rf.clone(), st.union.clone()),
-                Some((tx, trf, u)) => (tx + &x, add_route_flows(trf, &rf), u),
-            });
+            push_countries(
+                &mut out,
+                &mut country_sums[yi],
+                year,
+                &sector.name,
+                eco,
+                &base_eq,
+                &eq,
+            );
             rf_prev = Some(rf);
         }
     }
-    if d.sectors.len() > 1 {
-        for (yi, &year) in years.iter().enumerate() {
-            if let Some((x, rf, union)) = &totals[yi] {
-                let views = Views::new(rf, &rho, union);
-                push_rows(&mut out, year, ALL_SECTORS, eco, x, rf, &views, d);
-            }
-        }
-    }
+    out.totals = totals_of(&out, &years, &country_sums, eco);
     check_rows_finite(&out)?;
     Ok(out)
 }
@@ -264,7 +355,11 @@ pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
 /// `T = t^(1-sigma)` backed out of the base-year recorded flows: the cost of selling from
 /// `k` to `l` relative to selling at home (`+inf` where nothing is sold). The scenario's
 /// `link_factor` scales them.
-fn network_links(recorded: &Matrix, sigma: f64, eco: &Economies) -> Result<Matrix, RunError> {
+pub(super) fn network_links(
+    recorded: &Matrix,
+    sigma: f64,
+    eco: &Economies,
+) -> Result<Matrix, RunError> {
     let n = recorded.nrows();
     let t = costs_from_flows(&GravityData::from_flows(eco.clone(), recorded.clone()))?;
     Ok(Matrix::from_fn(n, n, |k, l| {
@@ -282,7 +377,7 @@ fn network_links(recorded: &Matrix, sigma: f64, eco: &Economies) -> Result<Matri
 /// premium: a link cannot tell origins apart). Route shares are attributed by the last
 /// stop before the destination: `share_k,ij = B_ik A_kj / B_ij` for the listed
 /// intermediaries `k`; every other last stop counts as direct.
-fn network_routing(
+pub(super) fn network_routing(
     kappa: &Matrix,
     r: &crate::scenario::Routes,
     st: &PolicyState,
@@ -339,7 +434,7 @@ fn labelled(mut r: SolveReport, sector: &str, year: i32) -> SolveReport {
 }
 
 /// `rho_k` for every economy (1 for non-hubs).
-fn recorded_shares(d: &Dynamics, n: usize) -> Vector {
+pub(super) fn recorded_shares(d: &Dynamics, n: usize) -> Vector {
     let mut rho = Vector::from_element(n, 1.0);
     if let Some(r) = &d.routes {
         for (&k, &share) in r.layout.hubs.iter().zip(&r.layout.recorded_share) {
@@ -349,7 +444,7 @@ fn recorded_shares(d: &Dynamics, n: usize) -> Vector {
     rho
 }
 
-fn costs_in_year(
+pub(super) fn costs_in_year(
     t0: &Matrix,
     routing: &Routing,
     routing0: &Routing,
@@ -373,7 +468,7 @@ fn costs_in_year(
 /// The year's costs `t^(1-sigma)` must be numbers: route costs raised to `-theta` and
 /// cost changes raised to `1 - sigma` leave the range of `f64` when either exponent is
 /// extreme, and the error then names both rather than only the pair.
-fn check_year_costs(
+pub(super) fn check_year_costs(
     t: &Matrix,
     eco: &Economies,
     sector: &str,
@@ -402,7 +497,7 @@ fn check_year_costs(
 }
 
 /// `prev + lambda (target - prev)`, route by route.
-fn adjust(prev: &RouteFlows, target: &RouteFlows, lambda: f64) -> RouteFlows {
+pub(super) fn adjust(prev: &RouteFlows, target: &RouteFlows, lambda: f64) -> RouteFlows {
     let step = |p: &Matrix, t: &Matrix| p + (t - p) * lambda;
     RouteFlows {
         direct: step(&prev.direct, &target.direct),
@@ -416,26 +511,18 @@ fn adjust(prev: &RouteFlows, target: &RouteFlows, lambda: f64) -> RouteFlows {
     }
 }
 
-fn add_route_flows(mut a: RouteFlows, b: &RouteFlows) -> RouteFlows {
-    a.direct += &b.direct;
-    for (x, y) in a.via.iter_mut().zip(&b.via) {
-        *x += y;
-    }
-    a
-}
-
 /// Recorded views of a year's flows.
-struct Views {
+pub(super) struct Views {
     /// Physical shipments per link.
-    shipped: Matrix,
+    pub(super) shipped: Matrix,
     /// As the exporter records: everything it ships, hubs only `rho` of their re-exports.
-    by_exporter: Matrix,
+    pub(super) by_exporter: Matrix,
     /// As the importer records.
-    by_importer: Matrix,
+    pub(super) by_importer: Matrix,
 }
 
 impl Views {
-    fn new(rf: &RouteFlows, rho: &Vector, union: &Matrix) -> Views {
+    pub(super) fn new(rf: &RouteFlows, rho: &Vector, union: &Matrix) -> Views {
         let transit = rf.transit();
         let reexports = rf.reexports();
         let n = rf.len();
@@ -658,61 +745,62 @@ fn push_rows(
             if a == b {
                 continue;
             }
+            out.flows.push(FlowRow {
+                year,
+                sector: sector.to_owned(),
+                exporter: eco.code(a).to_owned(),
+                importer: eco.code(b).to_owned(),
+                shipped: v.shipped[(a, b)],
+                final_destination: x[(a, b)],
+            });
             for (reporter, view) in [(a, &v.by_exporter), (b, &v.by_importer)] {
-                out.flows.push(FlowRow {
+                out.recorded.push(RecordedRow {
                     year,
                     sector: sector.to_owned(),
                     exporter: eco.code(a).to_owned(),
                     importer: eco.code(b).to_owned(),
                     reporter: eco.code(reporter).to_owned(),
                     recorded: view[(a, b)],
-                    shipped: v.shipped[(a, b)],
-                    final_destination: x[(a, b)],
                 });
             }
         }
     }
     let Some(routes) = &d.routes else { return };
     let target = routes.layout.target;
+    let imports: f64 = (0..n)
+        .filter(|&i| i != target)
+        .map(|i| x[(i, target)])
+        .sum();
     for i in 0..n {
         if i == target {
             continue;
         }
         let total = x[(i, target)];
-        let share = |v: f64| if total > 0.0 { v / total } else { 0.0 };
-        out.routes.push(RouteRow {
+        let row = |via: String, value: f64| RouteRow {
             year,
             sector: sector.to_owned(),
             origin: eco.code(i).to_owned(),
-            via: "direct".to_owned(),
+            via,
             destination: eco.code(target).to_owned(),
-            value: rf.direct[(i, target)],
-            share: share(rf.direct[(i, target)]),
-        });
+            value,
+            pair_fraction: fraction(value, total),
+            target_imports_fraction: fraction(value, imports),
+        };
+        out.routes
+            .push(row(DIRECT.to_owned(), rf.direct[(i, target)]));
         for (flows, &k) in rf.via.iter().zip(&rf.hubs) {
             if k == i {
                 continue;
             }
-            out.routes.push(RouteRow {
-                year,
-                sector: sector.to_owned(),
-                origin: eco.code(i).to_owned(),
-                via: eco.code(k).to_owned(),
-                destination: eco.code(target).to_owned(),
-                value: flows[(i, target)],
-                share: share(flows[(i, target)]),
-            });
+            out.routes
+                .push(row(eco.code(k).to_owned(), flows[(i, target)]));
         }
     }
     let transit = rf.transit();
     for (flows, &k) in rf.via.iter().zip(&rf.hubs) {
-        let mut all_in = 0.0;
-        let mut all_re = 0.0;
         for i in (0..n).filter(|&i| i != k) {
             let imports = rf.direct[(i, k)] + transit[(i, k)];
             let re = flows[(i, target)];
-            all_in += imports;
-            all_re += re;
             out.reexports.push(ReexportRow {
                 year,
                 sector: sector.to_owned(),
@@ -720,30 +808,71 @@ fn push_rows(
                 origin: eco.code(i).to_owned(),
                 imports_from_origin: imports,
                 reexports_to_target: re,
-                reexport_share: if imports > 0.0 { re / imports } else { 0.0 },
+                reexport_fraction: fraction(re, imports),
             });
         }
-        out.reexports.push(ReexportRow {
-            year,
-            sector: sector.to_owned(),
-            intermediary: eco.code(k).to_owned(),
-            origin: "all".to_owned(),
-            imports_from_origin: all_in,
-            reexports_to_target: all_re,
-            reexport_share: if all_in > 0.0 { all_re / all_in } else { 0.0 },
-        });
     }
+}
+
+/// The `via` of the direct route in `routes.csv`.
+pub const DIRECT: &str = "direct";
+
+/// `part / whole`, 0 where the whole is not positive (nothing to share).
+pub(super) fn fraction(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 {
+        part / whole
+    } else {
+        0.0
+    }
+}
+
+/// `100 (new - old) / old`, 0 where both are 0 (as the gravity indicators define it).
+pub(super) fn pct_change(old: f64, new: f64) -> f64 {
+    if old == 0.0 && new == 0.0 {
+        0.0
+    } else {
+        100.0 * (new - old) / old
+    }
+}
+
+/// The base-year and year levels of one country in one year, summed over sectors, from
+/// which its all-sector row is made (see [`CountryTotalRow`]).
+#[derive(Debug, Clone, Default)]
+struct CountrySums {
+    output: (f64, f64),
+    foreign_exports: (f64, f64),
+    foreign_imports: (f64, f64),
+    expenditure: (f64, f64),
+    /// `sum_s E_s ln(P'_s / P_s)`: the log price index, times the expenditure weight.
+    price_index_log: f64,
+    /// `sum_s Y_s ln(p'_s / p_s)`: the log factory-gate price, times the output weight.
+    price_log: f64,
 }
 
 fn push_countries(
     out: &mut YearRun,
+    sums: &mut [CountrySums],
     year: i32,
     sector: &str,
     eco: &Economies,
     base: &Equilibrium,
     eq: &Equilibrium,
 ) {
-    for c in country_results(eco, base, eq) {
+    let foreign_exports = |e: &Equilibrium, i: usize| e.trade.row(i).sum() - e.trade[(i, i)];
+    let foreign_imports = |e: &Equilibrium, j: usize| e.trade.column(j).sum() - e.trade[(j, j)];
+    for (i, c) in country_results(eco, base, eq).into_iter().enumerate() {
+        let t = &mut sums[i];
+        let log = |pct: f64| (1.0 + pct / 100.0).ln();
+        t.output.0 += base.output[i];
+        t.output.1 += eq.output[i];
+        t.foreign_exports.0 += foreign_exports(base, i);
+        t.foreign_exports.1 += foreign_exports(eq, i);
+        t.foreign_imports.0 += foreign_imports(base, i);
+        t.foreign_imports.1 += foreign_imports(eq, i);
+        t.expenditure.0 += base.expenditure[i];
+        t.expenditure.1 += eq.expenditure[i];
+        t.price_index_log += base.expenditure[i] * (eq.imr[i] / base.imr[i]).ln();
+        t.price_log += base.output[i] * log(c.factory_gate_price_change_pct);
         out.countries.push(YearCountryRow {
             year,
             sector: sector.to_owned(),
@@ -758,19 +887,202 @@ fn push_countries(
     }
 }
 
+/// Rows summed by key, in the order each key first appears.
+fn sum_by<R, T, K: std::hash::Hash + Eq>(
+    rows: &[R],
+    key: impl Fn(&R) -> K,
+    first: impl Fn(&R) -> T,
+    add: impl Fn(&mut T, &R),
+) -> Vec<T> {
+    let mut index: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
+    let mut out: Vec<T> = Vec::new();
+    for r in rows {
+        match index.get(&key(r)) {
+            Some(&k) => add(&mut out[k], r),
+            None => {
+                index.insert(key(r), out.len());
+                out.push(first(r));
+            }
+        }
+    }
+    out
+}
+
+/// The totals files: the detail rows summed over sectors (and, for re-exports, origins),
+/// fractions recomputed from the sums; the all-sector country rows from `sums`.
+fn totals_of(
+    out: &YearRun,
+    years: &[i32],
+    sums: &[Vec<CountrySums>],
+    eco: &Economies,
+) -> YearTotals {
+    let flows = sum_by(
+        &out.flows,
+        |r| (r.year, r.exporter.clone(), r.importer.clone()),
+        |r| FlowTotalRow {
+            year: r.year,
+            exporter: r.exporter.clone(),
+            importer: r.importer.clone(),
+            shipped: r.shipped,
+            final_destination: r.final_destination,
+        },
+        |t, r| {
+            t.shipped += r.shipped;
+            t.final_destination += r.final_destination;
+        },
+    );
+    let recorded = sum_by(
+        &out.recorded,
+        |r| {
+            (
+                r.year,
+                r.exporter.clone(),
+                r.importer.clone(),
+                r.reporter.clone(),
+            )
+        },
+        |r| RecordedTotalRow {
+            year: r.year,
+            exporter: r.exporter.clone(),
+            importer: r.importer.clone(),
+            reporter: r.reporter.clone(),
+            recorded: r.recorded,
+        },
+        |t, r| t.recorded += r.recorded,
+    );
+    let mut routes = sum_by(
+        &out.routes,
+        |r| (r.year, r.origin.clone(), r.via.clone()),
+        |r| RouteTotalRow {
+            year: r.year,
+            origin: r.origin.clone(),
+            via: r.via.clone(),
+            destination: r.destination.clone(),
+            value: r.value,
+            pair_fraction: 0.0,
+            target_imports_fraction: 0.0,
+        },
+        |t, r| t.value += r.value,
+    );
+    let pair: Vec<(i32, String, f64)> = sum_by(
+        &routes,
+        |r| (r.year, r.origin.clone()),
+        |r| (r.year, r.origin.clone(), r.value),
+        |t, r| t.2 += r.value,
+    );
+    let imports: Vec<(i32, f64)> = sum_by(
+        &routes,
+        |r| r.year,
+        |r| (r.year, r.value),
+        |t, r| t.1 += r.value,
+    );
+    for r in &mut routes {
+        let p = pair
+            .iter()
+            .find(|p| p.0 == r.year && p.1 == r.origin)
+            .map_or(0.0, |p| p.2);
+        let m = imports.iter().find(|m| m.0 == r.year).map_or(0.0, |m| m.1);
+        r.pair_fraction = fraction(r.value, p);
+        r.target_imports_fraction = fraction(r.value, m);
+    }
+    let mut reexports = sum_by(
+        &out.reexports,
+        |r| (r.year, r.intermediary.clone()),
+        |r| ReexportTotalRow {
+            year: r.year,
+            intermediary: r.intermediary.clone(),
+            imports_from_origins: r.imports_from_origin,
+            reexports_to_target: r.reexports_to_target,
+            reexport_fraction: 0.0,
+        },
+        |t, r| {
+            t.imports_from_origins += r.imports_from_origin;
+            t.reexports_to_target += r.reexports_to_target;
+        },
+    );
+    for r in &mut reexports {
+        r.reexport_fraction = fraction(r.reexports_to_target, r.imports_from_origins);
+    }
+    let mut countries = Vec::new();
+    for (yi, &year) in years.iter().enumerate() {
+        for (i, t) in sums[yi].iter().enumerate() {
+            let geometric = |log_sum: f64, weight: f64| {
+                if weight > 0.0 {
+                    (log_sum / weight).exp()
+                } else {
+                    1.0
+                }
+            };
+            // One price index for the country over its sectors: Cobb-Douglas in the base
+            // year's expenditure shares.
+            let price_index = geometric(t.price_index_log, t.expenditure.0);
+            let real = |(old, new): (f64, f64)| {
+                if old > 0.0 {
+                    100.0 * (new / old / price_index - 1.0)
+                } else {
+                    0.0
+                }
+            };
+            countries.push(CountryTotalRow {
+                year,
+                country: eco.code(i).to_owned(),
+                welfare_change_pct: real(t.expenditure),
+                real_gdp_change_pct: real(t.output),
+                factory_gate_price_change_pct: 100.0 * (geometric(t.price_log, t.output.0) - 1.0),
+                output_change_pct: pct_change(t.output.0, t.output.1),
+                foreign_exports_change_pct: pct_change(t.foreign_exports.0, t.foreign_exports.1),
+                foreign_imports_change_pct: pct_change(t.foreign_imports.0, t.foreign_imports.1),
+            });
+        }
+    }
+    YearTotals {
+        flows,
+        recorded,
+        routes,
+        reexports,
+        countries,
+    }
+}
+
 fn check_rows_finite(out: &YearRun) -> Result<(), RunError> {
     let bad = |what: String| Err(RunError::NonFinite(what));
     for r in &out.flows {
-        if ![r.recorded, r.shipped, r.final_destination]
+        if ![r.shipped, r.final_destination]
             .iter()
             .all(|v| v.is_finite())
         {
             return bad(format!("flow {}->{} in {}", r.exporter, r.importer, r.year));
         }
     }
+    for r in &out.recorded {
+        if !r.recorded.is_finite() {
+            return bad(format!(
+                "flow {}->{} recorded by {} in {}",
+                r.exporter, r.importer, r.reporter, r.year
+            ));
+        }
+    }
     for r in &out.routes {
-        if !(r.value.is_finite() && r.share.is_finite()) {
+        if ![r.value, r.pair_fraction, r.target_imports_fraction]
+            .iter()
+            .all(|v| v.is_finite())
+        {
             return bad(format!("route {} via {} in {}", r.origin, r.via, r.year));
+        }
+    }
+    for r in &out.reexports {
+        if ![
+            r.imports_from_origin,
+            r.reexports_to_target,
+            r.reexport_fraction,
+        ]
+        .iter()
+        .all(|v| v.is_finite())
+        {
+            return bad(format!(
+                "re-exports of {} via {} in {}",
+                r.origin, r.intermediary, r.year
+            ));
         }
     }
     for r in &out.countries {
@@ -786,80 +1098,107 @@ fn check_rows_finite(out: &YearRun) -> Result<(), RunError> {
             return bad(format!("country {} in {}", r.country, r.year));
         }
     }
+    for r in &out.totals.countries {
+        let v = [
+            r.welfare_change_pct,
+            r.real_gdp_change_pct,
+            r.factory_gate_price_change_pct,
+            r.output_change_pct,
+            r.foreign_exports_change_pct,
+            r.foreign_imports_change_pct,
+        ];
+        if !v.iter().all(|x| x.is_finite()) {
+            return bad(format!("country {} (all sectors) in {}", r.country, r.year));
+        }
+    }
     Ok(())
 }
 
 /// One point of a key series: what `tradeflow compare` lines up across scenarios.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SeriesPoint {
+    /// A name in the grammar of [`super::series`] (`KGZ.reexports.RUS`).
     pub series: String,
     pub year: i32,
-    /// USD bn, or a share for `direct share` series.
+    /// In the data's unit, or a fraction for a `direct_share` series.
     pub value: f64,
 }
 
-/// The key series of a yearly run, over all sectors: final-destination imports of the route
+/// The key series of a yearly run, over all sectors (the totals files), year by year in
+/// the order of [`super::series::yearly_series`]: final-destination imports of the route
 /// target, the direct share, re-exports via each intermediary, and the exporter-recorded
 /// flow of every pair into the target or an intermediary.
 pub fn key_series(run: &YearRun, s: &Scenario) -> Vec<SeriesPoint> {
-    let Some(d) = &s.dynamics else {
+    use super::series::{yearly_series, Series};
+    use std::collections::HashMap;
+    let wanted = yearly_series(s);
+    if wanted.is_empty() {
         return Vec::new();
-    };
-    let sector = if d.sectors.len() > 1 {
-        ALL_SECTORS
-    } else {
-        d.sectors[0].name.as_str()
-    };
-    let mut out = Vec::new();
-    let mut watch: Vec<String> = Vec::new();
-    if let Some(r) = &d.routes {
-        let target = s.data.economies.code(r.layout.target).to_owned();
-        for &year in &run.years {
-            let rows = || {
-                run.routes
-                    .iter()
-                    .filter(move |r| r.year == year && r.sector == sector)
-            };
-            let total: f64 = rows().map(|r| r.value).sum();
-            let direct: f64 = rows().filter(|r| r.via == "direct").map(|r| r.value).sum();
-            out.push(SeriesPoint {
-                series: format!("imports of {target}, final destination"),
-                year,
-                value: total,
-            });
-            out.push(SeriesPoint {
-                series: format!("direct share of imports of {target}"),
-                year,
-                value: if total > 0.0 { direct / total } else { 0.0 },
-            });
-            for &k in &r.layout.hubs {
-                let hub = s.data.economies.code(k);
-                let v: f64 = rows().filter(|r| r.via == hub).map(|r| r.value).sum();
-                out.push(SeriesPoint {
-                    series: format!("re-exports via {hub} to {target}"),
-                    year,
-                    value: v,
-                });
-            }
-        }
-        watch.push(target);
-        watch.extend(
-            r.layout
-                .hubs
-                .iter()
-                .map(|&k| s.data.economies.code(k).to_owned()),
-        );
     }
-    for f in run
-        .flows
+    let t = &run.totals;
+    // (year, destination, via) -> value, and (year, exporter, importer, reporter) -> recorded.
+    let mut by_route: HashMap<(i32, &str, &str), f64> = HashMap::new();
+    let mut into: HashMap<(i32, &str), f64> = HashMap::new();
+    for r in &t.routes {
+        *by_route
+            .entry((r.year, r.destination.as_str(), r.via.as_str()))
+            .or_default() += r.value;
+        *into.entry((r.year, r.destination.as_str())).or_default() += r.value;
+    }
+    let recorded: HashMap<(i32, &str, &str, &str), f64> = t
+        .recorded
         .iter()
-        .filter(|f| f.sector == sector && f.reporter == f.exporter && watch.contains(&f.importer))
-    {
-        out.push(SeriesPoint {
-            series: format!("{}->{} recorded by {}", f.exporter, f.importer, f.reporter),
-            year: f.year,
-            value: f.recorded,
-        });
+        .map(|r| {
+            (
+                (
+                    r.year,
+                    r.exporter.as_str(),
+                    r.importer.as_str(),
+                    r.reporter.as_str(),
+                ),
+                r.recorded,
+            )
+        })
+        .collect();
+    let mut out = Vec::new();
+    for &year in &run.years {
+        for x in &wanted {
+            let value = match x {
+                Series::ImportsFinal { target } => {
+                    into.get(&(year, target.as_str())).copied().unwrap_or(0.0)
+                }
+                Series::DirectShare { target } => fraction(
+                    by_route
+                        .get(&(year, target.as_str(), DIRECT))
+                        .copied()
+                        .unwrap_or(0.0),
+                    into.get(&(year, target.as_str())).copied().unwrap_or(0.0),
+                ),
+                Series::Reexports { hub, target } => by_route
+                    .get(&(year, target.as_str(), hub.as_str()))
+                    .copied()
+                    .unwrap_or(0.0),
+                Series::Recorded {
+                    exporter,
+                    importer,
+                    reporter,
+                } => recorded
+                    .get(&(
+                        year,
+                        exporter.as_str(),
+                        importer.as_str(),
+                        reporter.as_str(),
+                    ))
+                    .copied()
+                    .unwrap_or(0.0),
+                Series::Country { .. } => continue,
+            };
+            out.push(SeriesPoint {
+                series: x.name(),
+                year,
+                value,
+            });
+        }
     }
     out
 }

@@ -18,8 +18,9 @@ use serde::Serialize;
 use crate::limits::{check_axis_count, check_lhs, grid_points, LimitError, MAX_AXIS_COUNT};
 use crate::scenario::params::ParamPath;
 use crate::scenario::{Param, Scenario, ScenarioError};
-use crate::simulate::outputs;
+use crate::simulate::outputs_direct;
 
+pub mod files;
 pub mod merge;
 
 /// One swept parameter: `path=low:high:count`.
@@ -187,7 +188,8 @@ impl Sweep {
     pub fn point(&self, values: &[f64]) -> PointResult {
         let set: Vec<(&Param, f64)> = self.params.iter().zip(values.iter().copied()).collect();
         let s = self.central.with_params(&set).map_err(|e| e.to_string())?;
-        outputs(&s)
+        // The key series alone, without the result rows the point would drop.
+        outputs_direct(&s)
     }
 
     /// Runs every point in parallel; results in point order.
@@ -301,6 +303,8 @@ pub enum SweepError {
     Param { path: PathBuf, message: String },
     #[error(transparent)]
     Limit(#[from] LimitError),
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
 }
 
 #[cfg(test)]

@@ -59,9 +59,9 @@ fn targets(percent: f64, premium: f64, noise: &[f64]) -> String {
     let (_dir, path) = write(&scenario(percent, premium));
     let out = outputs(&Scenario::from_file(&path).unwrap()).unwrap();
     let wanted = [
-        ("ORG->TGT recorded by ORG", 2023),
-        ("re-exports via HUB to TGT", 2023),
-        ("ORG->HUB recorded by ORG", 2024),
+        ("ORG-TGT.recorded.ORG", 2023),
+        ("HUB.reexports.TGT", 2023),
+        ("ORG-HUB.recorded.ORG", 2024),
     ];
     let mut s = String::new();
     for ((series, year), f) in wanted.iter().zip(noise) {
@@ -132,7 +132,8 @@ fn fails(extra: &str, needles: &[&str]) {
 
 #[test]
 fn bad_specifications_give_located_errors() {
-    let target = "[[calibration.targets]]\nseries = \"ORG->TGT recorded by ORG\"\nyear = 2023\nvalue = 5.0\n";
+    let target =
+        "[[calibration.targets]]\nseries = \"ORG-TGT.recorded.ORG\"\nyear = 2023\nvalue = 5.0\n";
     fails(
         &format!("[[calibration.free]]\npath = \"instruments.controls.percent\"\nlower = 50.0\nupper = 10.0\n{target}"),
         &["calibration.free[0]", "bounds reversed"],
@@ -142,11 +143,11 @@ fn bad_specifications_give_located_errors() {
         &["calibration.free[0].path", "instruments.nope.percent"],
     );
     fails(
-        &format!("{FREE}[[calibration.targets]]\nseries = \"ORG->XYZ recorded by ORG\"\nyear = 2023\nvalue = 5.0\n"),
-        &["calibration.targets[0].series", "no output `ORG->XYZ recorded by ORG`"],
+        &format!("{FREE}[[calibration.targets]]\nseries = \"ORG-XYZ.recorded.ORG\"\nyear = 2023\nvalue = 5.0\n"),
+        &["calibration.targets[0].series", "no series `ORG-XYZ.recorded.ORG`; nearest: `ORG-HUB.recorded.ORG`"],
     );
     fails(
-        &format!("{FREE}[[calibration.targets]]\nseries = \"ORG->TGT recorded by ORG\"\nyear = 2023\nvalue = -5.0\n"),
+        &format!("{FREE}[[calibration.targets]]\nseries = \"ORG-TGT.recorded.ORG\"\nyear = 2023\nvalue = -5.0\n"),
         &["calibration.targets[0].value", "must be positive"],
     );
     fails(FREE, &["calibration.targets", "names no target"]);

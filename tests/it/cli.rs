@@ -375,7 +375,7 @@ fn missing_scenario_file_is_named() {
 }
 
 #[test]
-fn run_of_a_yearly_scenario_writes_its_five_files() {
+fn run_of_a_yearly_scenario_writes_its_detail_and_total_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ah");
     tradeflow()
@@ -383,20 +383,38 @@ fn run_of_a_yearly_scenario_writes_its_five_files() {
         .arg(&out)
         .assert()
         .success()
-        .stdout(contains("CHN->KGZ recorded by CHN").and(contains("re-exports via KGZ to RUS")));
+        .stdout(
+            contains("CHN-KGZ.recorded.CHN")
+                .and(contains("KGZ.reexports.RUS"))
+                .and(contains(
+                    "Solver: 38 gravity solves converged: 2 baselines (one per sector)",
+                )),
+        );
     for (file, header) in [
-        ("flows.csv", "year,sector,exporter,importer,reporter,recorded,shipped,final_destination"),
-        ("routes.csv", "year,sector,origin,via,destination,value,share"),
-        ("reexports.csv", "year,sector,intermediary,origin,imports_from_origin,reexports_to_target,reexport_share"),
+        ("flows.csv", "year,sector,exporter,importer,shipped,final_destination"),
+        ("recorded.csv", "year,sector,exporter,importer,reporter,recorded"),
+        ("routes.csv", "year,sector,origin,via,destination,value,pair_fraction,target_imports_fraction"),
+        ("reexports.csv", "year,sector,intermediary,origin,imports_from_origin,reexports_to_target,reexport_fraction"),
         ("countries.csv", "year,sector,country,welfare_change_pct,real_gdp_change_pct,factory_gate_price_change_pct,output_change_pct,foreign_exports_change_pct,foreign_imports_change_pct"),
+        ("flows_total.csv", "year,exporter,importer,shipped,final_destination"),
+        ("recorded_total.csv", "year,exporter,importer,reporter,recorded"),
+        ("routes_total.csv", "year,origin,via,destination,value,pair_fraction,target_imports_fraction"),
+        ("reexports_total.csv", "year,intermediary,imports_from_origins,reexports_to_target,reexport_fraction"),
+        ("countries_total.csv", "year,country,welfare_change_pct,real_gdp_change_pct,factory_gate_price_change_pct,output_change_pct,foreign_exports_change_pct,foreign_imports_change_pct"),
     ] {
         let text = std::fs::read_to_string(out.join(file)).unwrap();
         assert_eq!(text.lines().next(), Some(header), "{file}");
         assert!(!text.contains("NaN") && !text.contains("inf"), "{file}");
+        // Detail files hold leaf rows only: no `all` sector beside the two sectors.
+        assert!(!text.contains(",all,"), "{file}");
     }
     let run: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
     assert_eq!(run["years"].as_array().unwrap().len(), 10);
+    assert_eq!(run["significant_digits"], 10);
+    assert_eq!(run["files"].as_array().unwrap().len(), 10);
+    assert_eq!(run["files"][0]["file"], "flows.csv");
+    assert_eq!(run["files"][0]["columns"][4]["unit"], "data unit");
     assert!(
         run["scenario"]["dynamics"]["instruments"]
             .as_array()
@@ -422,9 +440,9 @@ fn compare_lines_up_the_scenarios() {
         .success()
         .stdout(contains("no_war").and(contains("as_happened")));
     let text = std::fs::read_to_string(out.join("compare.csv")).unwrap();
-    assert_eq!(text.lines().next(), Some("scenario,series,year,value"));
-    assert!(text.contains("as_happened,CHN->KGZ recorded by CHN,2023,"));
-    assert!(text.contains("no_war,re-exports via KAZ to RUS,2030,"));
+    assert_eq!(text.lines().next(), Some("scenario,series,year,value,unit"));
+    assert!(text.contains("as_happened,CHN-KGZ.recorded.CHN,2023,"));
+    assert!(text.contains("no_war,KAZ.reexports.RUS,2030,"));
 }
 
 #[test]
@@ -551,7 +569,7 @@ fn sweep_shards_merge_into_the_unsharded_run() {
     tradeflow()
         .args(["sweep", file])
         .args(params)
-        .args(["--output", "ALP welfare_change_pct", "-q", "--out"])
+        .args(["--output", "ALP.welfare_change_pct", "-q", "--out"])
         .arg(&full)
         .assert()
         .success();
@@ -578,7 +596,7 @@ fn sweep_shards_merge_into_the_unsharded_run() {
             .args(params)
             .args([
                 "--output",
-                "ALP welfare_change_pct",
+                "ALP.welfare_change_pct",
                 "--shard",
                 &format!("{k}/2"),
                 "-q",

@@ -129,7 +129,7 @@ path = "instruments.channel.premium"
 lower = 1.0
 upper = 6.0
 [[calibration.targets]]
-series = "re-exports via HUB to TGT"
+series = "HUB.reexports.TGT"
 year = 2024
 value = 1.0
 source = "made up for the test"
@@ -240,7 +240,7 @@ fn each_command_replaces_only_its_own_results() {
             "--param",
             "routes.theta=3:5:2",
             "--output",
-            "re-exports via HUB to TGT@2024",
+            "HUB.reexports.TGT@2024",
             "-q",
         ])
         .assert()

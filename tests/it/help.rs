@@ -33,7 +33,9 @@ const COMMANDS: &[&[&str]] = &[
     &["data", "import", "baci"],
     &["data", "import", "comtrade"],
     &["data", "report"],
+    &["data", "build"],
     &["estimate"],
+    &["series"],
 ];
 
 #[test]

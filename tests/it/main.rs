@@ -6,6 +6,7 @@ mod common;
 
 mod calibrate;
 mod cli;
+mod data_build;
 mod data_import;
 mod finite;
 mod folders;
@@ -18,4 +19,5 @@ mod plot;
 mod plot_tuning;
 mod roundabout;
 mod scenarios;
+mod tidy;
 mod validation;

@@ -67,7 +67,7 @@ fn same_seed_same_numbers_on_any_number_of_threads_and_shards_join() {
     let k = mc
         .series()
         .iter()
-        .position(|(n, _)| n == "CAN welfare_change_pct")
+        .position(|(n, _)| n == "CAN.welfare_change_pct")
         .unwrap();
     assert!(one.iter().all(|d| d.outcome.as_ref().unwrap()[k] > 0.0));
 }

@@ -75,7 +75,7 @@ fn diagram(flows: Vec<RouteFlow>, origins: &[&str]) -> Chart {
 
 fn lines(years: Vec<i32>, scenarios: Vec<(&str, Vec<Option<f64>>)>, unit: Unit) -> Chart {
     Chart::ScenarioLines(ScenarioLines {
-        series: "re-exports via KGZ to RUS".into(),
+        series: "KGZ.reexports.RUS".into(),
         unit,
         years,
         scenarios: scenarios
@@ -158,7 +158,7 @@ fn small_charts() -> Vec<Chart> {
             Unit::UsdBn,
         ),
         bars(
-            &["re-exports via KGZ to RUS", "CHN->KGZ recorded by CHN"],
+            &["KGZ.reexports.RUS", "CHN-KGZ.recorded.CHN"],
             &["as_happened", "no_war"],
             vec![vec![Some(24.9), Some(0.2)], vec![Some(28.8), Some(7.5)]],
         ),
@@ -547,29 +547,29 @@ fn plot_errors_are_located_and_write_nothing() {
     let empty = out.parent().unwrap().join("empty");
     std::fs::create_dir(&empty).unwrap();
     plot_fails(&empty, &["empty", "not a results folder"]);
-    let routes = std::fs::read_to_string(out.join("routes.csv")).unwrap();
+    let routes = std::fs::read_to_string(out.join("routes_total.csv")).unwrap();
     // A column renamed.
     std::fs::write(
-        out.join("routes.csv"),
+        out.join("routes_total.csv"),
         routes.replacen(",value,", ",amount,", 1),
     )
     .unwrap();
-    plot_fails(&out, &["routes.csv", "no column `value`"]);
+    plot_fails(&out, &["routes_total.csv", "no column `value`"]);
     // A bad number on line 3.
     let mut lines: Vec<String> = routes.lines().map(str::to_owned).collect();
-    lines[2] = lines[2].rsplitn(3, ',').collect::<Vec<_>>()[2].to_owned() + ",x,0.5";
-    std::fs::write(out.join("routes.csv"), lines.join("\n")).unwrap();
+    lines[2] = lines[2].rsplitn(4, ',').collect::<Vec<_>>()[3].to_owned() + ",x,0.5,0.5";
+    std::fs::write(out.join("routes_total.csv"), lines.join("\n")).unwrap();
     plot_fails(
         &out,
-        &["routes.csv, line 3", "column `value`", "not a number"],
+        &["routes_total.csv, line 3", "column `value`", "not a number"],
     );
     // An empty file.
-    std::fs::write(out.join("routes.csv"), "").unwrap();
-    plot_fails(&out, &["routes.csv", "empty"]);
-    std::fs::write(out.join("routes.csv"), &routes).unwrap();
+    std::fs::write(out.join("routes_total.csv"), "").unwrap();
+    plot_fails(&out, &["routes_total.csv", "empty"]);
+    std::fs::write(out.join("routes_total.csv"), &routes).unwrap();
     // A missing file.
-    std::fs::remove_file(out.join("reexports.csv")).unwrap();
-    plot_fails(&out, &["reexports.csv", "missing"]);
+    std::fs::remove_file(out.join("reexports_total.csv")).unwrap();
+    plot_fails(&out, &["reexports_total.csv", "missing"]);
     // A broken run.json.
     std::fs::write(out.join("run.json"), "{\"scenario\": {\"name\": 1}}").unwrap();
     plot_fails(&out, &["run.json", "scenario.name"]);
@@ -640,7 +640,7 @@ fn compare_writes_charts_and_plot_redraws_them() {
         .arg(&out)
         .args([
             "--series",
-            "direct share of imports of TGT",
+            "TGT.imports.direct_share",
             "--year",
             "2024",
             "--reference",
@@ -659,13 +659,13 @@ fn compare_writes_charts_and_plot_redraws_them() {
     let a = tradeflow()
         .arg("plot")
         .arg(&out)
-        .args(["--series", "imports of XYZ"])
+        .args(["--series", "TGT.imports.finall"])
         .assert()
         .failure()
         .code(1);
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
     assert!(
-        err.contains("imports of XYZ") && err.contains("re-exports via HUB to TGT"),
+        err.contains("no series `TGT.imports.finall`; nearest: `TGT.imports.final`"),
         "{err}"
     );
     tradeflow()
@@ -680,14 +680,14 @@ fn compare_writes_charts_and_plot_redraws_them() {
 #[test]
 fn compare_defaults_pick_the_largest_hub_and_its_recorded_inflow() {
     let csv = "scenario,series,year,value\n\
-        a,\"imports of RUS, final destination\",2030,300\n\
-        a,re-exports via KAZ to RUS,2030,19\n\
-        a,re-exports via KGZ to RUS,2030,25\n\
-        a,CHN->KGZ recorded by CHN,2030,28\n\
-        a,EU->KGZ recorded by EU,2030,1\n\
-        a,RUS->KGZ recorded by RUS,2030,40\n\
-        a,CHN->KAZ recorded by CHN,2030,50\n\
-        b,re-exports via KGZ to RUS,2030,10\n";
+        a,RUS.imports.final,2030,300\n\
+        a,KAZ.reexports.RUS,2030,19\n\
+        a,KGZ.reexports.RUS,2030,25\n\
+        a,CHN-KGZ.recorded.CHN,2030,28\n\
+        a,EU-KGZ.recorded.EU,2030,1\n\
+        a,RUS-KGZ.recorded.RUS,2030,40\n\
+        a,CHN-KAZ.recorded.CHN,2030,50\n\
+        b,KGZ.reexports.RUS,2030,10\n";
     let folder = Folder::from_files(
         Path::new("cmp"),
         &[("compare.csv", csv.as_bytes().to_vec())],

@@ -125,7 +125,7 @@ fn small_charts() -> Vec<(Chart, Vec<&'static str>)> {
     vec![
         (
             fan(
-                "re-exports via KGZ to RUS",
+                "KGZ.reexports.RUS",
                 vec![2021, 2022, 2023],
                 vec![q(0.1, 0.02), q(1.5, 0.5), q(15.0, 3.0)],
                 draws(197, 3),
@@ -166,8 +166,8 @@ fn small_charts() -> Vec<(Chart, Vec<&'static str>)> {
         (
             fit(
                 vec![
-                    target("CHN->KGZ recorded by CHN", Some(2023), 20.0, 20.1, 19.9),
-                    target("CHN->RUS recorded by CHN", Some(2022), 75.5, 98.5, 91.8),
+                    target("CHN-KGZ.recorded.CHN", Some(2023), 20.0, 20.1, 19.9),
+                    target("CHN-RUS.recorded.CHN", Some(2022), 75.5, 98.5, 91.8),
                 ],
                 vec![
                     parameter("instruments.evasion_china_kgz.premium", Some(0.17), false),
@@ -191,7 +191,7 @@ fn small_charts() -> Vec<(Chart, Vec<&'static str>)> {
         ),
         (
             tornado(
-                "re-exports via KGZ to RUS",
+                "KGZ.reexports.RUS",
                 Some(2030),
                 Some(24.9),
                 vec![
@@ -250,7 +250,7 @@ fn tornado_bars_are_sorted_by_swing_and_failed_ones_listed() {
     assert!(rows[0].starts_with("parameter,low,high,base_value,output,year,"));
     assert!(rows[1].starts_with("instruments.evasion_china_kgz.premium,"));
     let failed = tornado(
-        "ALP welfare_change_pct",
+        "ALP.welfare_change_pct",
         None,
         Some(0.4),
         vec![
@@ -282,26 +282,26 @@ fn degenerate_charts() -> Vec<Chart> {
     };
     vec![
         fan(
-            "re-exports via KGZ to RUS",
+            "KGZ.reexports.RUS",
             vec![2030],
             vec![q(24.9, 2.0)],
             draws(200, 0),
         ),
         fan(
-            "re-exports via KGZ to RUS",
+            "KGZ.reexports.RUS",
             vec![2021, 2022],
             vec![one, one],
             draws(1, 199),
         ),
-        fan("re-exports via KGZ to RUS", vec![], vec![], draws(0, 0)),
+        fan("KGZ.reexports.RUS", vec![], vec![], draws(0, 0)),
         fan(
-            "imports of RUS, final destination",
+            "RUS.imports.final",
             vec![2021, 2022, 2023],
             vec![zero, zero, zero],
             draws(5, 0),
         ),
         fan(
-            "direct share of imports of RUS",
+            "RUS.imports.direct_share",
             vec![2021, 2022, 2023],
             // Fewer bands than years: the extra years are left out.
             vec![q(0.9, 0.01)],
@@ -318,22 +318,22 @@ fn degenerate_charts() -> Vec<Chart> {
         ),
         fit(vec![], vec![], false),
         fit(
-            vec![target("CHN->KGZ recorded by CHN", None, 20.0, 20.0, 20.0)],
+            vec![target("CHN-KGZ.recorded.CHN", None, 20.0, 20.0, 20.0)],
             vec![parameter("sigma", None, false)],
             true,
         ),
         // Mixed units: shown as a percentage of the observed figure; a zero observation.
         fit(
             vec![
-                target("direct share of imports of RUS", Some(2023), 0.6, 0.7, 0.65),
-                target("re-exports via KGZ to RUS", Some(2023), 0.0, 1.0, 0.5),
+                target("RUS.imports.direct_share", Some(2023), 0.6, 0.7, 0.65),
+                target("KGZ.reexports.RUS", Some(2023), 0.0, 1.0, 0.5),
             ],
             vec![parameter("routes.theta", Some(f64::NAN), true)],
             false,
         ),
         fit(
             (0..30)
-                .map(|i| target("EU->RUS recorded by EU", Some(2000 + i), 10.0, 12.0, 11.0))
+                .map(|i| target("EU-RUS.recorded.EU", Some(2000 + i), 10.0, 12.0, 11.0))
                 .collect(),
             (0..10)
                 .map(|i| parameter(&format!("instruments.x{i}.percent"), Some(1.0), i % 2 == 0))
@@ -341,7 +341,7 @@ fn degenerate_charts() -> Vec<Chart> {
             true,
         ),
         tornado(
-            "re-exports via KGZ to RUS",
+            "KGZ.reexports.RUS",
             Some(2030),
             None,
             vec![
@@ -350,7 +350,7 @@ fn degenerate_charts() -> Vec<Chart> {
             ],
         ),
         tornado(
-            "re-exports via KGZ to RUS",
+            "KGZ.reexports.RUS",
             Some(2030),
             Some(24.9),
             vec![bar(
@@ -360,7 +360,7 @@ fn degenerate_charts() -> Vec<Chart> {
             )],
         ),
         tornado(
-            "re-exports via KGZ to RUS",
+            "KGZ.reexports.RUS",
             Some(2030),
             Some(24.9),
             vec![
@@ -370,14 +370,14 @@ fn degenerate_charts() -> Vec<Chart> {
             ],
         ),
         tornado(
-            "re-exports via KGZ to RUS",
+            "KGZ.reexports.RUS",
             Some(2030),
             None,
             vec![bar("sigma", (3.0, 7.0), (Some(20.0), Some(22.0)))],
         ),
-        tornado("re-exports via KGZ to RUS", None, None, vec![]),
+        tornado("KGZ.reexports.RUS", None, None, vec![]),
         tornado(
-            "re-exports via KGZ to RUS",
+            "KGZ.reexports.RUS",
             Some(2030),
             Some(0.0),
             vec![bar(
@@ -480,14 +480,14 @@ fn every_chart_comes_as_png_svg_and_csv() {
 // ---- From folders ------------------------------------------------------------------------
 
 const BANDS: &str = "series,year,draws,failed,mean,sd,q05,q25,q50,q75,q95
-\"imports of RUS, final destination\",2021,9,1,293,1,291,292,293,294,295
-\"imports of RUS, final destination\",2022,9,1,288,1,286,287,288,289,290
-re-exports via KAZ to RUS,2021,9,1,0.1,0.01,0.08,0.09,0.1,0.11,0.12
-re-exports via KAZ to RUS,2022,9,1,19,1,17,18,19,20,21
-re-exports via KGZ to RUS,2021,9,1,0.1,0.01,0.08,0.09,0.1,0.11,0.12
-re-exports via KGZ to RUS,2022,9,1,25,2,21,23,25,27,29
-CHN->KGZ recorded by CHN,2022,9,1,28,2,24,26,28,30,32
-RUS->KGZ recorded by RUS,2022,9,1,40,2,36,38,40,42,44
+\"RUS.imports.final\",2021,9,1,293,1,291,292,293,294,295
+\"RUS.imports.final\",2022,9,1,288,1,286,287,288,289,290
+KAZ.reexports.RUS,2021,9,1,0.1,0.01,0.08,0.09,0.1,0.11,0.12
+KAZ.reexports.RUS,2022,9,1,19,1,17,18,19,20,21
+KGZ.reexports.RUS,2021,9,1,0.1,0.01,0.08,0.09,0.1,0.11,0.12
+KGZ.reexports.RUS,2022,9,1,25,2,21,23,25,27,29
+CHN-KGZ.recorded.CHN,2022,9,1,28,2,24,26,28,30,32
+RUS-KGZ.recorded.RUS,2022,9,1,40,2,36,38,40,42,44
 ";
 
 fn record(shard: &str) -> String {
@@ -534,13 +534,16 @@ fn monte_carlo_folders_give_fan_charts_of_the_key_series() {
     let opts = |s: &[&str]| MonteCarloOptions {
         series: s.iter().map(|s| (*s).to_owned()).collect(),
     };
-    let charts = montecarlo_charts(&folder, &opts(&["RUS->KGZ recorded by RUS"])).unwrap();
+    let charts = montecarlo_charts(&folder, &opts(&["RUS-KGZ.recorded.RUS"])).unwrap();
     assert_eq!(charts.len(), 1);
-    let e = err(montecarlo_charts(&folder, &opts(&["imports of XYZ"])).unwrap_err());
+    let e = err(montecarlo_charts(&folder, &opts(&["RUS.imports.finale"])).unwrap_err());
     assert!(
-        e.contains("imports of XYZ") && e.contains("re-exports via KGZ to RUS"),
+        e.contains("no series `RUS.imports.finale`; nearest: `RUS.imports.final`"),
         "{e}"
     );
+    // A phrase of the old names finds the name it has now.
+    let e = err(montecarlo_charts(&folder, &opts(&["re-exports via KGZ to RUS"])).unwrap_err());
+    assert!(e.contains("nearest: `KGZ.reexports.RUS`"), "{e}");
     // A shard is not drawn: its bands cover only its draws.
     let e = err(montecarlo_charts(
         &mc_folder(BANDS, &record(r#"{"k": 2, "n": 3}"#)),
@@ -556,10 +559,10 @@ fn monte_carlo_folders_give_fan_charts_of_the_key_series() {
 #[test]
 fn monte_carlo_of_a_single_counterfactual_gives_intervals_per_country() {
     let bands = "series,year,draws,failed,mean,sd,q05,q25,q50,q75,q95
-CAN welfare_change_pct,,20,0,0.3,0.07,0.2,0.25,0.3,0.35,0.44
-CAN real_gdp_change_pct,,20,0,0.3,0.07,0.2,0.25,0.3,0.35,0.44
-JPN welfare_change_pct,,20,0,0.04,0.01,0.02,0.03,0.04,0.05,0.06
-JPN real_gdp_change_pct,,20,0,0.04,0.01,0.02,0.03,0.04,0.05,0.06
+CAN.welfare_change_pct,,20,0,0.3,0.07,0.2,0.25,0.3,0.35,0.44
+CAN.real_gdp_change_pct,,20,0,0.3,0.07,0.2,0.25,0.3,0.35,0.44
+JPN.welfare_change_pct,,20,0,0.04,0.01,0.02,0.03,0.04,0.05,0.06
+JPN.real_gdp_change_pct,,20,0,0.04,0.01,0.02,0.03,0.04,0.05,0.06
 ";
     let folder = mc_folder(bands, &record("null"));
     let charts = montecarlo_charts(&folder, &MonteCarloOptions::default()).unwrap();
@@ -577,7 +580,7 @@ JPN real_gdp_change_pct,,20,0,0.04,0.01,0.02,0.03,0.04,0.05,0.06
     let svg = render_svg(&charts[0], SIZE).unwrap();
     assert!(svg.contains("Real GDP change by country") && svg.contains("real GDP change, %"));
     let opts = MonteCarloOptions {
-        series: vec!["CAN welfare_change_pct".into()],
+        series: vec!["CAN.welfare_change_pct".into()],
     };
     let e = err(montecarlo_charts(&folder, &opts).unwrap_err());
     assert!(e.contains("welfare_change_pct, real_gdp_change_pct"), "{e}");
@@ -624,8 +627,8 @@ fn bad_monte_carlo_files_give_located_errors() {
 }
 
 const FIT: &str = "series,year,observed,initial,fitted,log_deviation,weight,source
-CHN->KGZ recorded by CHN,2023,20.0,20.1,19.9,-0.005,1.0,seed article
-EU->RUS recorded by EU,2022,65.05,65.8,65.4,0.006,1.0,\"Eurostat, via E. Dor\"
+CHN-KGZ.recorded.CHN,2023,20.0,20.1,19.9,-0.005,1.0,seed article
+EU-RUS.recorded.EU,2022,65.05,65.8,65.4,0.006,1.0,\"Eurostat, via E. Dor\"
 ";
 const PARAMETERS: &str =
     "path,initial,fitted,stderr,lower,upper,at_bound,weak_direction_loading,poorly_identified
@@ -766,13 +769,13 @@ lower = 2.0
 upper = 9.0
 
 [[calibration.targets]]
-series = "re-exports via HUB to TGT"
+series = "HUB.reexports.TGT"
 year = 2024
 value = 0.9
 source = "illustrative"
 
 [[calibration.targets]]
-series = "ORG->TGT recorded by ORG"
+series = "ORG-TGT.recorded.ORG"
 year = 2023
 value = 9.0
 source = "illustrative"
@@ -852,7 +855,7 @@ fn run_with_draws_writes_fan_charts_and_plot_redraws_them() {
     tradeflow()
         .arg("plot")
         .arg(&mc)
-        .args(["--series", "direct share of imports of TGT"])
+        .args(["--series", "TGT.imports.direct_share"])
         .assert()
         .success();
     assert_eq!(
@@ -997,7 +1000,7 @@ fn sweep_writes_the_tornado_and_plot_redraws_it() {
         "--param",
         "routes.theta=3:6:2",
         "--output",
-        "re-exports via HUB to TGT@2026",
+        "HUB.reexports.TGT@2026",
         "--out",
     ];
     tradeflow().args(args).arg(&out).assert().success();

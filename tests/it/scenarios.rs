@@ -42,7 +42,8 @@ fn every_scenario_loads_and_runs() {
             );
             assert!(!r.flows.is_empty() && !r.routes.is_empty());
             let files = tradeflow::output::year_run_files(&s, &r).unwrap();
-            assert_eq!(files.len(), 5);
+            // Five detail files, five totals and run.json.
+            assert_eq!(files.len(), 11);
             continue;
         }
         let r = run(&s).unwrap_or_else(|e| panic!("{}: {e}", file.display()));

@@ -336,7 +336,7 @@ fn duplicate_free_calibration_parameters_are_an_error() {
     let path = d.write(
         "c.toml",
         &format!(
-            "{TWO}\n[calibration]\nfree = [{{ path = \"sigma\", lower = 2, upper = 9 }}, {{ path = \"sigma\", lower = 3, upper = 8 }}]\ntargets = [{{ series = \"ALP welfare_change_pct\", value = 5 }}]\n"
+            "{TWO}\n[calibration]\nfree = [{{ path = \"sigma\", lower = 2, upper = 9 }}, {{ path = \"sigma\", lower = 3, upper = 8 }}]\ntargets = [{{ series = \"ALP.welfare_change_pct\", value = 5 }}]\n"
         ),
     );
     let e = tradeflow::calibrate::calibrate(&path)
@@ -537,7 +537,7 @@ fn an_undefined_standard_error_is_none_and_an_empty_cell() {
     let path = d.write(
         "c.toml",
         &format!(
-            "{TWO}\n[calibration]\nmax_steps = 3\nfree = [{{ path = \"sigma\", lower = 2, upper = 9 }}]\ntargets = [{{ series = \"ALP welfare_change_pct\", value = 5 }}]\n"
+            "{TWO}\n[calibration]\nmax_steps = 3\nfree = [{{ path = \"sigma\", lower = 2, upper = 9 }}]\ntargets = [{{ series = \"ALP.welfare_change_pct\", value = 5 }}]\n"
         ),
     );
     let fit = tradeflow::calibrate::calibrate(&path).unwrap();

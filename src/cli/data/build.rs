@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use tradeflow::data::build::BuildRequest;
+use tradeflow::data::build::{BuildRequest, Effects};
 use tradeflow::data::domestic::DomesticMethod;
 use tradeflow::data::panel::{Preference, Unit};
 
@@ -19,7 +19,7 @@ pub(super) struct BuildArgs {
     /// The economies map (economies.toml): the world's economies, in its order.
     #[arg(long)]
     economies: PathBuf,
-    /// Domestic sales: a CSV of year,economy,value,unit,source (and optionally measure, note)
+    /// Domestic sales: a CSV of year,economy,value,unit,source (and optionally measure, kind, note)
     /// with one figure per economy: GDP or gross output, or domestic sales with --domestic given.
     #[arg(long)]
     domestic_table: PathBuf,
@@ -48,6 +48,21 @@ pub(super) struct BuildArgs {
     /// The product of the world's cells.
     #[arg(long, default_value = "total")]
     product: String,
+    /// The gravity prior of missing cells: `fixed` (exporter and importer fixed effects;
+    /// every economy needs an observed cell on each side), `masses` (ln output of exporter
+    /// and importer from --domestic-table, for thin panels), or `auto` (fixed effects when
+    /// every economy with a missing cell has them, otherwise masses for every cell).
+    #[arg(long, default_value = "auto")]
+    effects: String,
+    /// Fit the prior on these years of the panel (`2019-2021` or `2019,2020,2021`), with
+    /// year fixed effects; they must include --year [default: --year alone].
+    #[arg(long)]
+    fit_years: Option<String>,
+    /// Leave the imputed cells at the prior; by default they are scaled (iterative
+    /// proportional fitting, observed cells fixed) to each economy's reported total
+    /// exports and imports of --year (panel rows with partner WLD).
+    #[arg(long)]
+    ignore_totals: bool,
     /// The world to write (CSV). An existing file is replaced only if tradeflow wrote it.
     #[arg(long)]
     out: PathBuf,
@@ -63,6 +78,19 @@ pub(super) fn run(a: BuildArgs) -> Result<()> {
             a.domestic,
             DomesticMethod::NAMES.join(", ")
         );
+    };
+    let Some(effects) = Effects::parse(&a.effects) else {
+        bail!(
+            "--effects `{}` is not one of {}",
+            a.effects,
+            Effects::NAMES.join(", ")
+        );
+    };
+    let fit_years = match &a.fit_years {
+        None => Vec::new(),
+        Some(t) => parse_years(t).ok_or_else(|| {
+            anyhow::anyhow!("--fit-years `{t}`: give a range (2019-2021) or years separated by commas")
+        })?,
     };
     let prefer = a
         .prefer
@@ -85,6 +113,9 @@ pub(super) fn run(a: BuildArgs) -> Result<()> {
         product: a.product,
         prefer,
         hubs: a.hubs.iter().map(|h| h.trim().to_owned()).collect(),
+        effects,
+        fit_years,
+        use_totals: !a.ignore_totals,
         out: a.out,
     };
     let world = request.run("tradeflow data build")?;
@@ -96,4 +127,22 @@ pub(super) fn run(a: BuildArgs) -> Result<()> {
         ))?;
     }
     Ok(())
+}
+
+/// `2019-2021` or `2019,2020,2021`, in increasing order without repeats.
+fn parse_years(t: &str) -> Option<Vec<i32>> {
+    let mut years: Vec<i32> = if let Some((a, b)) = t.split_once('-') {
+        let (a, b): (i32, i32) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+        if a > b {
+            return None;
+        }
+        (a..=b).collect()
+    } else {
+        t.split(',')
+            .map(|y| y.trim().parse().ok())
+            .collect::<Option<Vec<i32>>>()?
+    };
+    years.sort_unstable();
+    years.dedup();
+    (!years.is_empty()).then_some(years)
 }
