@@ -11,8 +11,8 @@ largest (numpy's lstsq), the plain step where the update is not finite, a restar
 steps without a new best step or on a step ten times worse than the best, a stall after 50;
 stop when the largest change is below 1e-12 max(1, max |G(x)|). The complete GE iterates on
 (ln P^(1-sigma), ln p) jointly, as `GravityModel::solve_complete` does. One timed unit is
-the baseline resistances, the conditional resistances and the complete GE, from scratch:
-what criterion's `solver/N` times.
+the baseline resistances, the conditional resistances and the complete GE, from scratch,
+with each state's N x N modeled flows: what criterion's `solver/N` times.
 
 Usage: solver_numpy.py WORLDS_DIR [CRITERION_DIR] [--runs R]
 Prints per N: iterations (numpy and tradeflow), the largest relative difference of the
@@ -92,12 +92,21 @@ def resistances(T, ys, es, r, warm=None):
     return T @ (es / b), b, its
 
 
+def flows(T, y, e, a, b):
+    """Modeled flows X_ij = E_j (Y_i / Y) T_ij / (a_i b_j): each solved state's bilateral
+    flows, which tradeflow's unit computes too (baseline, conditional, experiment)."""
+    return (y / a)[:, None] * T * (e / (y.sum() * b))[None, :]
+
+
 def solve(T0, T1, y, e, sigma, r):
-    """Baseline, conditional and complete GE: (prices, inward resistances, iterations)."""
+    """Baseline, conditional and complete GE with their flows: (prices, inward
+    resistances, iterations)."""
     n = y.size
     ys, es = y / y.sum(), e / e.sum()
     a0, b0, i0 = resistances(T0, ys, es, r)
+    flows(T0, y, e, a0, b0)
     ac, bc, i1 = resistances(T1, ys, es, r, b0)
+    flows(T1, y, e, ac, bc)
     world0 = y.sum()
 
     def shares(lp):
@@ -117,8 +126,10 @@ def solve(T0, T1, y, e, sigma, r):
     x0 = np.concatenate([np.log(bc), np.log(ac / a0) / (sigma - 1.0)])
     x, i2 = fixed_point(joint, x0)
     ysp, esp, _ = shares(x[n:])
-    _, b, _ = resistances(T1, ysp, esp, r, np.exp(x[:n]))
-    return np.exp(x[n:]), b ** (1.0 / (1.0 - sigma)), (i0, i1, i2)
+    a, b, _ = resistances(T1, ysp, esp, r, np.exp(x[:n]))
+    p = np.exp(x[n:])
+    flows(T1, y * p, e * p, a, b)
+    return p, b ** (1.0 / (1.0 - sigma)), (i0, i1, i2)
 
 
 def load(d, n):

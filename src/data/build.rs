@@ -30,7 +30,7 @@
 //!    imputed cell's standard error is the delta method, `se(X_ij) = X_ij sqrt(d' V d)`,
 //!    with `V` the HC0 covariance of the coefficients *and* the constant or effects (the
 //!    same sandwich as the fit's, on the dummy form of the model: [`delta_covariance`]);
-//! 2b. **reported totals** (partner `WLD`, [`WORLD_CODE`]): the imputed cells are scaled by
+//! 3. **reported totals** (partner `WLD`, [`WORLD_CODE`]): the imputed cells are scaled by
 //!    iterative proportional fitting ([`totals`], observed cells fixed) so that an
 //!    economy's foreign exports and imports match its reported total of the base year (its
 //!    own record first), to [`totals::TOLERANCE`] relative within [`totals::MAX_SWEEPS`]
@@ -41,10 +41,12 @@
 //!    inside the map's aggregates (intra-EU, intra-ROW), which are domestic cells here; the
 //!    report shows it against the world's foreign cells as a check. A scaled cell's standard
 //!    error is scaled with it (the factor is taken as exact);
-//! 3. **domestic sales** from the domestic table ([`super::domestic`]), by the stated
+//! 4. **domestic sales** from the domestic table ([`super::domestic`]), by the stated
 //!    [`DomesticMethod`], written into every domestic row's note. With
 //!    `output-less-exports` the row's standard error is that of the economy's imputed
 //!    exports (the same delta method on their sum); the output figure is taken as exact.
+//!    With `given`, a figure whose measure is not `domestic sales` (GDP) taken as domestic
+//!    sales is kind `assumption`, and the note says so.
 //!
 //! The world is written by [`super::world_file`] (one row per cell).
 
@@ -362,7 +364,8 @@ pub fn build(panel: &Panel, opt: &BuildOptions<'_>) -> Result<World, DataError> 
             ),
         });
     }
-    let is_total = |r: &super::panel::PanelRow| r.exporter == WORLD_CODE || r.importer == WORLD_CODE;
+    let is_total =
+        |r: &super::panel::PanelRow| r.exporter == WORLD_CODE || r.importer == WORLD_CODE;
     let total_rows = panel
         .rows
         .iter()
@@ -372,7 +375,10 @@ pub fn build(panel: &Panel, opt: &BuildOptions<'_>) -> Result<World, DataError> 
         .rows
         .iter()
         .filter(|(_, r)| {
-            r.year == opt.year && r.product == opt.product && r.exporter == r.importer && !is_total(r)
+            r.year == opt.year
+                && r.product == opt.product
+                && r.exporter == r.importer
+                && !is_total(r)
         })
         .count();
 
@@ -394,9 +400,8 @@ pub fn build(panel: &Panel, opt: &BuildOptions<'_>) -> Result<World, DataError> 
         .iter()
         .map(|(v, _)| (*v > 0.0).then(|| v.ln()))
         .collect();
-    let pair_ln = |ln: &[Option<f64>], i: usize, j: usize| -> Option<(f64, f64)> {
-        Some((ln[i]?, ln[j]?))
-    };
+    let pair_ln =
+        |ln: &[Option<f64>], i: usize, j: usize| -> Option<(f64, f64)> { Some((ln[i]?, ln[j]?)) };
 
     // 2. Imputed cells: the prior, then the reported totals.
     let mut cells: Vec<Option<WorldCell>> = observed;
@@ -433,7 +438,12 @@ pub fn build(panel: &Panel, opt: &BuildOptions<'_>) -> Result<World, DataError> 
                 }
             }
             for (e, ln) in ln_y.iter().enumerate() {
-                if ln.is_none() && cells_y.iter().flatten().any(|c| c.exporter == codes[e] || c.importer == codes[e]) {
+                if ln.is_none()
+                    && cells_y
+                        .iter()
+                        .flatten()
+                        .any(|c| c.exporter == codes[e] || c.importer == codes[e])
+                {
                     excluded.push(format!("{} in {y}", codes[e]));
                 }
             }
@@ -443,8 +453,9 @@ pub fn build(panel: &Panel, opt: &BuildOptions<'_>) -> Result<World, DataError> 
             message: m,
         };
         let try_fixed = || -> Result<Prior, String> {
-            let p = Prior::fit(obs.clone(), prior::Model::Fixed, &opt.ppml)
-                .map_err(|e| format!("the fit with exporter and importer fixed effects failed: {e}"))?;
+            let p = Prior::fit(obs.clone(), prior::Model::Fixed, &opt.ppml).map_err(|e| {
+                format!("the fit with exporter and importer fixed effects failed: {e}")
+            })?;
             let mut none: std::collections::BTreeSet<prior::NoEffect> = Default::default();
             for &(i, j) in &missing {
                 if let Err(e) = p.predict(opt.year, i, j, &vars.get(i, j), None) {
@@ -454,14 +465,12 @@ pub fn build(panel: &Panel, opt: &BuildOptions<'_>) -> Result<World, DataError> 
             if none.is_empty() {
                 return Ok(p);
             }
-            let list: Vec<String> = none
-                .iter()
-                .map(|e| why_no_effect(&p, e, &codes))
-                .collect();
+            let list: Vec<String> = none.iter().map(|e| why_no_effect(&p, e, &codes)).collect();
             Err(format!("no fixed effect for {}", list.join(", ")))
         };
         let masses = |obs: &[prior::Obs]| -> Result<Prior, DataError> {
-            let with: Vec<prior::Obs> = obs.iter().filter(|o| o.ln_out.is_some()).cloned().collect();
+            let with: Vec<prior::Obs> =
+                obs.iter().filter(|o| o.ln_out.is_some()).cloned().collect();
             Prior::fit(with, prior::Model::Masses, &opt.ppml).map_err(|e| {
                 fail(format!(
                     "the gravity fit with economy masses on the observed foreign cells of {} failed: {e}; nothing was written",
@@ -633,11 +642,22 @@ pub fn build(panel: &Panel, opt: &BuildOptions<'_>) -> Result<World, DataError> 
                     Kind::Derived,
                 )
             }
-            DomesticMethod::Given => (
+            // A figure of domestic sales is what it is; another measure (GDP) taken as
+            // domestic sales is an assumption, and the cell says so.
+            DomesticMethod::Given if f.measure.eq_ignore_ascii_case("domestic sales") => (
                 *value,
                 None,
                 format!("domestic = {figure} as given"),
-                Kind::Reported,
+                f.kind,
+            ),
+            DomesticMethod::Given => (
+                *value,
+                None,
+                format!(
+                    "domestic = {figure} as given (ASSUMPTION: the {} figure taken as domestic sales, --domestic given)",
+                    f.measure
+                ),
+                Kind::Assumption,
             ),
         };
         cells[i * n + i] = Some(WorldCell {
@@ -706,7 +726,6 @@ fn panel_location(panel: &Panel, line: u64, column: &str) -> Location {
         Err(_) => Location::line(&panel.path, line),
     }
 }
-
 
 fn is_total_row(r: &super::panel::PanelRow) -> bool {
     r.exporter == WORLD_CODE || r.importer == WORLD_CODE
@@ -788,7 +807,11 @@ fn observed_cells(
 
 /// `ln` of each economy's figure in the domestic table in `year` (a fit year other than
 /// the base year), `None` where the table has none (or zero).
-fn outputs(opt: &BuildOptions<'_>, year: i32, codes: &[String]) -> Result<Vec<Option<f64>>, DataError> {
+fn outputs(
+    opt: &BuildOptions<'_>,
+    year: i32,
+    codes: &[String],
+) -> Result<Vec<Option<f64>>, DataError> {
     codes
         .iter()
         .map(|code| {
@@ -861,7 +884,9 @@ impl Targets {
                 ("exports", &self.exports[e], &fitted.rows[e]),
                 ("imports", &self.imports[e], &fitted.cols[e]),
             ] {
-                let (Some(t), Some(st)) = (t, st) else { continue };
+                let (Some(t), Some(st)) = (t, st) else {
+                    continue;
+                };
                 let pairs: Vec<(usize, usize)> = (0..n)
                     .filter(|&k| k != e)
                     .map(|k| if side == "exports" { (e, k) } else { (k, e) })
@@ -889,17 +914,26 @@ impl Targets {
             checks,
             sweeps: fitted.sweeps,
             gap: fitted.gap,
-            world: self.world.as_ref().map(|w| (w.value, w.from.clone(), foreign)),
+            world: self
+                .world
+                .as_ref()
+                .map(|w| (w.value, w.from.clone(), foreign)),
         }
     }
 }
 
 /// The base year's totals of the panel: an economy's exports to `WLD` and imports from
 /// `WLD`, its own record first (another reporter's otherwise), converted.
-fn reported_totals(panel: &Panel, opt: &BuildOptions<'_>, codes: &[String]) -> Result<Targets, DataError> {
+fn reported_totals(
+    panel: &Panel,
+    opt: &BuildOptions<'_>,
+    codes: &[String],
+) -> Result<Targets, DataError> {
     let n = codes.len();
     let mut t = Targets::none(n);
-    let pick = |want: &dyn Fn(&super::panel::PanelRow) -> bool, own: &str| -> Option<(u64, &super::panel::PanelRow)> {
+    let pick = |want: &dyn Fn(&super::panel::PanelRow) -> bool,
+                own: &str|
+     -> Option<(u64, &super::panel::PanelRow)> {
         let rows: Vec<(u64, &super::panel::PanelRow)> = panel
             .rows
             .iter()
@@ -958,10 +992,19 @@ fn why_no_effect(p: &Prior, e: &prior::NoEffect, codes: &[String]) -> String {
     }
     let k = e.group as usize;
     let code = codes.get(k).map_or("?", String::as_str);
-    let of = |o: &prior::Obs| if e.dim == "exporter" { o.i == k } else { o.j == k };
+    let of = |o: &prior::Obs| {
+        if e.dim == "exporter" {
+            o.i == k
+        } else {
+            o.j == k
+        }
+    };
     let count = p.obs.iter().filter(|o| of(o)).count();
     if count == 0 {
-        return format!("`{code}` as {} (no observed cell with it as {})", e.dim, e.dim);
+        return format!(
+            "`{code}` as {} (no observed cell with it as {})",
+            e.dim, e.dim
+        );
     }
     let reasons: Vec<String> = p
         .fit
@@ -970,7 +1013,10 @@ fn why_no_effect(p: &Prior, e: &prior::NoEffect, codes: &[String]) -> String {
         .filter(|d| of(&p.obs[d.index]))
         .map(|d| {
             let o = &p.obs[d.index];
-            format!("{}->{} {} ({}) dropped: {}", codes[o.i], codes[o.j], o.year, o.y, d.reason)
+            format!(
+                "{}->{} {} ({}) dropped: {}",
+                codes[o.i], codes[o.j], o.year, o.y, d.reason
+            )
         })
         .collect();
     format!(
@@ -981,7 +1027,12 @@ fn why_no_effect(p: &Prior, e: &prior::NoEffect, codes: &[String]) -> String {
     )
 }
 
-fn summary(p: &Prior, codes: &[String], fallback: Option<String>, excluded: Vec<String>) -> GravityFit {
+fn summary(
+    p: &Prior,
+    codes: &[String],
+    fallback: Option<String>,
+    excluded: Vec<String>,
+) -> GravityFit {
     let mut by_year: BTreeMap<i32, usize> = BTreeMap::new();
     for &k in &p.fit.kept {
         *by_year.entry(p.obs[k].year).or_default() += 1;

@@ -24,7 +24,9 @@ pub enum DomesticMethod {
     /// imputed), so that the world's `Y_i` is the figure. A negative result is an error.
     #[default]
     OutputLessExports,
-    /// The figure is domestic sales themselves.
+    /// The figure is domestic sales themselves (a figure of another measure, GDP, taken as
+    /// domestic sales makes the cell kind `assumption`). The fallback where exports exceed
+    /// output: entrepots whose gross exports include re-exports (Hong Kong, the UAE).
     Given,
 }
 

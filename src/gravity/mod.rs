@@ -662,21 +662,17 @@ impl ResistanceStep {
 }
 
 fn check_costs(economies: &Economies, t: &Matrix) -> Result<(), SolveError> {
-    for ((i, j), v) in t
-        .iter()
-        .enumerate()
-        .map(|(k, v)| ((k % t.nrows(), k / t.nrows()), v))
-    {
-        if !(v.is_finite() && *v >= 0.0) {
-            return Err(InputError::Cost {
-                exporter: economies.code(i).to_owned(),
-                importer: economies.code(j).to_owned(),
-                value: *v,
-            }
-            .into());
-        }
+    // One pass over the values; the pair is worked out only for the first bad one.
+    let Some(k) = t.iter().position(|v| !(v.is_finite() && *v >= 0.0)) else {
+        return Ok(());
+    };
+    let (i, j) = (k % t.nrows(), k / t.nrows());
+    Err(InputError::Cost {
+        exporter: economies.code(i).to_owned(),
+        importer: economies.code(j).to_owned(),
+        value: t[(i, j)],
     }
-    Ok(())
+    .into())
 }
 
 /// `Pi_i^(1-sigma) = sum_j t_ij^(1-sigma) e_j / P_j^(1-sigma)` with `e_j = E_j / E`
@@ -687,12 +683,21 @@ fn omr_powers(rows: &CostRows, es: &Vector, b: &Vector, out: &mut Vector) {
 }
 
 /// `X_ij = E_j (Y_i / Y) t_ij^(1-sigma) / (Pi_i^(1-sigma) P_j^(1-sigma))` (eq. 1-2), `Y` world
-/// output.
+/// output: `t_ij` times a row factor `Y_i / Pi_i^(1-sigma)` and a column factor
+/// `E_j / (Y P_j^(1-sigma))`, so that the `N^2` loop multiplies and does not divide.
 fn modeled_flows(t: &Matrix, y: &Vector, e: &Vector, a: &Vector, b: &Vector) -> Matrix {
     let world = y.sum();
-    Matrix::from_fn(t.nrows(), t.ncols(), |i, j| {
-        y[i] * e[j] / world * t[(i, j)] / (a[i] * b[j])
-    })
+    let row = y.component_div(a);
+    let (n, m) = t.shape();
+    let mut out = Matrix::zeros(n, m);
+    for j in 0..m {
+        let col = e[j] / (world * b[j]);
+        let (src, dst) = (t.column(j), out.column_mut(j));
+        for ((o, &tij), &r) in dst.into_iter().zip(src.iter()).zip(row.iter()) {
+            *o = tij * r * col;
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,13 +1,15 @@
 //! `tradeflow data build` on the small files of tests/data/build: observed cells as the
 //! chosen reporter recorded them, imputed cells from the PPML fit, domestic sales by the
 //! stated method, reporter precedence, located errors that write nothing, an aggregate split
-//! (ROW -> TUR, ARE, ROW), and a scenario that reads the built world through `[data] world`.
+//! (ROW -> TUR, ARE, ROW), and a scenario that reads the built world through `[data] world`;
+//! the thin-panel prior (economy masses), pooled fit years, reported totals (IPF), and the
+//! committed roundabout world and coverage report regenerated from the committed panel.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use tradeflow::data::build::{BuildRequest, World, MODEL_REPORTER};
+use tradeflow::data::build::{BuildRequest, Effects, World, MODEL_REPORTER};
 use tradeflow::data::comtrade::{self, ComtradeOptions};
 use tradeflow::data::domestic::DomesticMethod;
 use tradeflow::data::geography::{Geography, VARIABLES};
@@ -40,6 +42,9 @@ fn request(out: &Path) -> BuildRequest {
             Preference::Reporter("BACI".into()),
         ],
         hubs: Vec::new(),
+        effects: Effects::Auto,
+        fit_years: Vec::new(),
+        use_totals: true,
         out: out.to_owned(),
     }
 }
@@ -114,6 +119,8 @@ fn observed_cells_are_the_chosen_records_imputed_cells_the_fit_and_domestic_the_
     // Imputed: exp(b'z + c + fe) of a PPML fitted here, independently, on the observed
     // foreign cells with the variables the build used.
     let fit = world.fit.as_ref().unwrap();
+    // Every economy has its effects: `auto` keeps the fixed-effects model.
+    assert!(!fit.masses && fit.fallback.is_none(), "{fit:?}");
     let used: Vec<&str> = fit
         .coefficients
         .iter()
@@ -300,8 +307,10 @@ fn bad_inputs_are_located_errors_and_nothing_is_written() {
             "`economy`",
         ],
     );
-    // An economy with no observed cell as an exporter: no fixed effect, no imputation.
+    // An economy with no observed cell as an exporter: no fixed effect, no imputation
+    // (with fixed effects asked for; `auto` falls back to masses).
     let mut r = request(&out);
+    r.effects = Effects::Fixed;
     r.panel = variant(
         tmp.path(),
         "panel_2021.csv",
@@ -557,8 +566,10 @@ fn domestic_sales_given_as_such_are_taken_as_they_are() {
     let c = cells(&out);
     let row = &c[&("KAZ".into(), "KAZ".into())];
     assert_eq!(row["value"].parse::<f64>().unwrap(), 197.1);
-    assert_eq!(row["kind"], "reported");
+    // A GDP figure taken as domestic sales is an assumption, and the note says so.
+    assert_eq!(row["kind"], "assumption");
     assert!(row["note"].contains("as given"), "{}", row["note"]);
+    assert!(row["note"].contains("ASSUMPTION"), "{}", row["note"]);
 }
 
 #[test]
@@ -604,4 +615,349 @@ fn the_command_line_names_the_bad_line_exits_1_and_writes_nothing() {
         .unwrap();
     assert_eq!(run.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&run.stderr).contains("--domestic `gdp` is not one of"));
+    for (flag, value, want) in [
+        (
+            "--effects",
+            "dummies",
+            "--effects `dummies` is not one of auto, fixed, masses",
+        ),
+        (
+            "--fit-years",
+            "2021-2019",
+            "--fit-years `2021-2019`: give a range",
+        ),
+        ("--fit-years", "2020", "do not include the base year 2021"),
+    ] {
+        let run = tradeflow()
+            .current_dir(dir())
+            .args(["data", "build", "panel_2021.csv", "--year", "2021"])
+            .args(["--economies", "economies.toml", "--domestic-table"])
+            .args(["gdp_2021.csv", "--rates", "rates_2021.csv", flag, value])
+            .args(["--geography", "../../../scenarios/data", "--out"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(1), "{flag} {value}");
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(err.contains(want), "{err}");
+        assert!(!out.exists());
+    }
+}
+
+/// The sum of `e`'s foreign exports (`exports`) or imports in a world file.
+fn side_sum(c: &HashMap<(String, String), HashMap<String, String>>, e: &str, exports: bool) -> f64 {
+    c.iter()
+        .filter(|((x, m), _)| x != m && if exports { x == e } else { m == e })
+        .map(|(_, r)| r["value"].parse::<f64>().unwrap())
+        .sum()
+}
+
+#[test]
+fn without_fixed_effects_auto_imputes_from_economy_masses() {
+    // KGZ has no observed export: no exporter effect. `auto` fits the masses model for every
+    // cell and says why; its cells are the masses prediction.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("world.csv");
+    let mut r = request(&out);
+    r.panel = variant(
+        tmp.path(),
+        "panel_2021.csv",
+        |l| !l.starts_with("2021,KGZ,"),
+        "",
+    );
+    let world = r.run("test").unwrap();
+    let fit = world.fit.as_ref().unwrap();
+    assert!(fit.masses, "{fit:?}");
+    assert!(fit
+        .fallback
+        .as_deref()
+        .unwrap()
+        .contains("`KGZ` as exporter"));
+    assert_eq!(fit.coefficients[0].0, "ln_output_exporter");
+    assert_eq!(fit.coefficients[1].0, "ln_output_importer");
+    assert!(world
+        .describe()
+        .contains("economy masses for every imputed cell"));
+    // Refit independently: plain Poisson of the observed cells on ln GDP and the variables.
+    let c = cells(&out);
+    let gdp: HashMap<String, f64> = read_csv(&dir().join("gdp_2021.csv"))
+        .into_iter()
+        .map(|r| (r["economy"].clone(), r["value"].parse().unwrap()))
+        .collect();
+    let names: Vec<String> = fit.coefficients.iter().map(|c| c.0.clone()).collect();
+    let x_of = |row: &HashMap<String, String>| -> Vec<f64> {
+        names
+            .iter()
+            .map(|n| match n.as_str() {
+                "ln_output_exporter" => gdp[&row["exporter"]].ln(),
+                "ln_output_importer" => gdp[&row["importer"]].ln(),
+                v => row[v].parse().unwrap(),
+            })
+            .collect()
+    };
+    let codes = &world.codes;
+    let pos = |s: &str| codes.iter().position(|c| c == s).unwrap();
+    let mut obs: Vec<&HashMap<String, String>> = c
+        .values()
+        .filter(|r| r["exporter"] != r["importer"] && r["kind"] != "imputed")
+        .collect();
+    obs.sort_by_key(|r| (pos(&r["exporter"]), pos(&r["importer"])));
+    let xs: Vec<Vec<f64>> = obs.iter().map(|r| x_of(r)).collect();
+    let design = Design {
+        y: obs.iter().map(|r| r["value"].parse().unwrap()).collect(),
+        x: (0..names.len())
+            .map(|k| xs.iter().map(|x| x[k]).collect())
+            .collect(),
+        names: names.clone(),
+        fixed_effects: Vec::new(),
+        cluster: None,
+    };
+    let refit = estimate::ppml(&design, &PpmlOptions::default()).unwrap();
+    for (k, (name, beta, se)) in fit.coefficients.iter().enumerate() {
+        assert!((beta - refit.coefficients[k].beta).abs() < 1e-8, "{name}");
+        assert!((se - refit.coefficients[k].stderr).abs() < 1e-8, "{name}");
+    }
+    let kgz_chn = &c[&("KGZ".to_owned(), "CHN".to_owned())];
+    assert_eq!(kgz_chn["kind"], "imputed");
+    let want = estimate::predict(&refit, &x_of(kgz_chn), &[]).unwrap();
+    let got: f64 = kgz_chn["value"].parse().unwrap();
+    assert!((got - want).abs() < 1e-8 * want, "{got} vs {want}");
+    assert!(kgz_chn["source"].contains("economy masses"));
+    // `masses` asked for gives the same world.
+    let out2 = tmp.path().join("world2.csv");
+    let mut r2 = request(&out2);
+    r2.panel = tmp.path().join("panel_2021.csv");
+    r2.effects = Effects::Masses;
+    r2.run("test").unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&out2).unwrap());
+}
+
+#[test]
+fn pooled_fit_years_use_the_other_years_with_year_effects() {
+    // 2020 is a copy of 2021 at 90%: with year effects the pooled fit has the same
+    // coefficients and the same 2021 predictions, on twice the cells.
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(dir().join("panel_2021.csv")).unwrap();
+    let mut out_text = String::new();
+    let mut copies = String::new();
+    for l in text.lines() {
+        if l.starts_with("2020,") {
+            continue;
+        }
+        out_text.push_str(l);
+        out_text.push('\n');
+        if let Some(rest) = l.strip_prefix("2021,") {
+            let mut f: Vec<String> = rest.split(',').map(str::to_owned).collect();
+            // value is the 7th column of the row, the 6th after the year.
+            let v: f64 = f[5].parse().unwrap();
+            f[5] = (0.9 * v).to_string();
+            copies.push_str(&format!("2020,{}\n", f.join(",")));
+        }
+    }
+    out_text.push_str(&copies);
+    let panel = tmp.path().join("panel.csv");
+    std::fs::write(&panel, out_text).unwrap();
+    // The 2020 copy converts its EUR figure at the 2021 rate, so that it stays a copy.
+    let rates = variant(
+        tmp.path(),
+        "rates_2021.csv",
+        |_| true,
+        "2020,EUR,0.845523,test fixture: the 2021 rate\n",
+    );
+    let one = {
+        let mut r = request(&tmp.path().join("one.csv"));
+        r.panel = panel.clone();
+        r.rates = Some(rates.clone());
+        r.run("test").unwrap()
+    };
+    let pooled = {
+        let mut r = request(&tmp.path().join("pooled.csv"));
+        r.panel = panel.clone();
+        r.rates = Some(rates.clone());
+        r.fit_years = vec![2020, 2021];
+        r.run("test").unwrap()
+    };
+    let (f1, fp) = (one.fit.unwrap(), pooled.fit.unwrap());
+    assert!(!fp.masses);
+    assert_eq!(fp.years, [2020, 2021]);
+    assert_eq!(fp.kept, 2 * f1.kept);
+    assert_eq!(fp.kept_by_year, [(2020, f1.kept), (2021, f1.kept)]);
+    assert!(fp.effects.contains("year fixed effects"));
+    for (a, b) in f1.coefficients.iter().zip(&fp.coefficients) {
+        assert_eq!(a.0, b.0);
+        assert!((a.1 - b.1).abs() < 1e-7, "{a:?} {b:?}");
+    }
+    for (a, b) in one.cells.iter().zip(&pooled.cells) {
+        if a.kind == Kind::Imputed {
+            assert!((a.value - b.value).abs() < 1e-7 * a.value, "{a:?} {b:?}");
+        }
+    }
+    // Fit years without the base year are an error.
+    let mut r = request(&tmp.path().join("bad.csv"));
+    r.panel = panel;
+    r.rates = Some(rates);
+    r.fit_years = vec![2020];
+    let e = r.run("test").unwrap_err().to_string();
+    assert!(e.contains("do not include the base year 2021"), "{e}");
+}
+
+#[test]
+fn reported_totals_scale_the_imputed_cells_and_an_unmet_total_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = request(&tmp.path().join("prior.csv")).run("test").unwrap();
+    let prior = cells(&tmp.path().join("prior.csv"));
+    // KGZ exports to the world 3.0 (above its observed 0.39 + 0.6 or so), KAZ imports from
+    // it 10 (below the observed cells: not met).
+    let kgz_obs: f64 = prior
+        .iter()
+        .filter(|((x, m), r)| x == "KGZ" && m != "KGZ" && r["kind"] != "imputed")
+        .map(|(_, r)| r["value"].parse::<f64>().unwrap())
+        .sum();
+    let kaz_obs: f64 = prior
+        .iter()
+        .filter(|((x, m), r)| m == "KAZ" && x != "KAZ" && r["kind"] != "imputed")
+        .map(|(_, r)| r["value"].parse::<f64>().unwrap())
+        .sum();
+    assert!(kaz_obs > 10.0 && kgz_obs < 3.0, "{kaz_obs} {kgz_obs}");
+    let out = tmp.path().join("world.csv");
+    let mut r = request(&out);
+    r.panel = variant(
+        tmp.path(),
+        "panel_2021.csv",
+        |_| true,
+        "2021,KGZ,WLD,KGZ,export,total,3.0,USD bn,test fixture: illustrative figure,assumption,\n\
+         2021,WLD,KAZ,KAZ,import,total,10,USD bn,test fixture: illustrative figure,assumption,\n",
+    );
+    let world = r.run("test").unwrap();
+    let c = cells(&out);
+    // Met exactly: KGZ's foreign exports are 3.0.
+    assert!(
+        (side_sum(&c, "KGZ", true) / 3.0 - 1.0).abs() <= tradeflow::data::build::totals::TOLERANCE,
+        "{}",
+        side_sum(&c, "KGZ", true)
+    );
+    let t = world.totals.as_ref().unwrap();
+    let kgz = t.checks.iter().find(|k| k.economy == "KGZ").unwrap();
+    assert_eq!(kgz.status, tradeflow::data::build::totals::Status::Met);
+    let kaz = t.checks.iter().find(|k| k.economy == "KAZ").unwrap();
+    assert_eq!(kaz.side, "imports");
+    assert_eq!(
+        kaz.status,
+        tradeflow::data::build::totals::Status::ObservedExceed
+    );
+    assert!(world
+        .describe()
+        .contains("KAZ imports 10.0000 USD bn: not met"));
+    assert!(world.describe().contains("mirror-gap"));
+    // Observed cells are never scaled; imputed ones carry the factor, and their standard
+    // error is scaled with them.
+    for ((e, i), row) in &c {
+        let p = &prior[&(e.clone(), i.clone())];
+        if e == i {
+            continue;
+        }
+        if row["kind"] != "imputed" {
+            assert_eq!(row["value"], p["value"]);
+            continue;
+        }
+        let (v, v0): (f64, f64) = (row["value"].parse().unwrap(), p["value"].parse().unwrap());
+        let (s, s0): (f64, f64) = (row["stderr"].parse().unwrap(), p["stderr"].parse().unwrap());
+        assert!((s / v - s0 / v0).abs() < 1e-9 * (s0 / v0), "{e}->{i}");
+        if e == "KGZ" {
+            assert!(row["note"].contains("scaled by"), "{}", row["note"]);
+        }
+    }
+    // Without totals in the panel, nothing is scaled.
+    assert!(base.totals.as_ref().unwrap().checks.is_empty());
+    // --ignore-totals leaves the prior.
+    let mut r = request(&tmp.path().join("ignored.csv"));
+    r.panel = tmp.path().join("panel_2021.csv");
+    r.use_totals = false;
+    r.run("test").unwrap();
+    assert_eq!(
+        std::fs::read(tmp.path().join("ignored.csv")).unwrap(),
+        std::fs::read(tmp.path().join("prior.csv")).unwrap()
+    );
+}
+
+/// The command lines of scenarios/roundabout/data/README.md, section "The 2021 world from
+/// the panel" (run from the repository root).
+const WORLD_ARGS: [&str; 19] = [
+    "data",
+    "build",
+    "scenarios/roundabout/data/panel.csv",
+    "--year",
+    "2021",
+    "--fit-years",
+    "2019-2021",
+    "--economies",
+    "scenarios/data/economies.toml",
+    "--domestic-table",
+    "scenarios/roundabout/data/panel/gdp.csv",
+    "--domestic",
+    "given",
+    "--rates",
+    "scenarios/roundabout/data/rates.csv",
+    "--hubs",
+    "KAZ,KGZ,ARM,GEO,UZB,TUR,ARE,HKG,TJK,BLR",
+    "--out",
+    "PLACEHOLDER",
+];
+
+#[test]
+fn the_committed_roundabout_world_is_rebuilt_from_the_committed_panel() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("world_2021.csv");
+    let mut args = WORLD_ARGS.map(str::to_owned).to_vec();
+    *args.last_mut().unwrap() = out.display().to_string();
+    tradeflow()
+        .current_dir(root())
+        .args(&args)
+        .arg("--quiet")
+        .assert()
+        .success();
+    let committed = root().join("scenarios/roundabout/data/world_2021.csv");
+    assert!(
+        std::fs::read(&out).unwrap() == std::fs::read(&committed).unwrap(),
+        "{} differs from a rebuild: run the command of scenarios/roundabout/data/README.md",
+        committed.display()
+    );
+}
+
+#[test]
+fn the_committed_coverage_report_is_regenerated_from_the_committed_panel() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("report");
+    tradeflow()
+        .current_dir(root())
+        .args([
+            "data",
+            "report",
+            "scenarios/roundabout/data/panel.csv",
+            "--rates",
+            "scenarios/roundabout/data/rates.csv",
+            "--into",
+            "RUS",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let committed = root().join("scenarios/roundabout/data/report");
+    for f in [
+        ".tradeflow.json",
+        "report.csv",
+        "coverage.csv",
+        "charts/.tradeflow.json",
+        "charts/mirror_gaps_into_RUS.csv",
+        "charts/mirror_gaps_into_RUS.svg",
+        "charts/mirror_gaps_into_RUS.png",
+    ] {
+        assert!(
+            std::fs::read(out.join(f)).unwrap() == std::fs::read(committed.join(f)).unwrap(),
+            "{f} of {} differs from a regeneration",
+            committed.display()
+        );
+    }
 }

@@ -89,7 +89,9 @@ pub(super) fn run(a: BuildArgs) -> Result<()> {
     let fit_years = match &a.fit_years {
         None => Vec::new(),
         Some(t) => parse_years(t).ok_or_else(|| {
-            anyhow::anyhow!("--fit-years `{t}`: give a range (2019-2021) or years separated by commas")
+            anyhow::anyhow!(
+                "--fit-years `{t}`: give a range (2019-2021) or years separated by commas"
+            )
         })?,
     };
     let prefer = a

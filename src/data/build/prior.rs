@@ -132,6 +132,8 @@ pub(crate) struct Prior {
     dummy: Vec<BTreeMap<u32, Option<usize>>>,
     /// The parameter of the constant, when there is no fixed-effect dimension.
     constant: Option<usize>,
+    /// The number of parameters of the dummy form.
+    size: usize,
     pub cov: DMatrix<f64>,
     pub obs: Vec<Obs>,
     pub years: Vec<i32>,
@@ -214,6 +216,7 @@ impl Prior {
             dims,
             dummy,
             constant,
+            size: next,
             cov: DMatrix::zeros(0, 0),
             obs,
             years,
@@ -246,12 +249,7 @@ impl Prior {
         z: &[f64; 4],
         ln_out: Option<(f64, f64)>,
     ) -> Result<DVector<f64>, NoEffect> {
-        let size = self.cov.nrows().max(
-            self.regressors.len()
-                + self.dummy.iter().map(BTreeMap::len).sum::<usize>()
-                + usize::from(self.constant.is_some()),
-        );
-        let mut d = DVector::zeros(size);
+        let mut d = DVector::zeros(self.size);
         for (p, r) in self.regressors.iter().enumerate() {
             d[p] = r.value(z, ln_out);
         }
@@ -466,8 +464,12 @@ mod tests {
 
     #[test]
     fn a_masses_fit_recovers_the_coefficients_of_a_synthetic_panel() {
-        let p = Prior::fit(synthetic(0.0, &[2021]), Model::Masses, &PpmlOptions::default())
-            .unwrap();
+        let p = Prior::fit(
+            synthetic(0.0, &[2021]),
+            Model::Masses,
+            &PpmlOptions::default(),
+        )
+        .unwrap();
         let b: BTreeMap<&str, f64> = p
             .fit
             .coefficients
@@ -492,8 +494,12 @@ mod tests {
     fn pooling_uses_the_other_years_with_year_effects() {
         // The base year alone with noise gives one estimate; pooled with two more years of
         // the same model (shifted by a year effect) the fit uses all three years' cells.
-        let one = Prior::fit(synthetic(0.2, &[2021]), Model::Masses, &PpmlOptions::default())
-            .unwrap();
+        let one = Prior::fit(
+            synthetic(0.2, &[2021]),
+            Model::Masses,
+            &PpmlOptions::default(),
+        )
+        .unwrap();
         let pooled = Prior::fit(
             synthetic(0.2, &[2019, 2020, 2021]),
             Model::Masses,
@@ -538,7 +544,9 @@ mod tests {
             .filter(|o| o.i != 7)
             .collect();
         let p = Prior::fit(obs, Model::Fixed, &PpmlOptions::default()).unwrap();
-        let e = p.predict(2021, 7, 1, &[6.0, 0.0, 0.0, 0.0], None).unwrap_err();
+        let e = p
+            .predict(2021, 7, 1, &[6.0, 0.0, 0.0, 0.0], None)
+            .unwrap_err();
         assert_eq!(e.dim, "exporter");
         assert_eq!(e.group, 7);
     }

@@ -58,8 +58,18 @@ pub fn fit(
     cols: &[Option<f64>],
 ) -> Fitted {
     let foreign = |i: usize, j: usize| i != j;
-    let obs_row = |i: usize| -> f64 { (0..n).filter(|&j| foreign(i, j)).map(|j| observed[i * n + j]).sum() };
-    let obs_col = |j: usize| -> f64 { (0..n).filter(|&i| foreign(i, j)).map(|i| observed[i * n + j]).sum() };
+    let obs_row = |i: usize| -> f64 {
+        (0..n)
+            .filter(|&j| foreign(i, j))
+            .map(|j| observed[i * n + j])
+            .sum()
+    };
+    let obs_col = |j: usize| -> f64 {
+        (0..n)
+            .filter(|&i| foreign(i, j))
+            .map(|i| observed[i * n + j])
+            .sum()
+    };
     let has_row = |i: usize| (0..n).any(|j| foreign(i, j) && prior[i * n + j] > 0.0);
     let has_col = |j: usize| (0..n).any(|i| foreign(i, j) && prior[i * n + j] > 0.0);
     let status = |t: Option<f64>, o: f64, has: bool| -> Option<Status> {
@@ -72,10 +82,12 @@ pub fn fit(
             Status::Met
         })
     };
-    let mut row_status: Vec<Option<Status>> =
-        (0..n).map(|i| status(rows[i], obs_row(i), has_row(i))).collect();
-    let mut col_status: Vec<Option<Status>> =
-        (0..n).map(|j| status(cols[j], obs_col(j), has_col(j))).collect();
+    let mut row_status: Vec<Option<Status>> = (0..n)
+        .map(|i| status(rows[i], obs_row(i), has_row(i)))
+        .collect();
+    let mut col_status: Vec<Option<Status>> = (0..n)
+        .map(|j| status(cols[j], obs_col(j), has_col(j)))
+        .collect();
     let row_active: Vec<bool> = row_status.iter().map(|s| s == &Some(Status::Met)).collect();
     let col_active: Vec<bool> = col_status.iter().map(|s| s == &Some(Status::Met)).collect();
     let (mut r, mut s) = (vec![1.0; n], vec![1.0; n]);
@@ -172,8 +184,12 @@ mod tests {
     fn sums(n: usize, observed: &[f64], prior: &[f64], f: &Fitted) -> (Vec<f64>, Vec<f64>) {
         let v = |i: usize, j: usize| observed[i * n + j] + prior[i * n + j] * f.factors[i * n + j];
         (
-            (0..n).map(|i| (0..n).filter(|&j| j != i).map(|j| v(i, j)).sum()).collect(),
-            (0..n).map(|j| (0..n).filter(|&i| i != j).map(|i| v(i, j)).sum()).collect(),
+            (0..n)
+                .map(|i| (0..n).filter(|&j| j != i).map(|j| v(i, j)).sum())
+                .collect(),
+            (0..n)
+                .map(|j| (0..n).filter(|&i| i != j).map(|i| v(i, j)).sum())
+                .collect(),
         )
     }
 
@@ -185,8 +201,9 @@ mod tests {
         let f = fit(n, &observed, &prior, &rows, &cols);
         assert!(f.gap <= TOLERANCE, "{f:?}");
         let (rs, cs) = sums(n, &observed, &prior, &f);
-        assert!((rs[0] - 30.0).abs() < 1e-9 && (rs[1] - 12.0).abs() < 1e-9, "{rs:?}");
-        assert!((cs[0] - 20.0).abs() < 1e-9 && (cs[2] - 25.0).abs() < 1e-9, "{cs:?}");
+        let met = |got: f64, want: f64| (got / want - 1.0).abs() <= TOLERANCE;
+        assert!(met(rs[0], 30.0) && met(rs[1], 12.0), "{rs:?}");
+        assert!(met(cs[0], 20.0) && met(cs[2], 25.0), "{cs:?}");
         assert_eq!(f.rows[0], Some(Status::Met));
         assert_eq!(f.rows[2], None);
         // Observed cells keep their factor 1 (they are never scaled).
@@ -205,7 +222,7 @@ mod tests {
         // Row 0's imputed cells stay at the prior (no column target scales them).
         assert_eq!(f.factors[2], 1.0);
         let (rs, _) = sums(n, &observed, &prior, &f);
-        assert!((rs[1] - 12.0).abs() < 1e-9);
+        assert!((rs[1] / 12.0 - 1.0).abs() <= TOLERANCE);
     }
 
     #[test]
@@ -215,7 +232,13 @@ mod tests {
         let n = 2;
         let observed = vec![0.0; 4];
         let prior = vec![0.0, 1.0, 1.0, 0.0];
-        let f = fit(n, &observed, &prior, &[Some(10.0), None], &[None, Some(20.0)]);
+        let f = fit(
+            n,
+            &observed,
+            &prior,
+            &[Some(10.0), None],
+            &[None, Some(20.0)],
+        );
         assert_eq!(f.rows[0], Some(Status::NotConverged));
         assert_eq!(f.cols[1], Some(Status::NotConverged));
         assert_eq!(f.sweeps, MAX_SWEEPS);
