@@ -71,7 +71,7 @@ pub struct MirrorGaps {
 }
 
 impl MirrorGaps {
-    /// The links into `target` in `year` [default: the last year with a record into it], for
+    /// The links into `target` in `year` [default: [`default_year`]], for
     /// `product` [default: `total` if present, else the first].
     pub fn of(
         report: &DataReport,
@@ -82,7 +82,9 @@ impl MirrorGaps {
         let into: Vec<_> = report
             .links
             .iter()
+            // Totals (partner `WLD`) are not a link: they would dwarf every bar.
             .filter(|l| l.importer == target && l.exporter != target)
+            .filter(|l| l.exporter != super::panel::WORLD_CODE)
             .filter(|l| l.exporter_record.is_some() || l.importer_record.is_some())
             .collect();
         let none = |why: String| DataError::File {
@@ -94,7 +96,7 @@ impl MirrorGaps {
                 "no exporter's or importer's record of a flow into `{target}` (--into)"
             )));
         }
-        let year = year.unwrap_or_else(|| into.iter().map(|l| l.year).max().unwrap_or(0));
+        let year = year.unwrap_or_else(|| default_year(&into));
         let product = match product {
             Some(p) => p.to_owned(),
             None if into.iter().any(|l| l.product == super::panel::TOTAL) => {
@@ -443,5 +445,22 @@ mod tests {
         assert_eq!(fmt_tick(20.0, 5.0), "20");
         assert_eq!(fmt_tick(0.02, 0.01), "0.02");
         assert_eq!(fmt_num(0.0), "0");
+    }
+}
+
+/// The year a mirror-gap chart shows by default: the one in which the most links have both
+/// records (a gap needs both; later years win ties), or, where no link has both, the last
+/// year with any record.
+fn default_year(into: &[&super::report::LinkRow]) -> i32 {
+    let mut both: std::collections::BTreeMap<i32, usize> = Default::default();
+    for l in into {
+        let n = both.entry(l.year).or_default();
+        if l.exporter_record.is_some() && l.importer_record.is_some() {
+            *n += 1;
+        }
+    }
+    match both.iter().max_by_key(|(y, n)| (**n, **y)) {
+        Some((y, n)) if *n > 0 => *y,
+        _ => into.iter().map(|l| l.year).max().unwrap_or(0),
     }
 }

@@ -663,7 +663,11 @@ impl ResistanceStep {
 
 fn check_costs(economies: &Economies, t: &Matrix) -> Result<(), SolveError> {
     // One pass over the values; the pair is worked out only for the first bad one.
-    let Some(k) = t.iter().position(|v| !(v.is_finite() && *v >= 0.0)) else {
+    let Some(k) = t
+        .as_slice()
+        .iter()
+        .position(|v| !(v.is_finite() && *v >= 0.0))
+    else {
         return Ok(());
     };
     let (i, j) = (k % t.nrows(), k / t.nrows());
@@ -688,12 +692,13 @@ fn omr_powers(rows: &CostRows, es: &Vector, b: &Vector, out: &mut Vector) {
 fn modeled_flows(t: &Matrix, y: &Vector, e: &Vector, a: &Vector, b: &Vector) -> Matrix {
     let world = y.sum();
     let row = y.component_div(a);
-    let (n, m) = t.shape();
-    let mut out = Matrix::zeros(n, m);
-    for j in 0..m {
+    let n = t.nrows();
+    let mut out = Matrix::zeros(n, t.ncols());
+    // Column by column on the plain slices (column-major), which the compiler vectorises.
+    let columns = out.as_mut_slice().chunks_exact_mut(n.max(1));
+    for (j, (dst, src)) in columns.zip(t.as_slice().chunks_exact(n.max(1))).enumerate() {
         let col = e[j] / (world * b[j]);
-        let (src, dst) = (t.column(j), out.column_mut(j));
-        for ((o, &tij), &r) in dst.into_iter().zip(src.iter()).zip(row.iter()) {
+        for ((o, &tij), &r) in dst.iter_mut().zip(src).zip(row.as_slice()) {
             *o = tij * r * col;
         }
     }

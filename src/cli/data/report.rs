@@ -16,7 +16,7 @@ pub(super) struct ReportArgs {
     /// Draw the mirror gaps of the links into this economy (charts/mirror_gaps_into_<T>).
     #[arg(long)]
     into: Option<String>,
-    /// The year of the chart [default: the last year with a flow into --into].
+    /// The year of the chart [default: the year in which the most links into --into have both records]
     #[arg(long)]
     year: Option<i32>,
     /// The product of the chart [default: total, if present].
