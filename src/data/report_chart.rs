@@ -202,7 +202,7 @@ impl MirrorGaps {
             let mut enc = png::Encoder::new(&mut png_bytes, size.0, size.1);
             enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
-            enc.set_compression(png::Compression::Best);
+            enc.set_compression(crate::plot::style::PNG_COMPRESSION);
             let mut w = enc.write_header().map_err(err)?;
             w.write_image_data(&rgb).map_err(err)?;
             w.finish().map_err(err)?;
@@ -427,6 +427,23 @@ pub fn draw_mirror_gaps<DB: DrawingBackend>(
     Ok(())
 }
 
+/// The year a mirror-gap chart shows by default: the one in which the most links have both
+/// records (a gap needs both; later years win ties), or, where no link has both, the last
+/// year with any record.
+fn default_year(into: &[&super::report::LinkRow]) -> i32 {
+    let mut both: std::collections::BTreeMap<i32, usize> = Default::default();
+    for l in into {
+        let n = both.entry(l.year).or_default();
+        if l.exporter_record.is_some() && l.importer_record.is_some() {
+            *n += 1;
+        }
+    }
+    match both.iter().max_by_key(|(y, n)| (**n, **y)) {
+        Some((y, n)) if *n > 0 => *y,
+        _ => into.iter().map(|l| l.year).max().unwrap_or(0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,22 +462,5 @@ mod tests {
         assert_eq!(fmt_tick(20.0, 5.0), "20");
         assert_eq!(fmt_tick(0.02, 0.01), "0.02");
         assert_eq!(fmt_num(0.0), "0");
-    }
-}
-
-/// The year a mirror-gap chart shows by default: the one in which the most links have both
-/// records (a gap needs both; later years win ties), or, where no link has both, the last
-/// year with any record.
-fn default_year(into: &[&super::report::LinkRow]) -> i32 {
-    let mut both: std::collections::BTreeMap<i32, usize> = Default::default();
-    for l in into {
-        let n = both.entry(l.year).or_default();
-        if l.exporter_record.is_some() && l.importer_record.is_some() {
-            *n += 1;
-        }
-    }
-    match both.iter().max_by_key(|(y, n)| (**n, **y)) {
-        Some((y, n)) if *n > 0 => *y,
-        _ => into.iter().map(|l| l.year).max().unwrap_or(0),
     }
 }

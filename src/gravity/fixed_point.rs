@@ -509,6 +509,61 @@ mod tests {
         }
     }
 
+    /// Random-looking but fixed histories: `k` steps of `n` unknowns.
+    fn history(n: usize, k: usize, collinear: bool) -> Anderson {
+        let mut h = Anderson::new(n, 6);
+        let mut seed = 12345u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let base: Vec<f64> = (0..n).map(|_| next()).collect();
+        for step in 0..=k {
+            let x: Vec<f64> = (0..n).map(|_| next()).collect();
+            // Collinear: every residual a multiple of one vector, so dF has rank one.
+            let g: Vec<f64> = if collinear {
+                (0..n)
+                    .map(|i| x[i] + (step as f64 + 1.0) * base[i])
+                    .collect()
+            } else {
+                (0..n).map(|_| next()).collect()
+            };
+            h.push(&x, &g);
+        }
+        h
+    }
+
+    #[test]
+    fn cholesky_update_equals_the_svd_update_when_well_conditioned() {
+        let mut h = history(20, 5, false);
+        assert_eq!(h.len, 5);
+        let g = h.g_prev.clone();
+        let mut by_cholesky = vec![0.0; 20];
+        assert!(h.mix(&g, &mut by_cholesky));
+        assert_eq!(h.svd_updates, 0);
+        let cholesky_gamma = h.gamma[..5].to_vec();
+        assert!(h.svd_gamma());
+        for (a, b) in cholesky_gamma.iter().zip(&h.gamma[..5]) {
+            assert!((a - b).abs() <= 1e-10 * b.abs().max(1.0), "{a} against {b}");
+        }
+    }
+
+    #[test]
+    fn an_ill_conditioned_history_falls_back_to_the_svd() {
+        let mut h = history(20, 4, true);
+        let g = h.g_prev.clone();
+        let mut out = vec![0.0; 20];
+        assert!(h.mix(&g, &mut out));
+        assert_eq!(h.svd_updates, 1);
+        assert!(out.iter().all(|v| v.is_finite()));
+        // The ring keeps the newest `m` = 6 differences once full: after 9 differences the
+        // next one goes into slot 9 mod 6.
+        let h = history(5, 9, false);
+        assert_eq!((h.len, h.next), (6, 3));
+    }
+
     #[test]
     fn reports_the_limit_instead_of_looping() {
         let mut map = |x: &DVector<f64>, out: &mut DVector<f64>| out.copy_from(&x.map(|v| v + 1.0));

@@ -53,7 +53,7 @@ mod input;
 mod page;
 mod parts;
 mod sankey;
-mod style;
+pub(crate) mod style;
 mod tornado;
 mod tuning;
 

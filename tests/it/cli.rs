@@ -645,3 +645,42 @@ fn bad_sweep_specs_give_located_errors() {
         .code(1)
         .stderr(contains("two_country_symmetric.toml").and(contains("routes.theta")));
 }
+
+/// `--no-charts` writes the same data files and no charts, and empties a `charts/` an
+/// earlier run left (a yearly run and its Monte Carlo folder alike).
+#[test]
+fn no_charts_writes_the_data_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x");
+    let scenario = "scenarios/roundabout/as_happened.toml";
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run", scenario, "--draws", "4", "--seed", "3", "-q", "--out",
+        ];
+        args.push(out.to_str().unwrap());
+        args.extend(extra);
+        tradeflow().args(&args).assert().success();
+    };
+    // Chart files (the folder's own marker, `.tradeflow.json`, is not one).
+    let charts = |sub: &str| {
+        std::fs::read_dir(out.join(sub)).map_or(0, |d| {
+            d.filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                !name.to_string_lossy().starts_with('.')
+            })
+            .count()
+        })
+    };
+    run(&[]);
+    assert!(charts("charts") > 0 && charts("montecarlo/charts") > 0);
+    let flows = std::fs::read(out.join("flows.csv")).unwrap();
+    let bands = std::fs::read(out.join("montecarlo/montecarlo.csv")).unwrap();
+    run(&["--no-charts"]);
+    assert_eq!(charts("charts"), 0);
+    assert_eq!(charts("montecarlo/charts"), 0);
+    assert_eq!(std::fs::read(out.join("flows.csv")).unwrap(), flows);
+    assert_eq!(
+        std::fs::read(out.join("montecarlo/montecarlo.csv")).unwrap(),
+        bands
+    );
+}
