@@ -400,187 +400,33 @@ pub fn build(panel: &Panel, opt: &BuildOptions<'_>) -> Result<World, DataError> 
         .iter()
         .map(|(v, _)| (*v > 0.0).then(|| v.ln()))
         .collect();
-    let pair_ln =
-        |ln: &[Option<f64>], i: usize, j: usize| -> Option<(f64, f64)> { Some((ln[i]?, ln[j]?)) };
 
     // 2. Imputed cells: the prior, then the reported totals.
     let mut cells: Vec<Option<WorldCell>> = observed;
-    let mut fit_summary = None;
-    // Per economy, the gradient of its imputed exports' sum (for the domestic stderr).
-    let mut export_gradients: Vec<Option<DVector<f64>>> = vec![None; n];
-    let mut covariance = None;
-    let mut totals_report = None;
-    if !missing.is_empty() {
-        // The observations of every fit year, by the same precedence.
-        let mut obs = Vec::new();
-        let mut excluded = Vec::new();
-        for &y in &fit_years {
-            let (cells_y, vars_y, ln_y) = if y == opt.year {
-                (cells.clone(), vars.clone(), base_ln.clone())
-            } else {
-                (
-                    observed_cells(panel, y, opt, &index)?,
-                    opt.geography.variables(opt.economies, y)?,
-                    outputs(opt, y, &codes)?,
-                )
-            };
-            for (k, c) in cells_y.iter().enumerate() {
-                if let Some(c) = c {
-                    let (i, j) = (k / n, k % n);
-                    obs.push(prior::Obs {
-                        year: y,
-                        i,
-                        j,
-                        y: c.value,
-                        z: vars_y.get(i, j),
-                        ln_out: pair_ln(&ln_y, i, j),
-                    });
-                }
-            }
-            for (e, ln) in ln_y.iter().enumerate() {
-                if ln.is_none()
-                    && cells_y
-                        .iter()
-                        .flatten()
-                        .any(|c| c.exporter == codes[e] || c.importer == codes[e])
-                {
-                    excluded.push(format!("{} in {y}", codes[e]));
-                }
-            }
-        }
-        let fail = |m: String| DataError::File {
-            path: panel.path.clone(),
-            message: m,
+    let imputed = if missing.is_empty() {
+        None
+    } else {
+        let inputs = PriorInputs {
+            panel,
+            opt,
+            index: &index,
+            codes: &codes,
+            fit_years: &fit_years,
+            vars: &vars,
+            base_ln: &base_ln,
+            missing: &missing,
         };
-        let try_fixed = || -> Result<Prior, String> {
-            let p = Prior::fit(obs.clone(), prior::Model::Fixed, &opt.ppml).map_err(|e| {
-                format!("the fit with exporter and importer fixed effects failed: {e}")
-            })?;
-            let mut none: std::collections::BTreeSet<prior::NoEffect> = Default::default();
-            for &(i, j) in &missing {
-                if let Err(e) = p.predict(opt.year, i, j, &vars.get(i, j), None) {
-                    none.insert(e);
-                }
-            }
-            if none.is_empty() {
-                return Ok(p);
-            }
-            let list: Vec<String> = none.iter().map(|e| why_no_effect(&p, e, &codes)).collect();
-            Err(format!("no fixed effect for {}", list.join(", ")))
-        };
-        let masses = |obs: &[prior::Obs]| -> Result<Prior, DataError> {
-            let with: Vec<prior::Obs> =
-                obs.iter().filter(|o| o.ln_out.is_some()).cloned().collect();
-            Prior::fit(with, prior::Model::Masses, &opt.ppml).map_err(|e| {
-                fail(format!(
-                    "the gravity fit with economy masses on the observed foreign cells of {} failed: {e}; nothing was written",
-                    years_text(&fit_years)
-                ))
-            })
-        };
-        let mut fallback = None;
-        let g = match opt.effects {
-            Effects::Fixed => try_fixed().map_err(|why| {
-                fail(format!(
-                    "cannot impute the missing cells of {} in {} with exporter and importer fixed effects: {why}; a gravity fit cannot give an economy without an observed cell its exporter or importer effect: add a figure for it, merge it into another economy of the map, or impute from economy masses (--effects masses or auto)",
-                    codes.join(", "),
-                    opt.year
-                ))
-            })?,
-            Effects::Masses => masses(&obs)?,
-            Effects::Auto => match try_fixed() {
-                Ok(p) => p,
-                Err(why) => {
-                    fallback = Some(why);
-                    masses(&obs)?
-                }
-            },
-        };
-        if g.model == prior::Model::Fixed {
-            excluded.clear();
-        }
-        let source = format!(
-            "PPML gravity fit ({}) on {} observed cells of {} ({}); geography tables {}",
-            g.effects_text(),
-            g.fit.report.kept,
-            file_name(&panel.path),
-            years_text(&g.years),
-            opt.geography.dir.display()
-        );
-        // The prior of every missing cell.
-        let mut priors = vec![0.0; n * n];
-        let mut predicted = BTreeMap::new();
-        for &(i, j) in &missing {
-            let z = vars.get(i, j);
-            let ln = pair_ln(&base_ln, i, j);
-            let (eta, d) = g.predict(opt.year, i, j, &z, ln).map_err(|e| {
-                fail(format!(
-                    "cannot impute {}->{}: {}",
-                    codes[i],
-                    codes[j],
-                    why_no_effect(&g, &e, &codes)
-                ))
-            })?;
-            priors[i * n + j] = eta.exp();
-            predicted.insert((i, j), (eta, d));
-        }
-        // The totals.
-        let observed_values: Vec<f64> = cells
-            .iter()
-            .map(|c| c.as_ref().map_or(0.0, |c| c.value))
-            .collect();
-        let targets = if opt.use_totals {
-            reported_totals(panel, opt, &codes)?
-        } else {
-            Targets::none(n)
-        };
-        let fitted = totals::fit(
-            n,
-            &observed_values,
-            &priors,
-            &targets.value(&targets.exports),
-            &targets.value(&targets.imports),
-        );
-        for &(i, j) in &missing {
-            let (eta, d) = &predicted[&(i, j)];
-            let factor = fitted.factors[i * n + j];
-            let mu = eta.exp();
-            let value = mu * factor;
-            let se = value * (d.dot(&(&g.cov * d))).max(0.0).sqrt();
-            match &mut export_gradients[i] {
-                Some(acc) => *acc += d * value,
-                slot => *slot = Some(d * value),
-            }
-            let scaled = if factor == 1.0 {
-                String::new()
-            } else {
-                format!(
-                    "; scaled by {factor:.6} from the prior {mu} to meet the reported totals (IPF on imputed cells; stderr scaled with the cell)"
-                )
-            };
-            cells[i * n + j] = Some(WorldCell {
-                year: opt.year,
-                exporter: codes[i].clone(),
-                importer: codes[j].clone(),
-                reporter: MODEL_REPORTER.into(),
-                flow: Flow::Export,
-                product: opt.product.clone(),
-                value,
-                unit: opt.unit.clone(),
-                stderr: Some(se),
-                source: source.clone(),
-                kind: Kind::Imputed,
-                note: format!(
-                    "imputed: exp(eta) = exp({eta:.6}) with {}; stderr by the delta method (HC0 covariance of every parameter){scaled}",
-                    g.terms(opt.year, i, j, &vars.get(i, j), pair_ln(&base_ln, i, j))
-                ),
-                variables: None,
-            });
-        }
-        totals_report = Some(targets.report(&codes, &cells, &priors, &fitted, n));
-        fit_summary = Some(summary(&g, &codes, fallback, excluded));
-        covariance = Some(g.cov);
-    }
+        Some(impute(&inputs, &mut cells)?)
+    };
+    let (fit_summary, totals_report, covariance, export_gradients) = match imputed {
+        Some(m) => (
+            Some(m.fit),
+            Some(m.totals),
+            Some(m.covariance),
+            m.export_gradients,
+        ),
+        None => (None, None, None, vec![None; n]),
+    };
     // 3. Domestic sales.
     let method = match opt.method {
         DomesticMethod::OutputLessExports => format!(
@@ -729,6 +575,224 @@ fn panel_location(panel: &Panel, line: u64, column: &str) -> Location {
 
 fn is_total_row(r: &super::panel::PanelRow) -> bool {
     r.exporter == WORLD_CODE || r.importer == WORLD_CODE
+}
+
+/// What the imputation of the missing cells reads (see [`build`]).
+struct PriorInputs<'a, 'b> {
+    panel: &'a Panel,
+    opt: &'a BuildOptions<'b>,
+    index: &'a BTreeMap<&'a str, usize>,
+    codes: &'a [String],
+    fit_years: &'a [i32],
+    /// The base year's cost variables.
+    vars: &'a super::geography::PairVariables,
+    /// The base year's ln output of each economy (`None` without a positive figure).
+    base_ln: &'a [Option<f64>],
+    /// The foreign links without an observed cell.
+    missing: &'a [(usize, usize)],
+}
+
+/// What the imputation gives besides the cells: the fit, the totals met or not, the
+/// covariance of the prior's parameters and, per economy, the gradient of its imputed
+/// exports' sum (for the domestic row's standard error).
+struct Imputed {
+    fit: GravityFit,
+    totals: TotalsReport,
+    covariance: DMatrix<f64>,
+    export_gradients: Vec<Option<DVector<f64>>>,
+}
+
+/// Step 2 of [`build`]: fits the prior on the observed cells of the fit years, predicts
+/// every missing cell, scales the predictions to the reported totals and writes them into
+/// `cells`.
+fn impute(
+    inp: &PriorInputs<'_, '_>,
+    cells: &mut [Option<WorldCell>],
+) -> Result<Imputed, DataError> {
+    let PriorInputs {
+        panel,
+        opt,
+        index,
+        codes,
+        fit_years,
+        vars,
+        base_ln,
+        missing,
+    } = *inp;
+    let n = codes.len();
+    let pair_ln =
+        |ln: &[Option<f64>], i: usize, j: usize| -> Option<(f64, f64)> { Some((ln[i]?, ln[j]?)) };
+    let mut export_gradients: Vec<Option<DVector<f64>>> = vec![None; n];
+    // The observations of every fit year, by the same precedence.
+    let mut obs = Vec::new();
+    let mut excluded = Vec::new();
+    for &y in fit_years {
+        let (cells_y, vars_y, ln_y) = if y == opt.year {
+            (cells.to_vec(), vars.clone(), base_ln.to_vec())
+        } else {
+            (
+                observed_cells(panel, y, opt, index)?,
+                opt.geography.variables(opt.economies, y)?,
+                outputs(opt, y, codes)?,
+            )
+        };
+        for (k, c) in cells_y.iter().enumerate() {
+            if let Some(c) = c {
+                let (i, j) = (k / n, k % n);
+                obs.push(prior::Obs {
+                    year: y,
+                    i,
+                    j,
+                    y: c.value,
+                    z: vars_y.get(i, j),
+                    ln_out: pair_ln(&ln_y, i, j),
+                });
+            }
+        }
+        for (e, ln) in ln_y.iter().enumerate() {
+            if ln.is_none()
+                && cells_y
+                    .iter()
+                    .flatten()
+                    .any(|c| c.exporter == codes[e] || c.importer == codes[e])
+            {
+                excluded.push(format!("{} in {y}", codes[e]));
+            }
+        }
+    }
+    let fail = |m: String| DataError::File {
+        path: panel.path.clone(),
+        message: m,
+    };
+    let try_fixed = || -> Result<Prior, String> {
+        let p = Prior::fit(obs.clone(), prior::Model::Fixed, &opt.ppml)
+            .map_err(|e| format!("the fit with exporter and importer fixed effects failed: {e}"))?;
+        let mut none: std::collections::BTreeSet<prior::NoEffect> = Default::default();
+        for &(i, j) in missing {
+            if let Err(e) = p.predict(opt.year, i, j, &vars.get(i, j), None) {
+                none.insert(e);
+            }
+        }
+        if none.is_empty() {
+            return Ok(p);
+        }
+        let list: Vec<String> = none.iter().map(|e| why_no_effect(&p, e, codes)).collect();
+        Err(format!("no fixed effect for {}", list.join(", ")))
+    };
+    let masses = |obs: &[prior::Obs]| -> Result<Prior, DataError> {
+        let with: Vec<prior::Obs> = obs.iter().filter(|o| o.ln_out.is_some()).cloned().collect();
+        Prior::fit(with, prior::Model::Masses, &opt.ppml).map_err(|e| {
+            fail(format!(
+                "the gravity fit with economy masses on the observed foreign cells of {} failed: {e}; nothing was written",
+                years_text(fit_years)
+            ))
+        })
+    };
+    let mut fallback = None;
+    let g = match opt.effects {
+        Effects::Fixed => try_fixed().map_err(|why| {
+            fail(format!(
+                "cannot impute the missing cells of {} in {} with exporter and importer fixed effects: {why}; a gravity fit cannot give an economy without an observed cell its exporter or importer effect: add a figure for it, merge it into another economy of the map, or impute from economy masses (--effects masses or auto)",
+                codes.join(", "),
+                opt.year
+            ))
+        })?,
+        Effects::Masses => masses(&obs)?,
+        Effects::Auto => match try_fixed() {
+            Ok(p) => p,
+            Err(why) => {
+                fallback = Some(why);
+                masses(&obs)?
+            }
+        },
+    };
+    if g.model == prior::Model::Fixed {
+        excluded.clear();
+    }
+    let source = format!(
+        "PPML gravity fit ({}) on {} observed cells of {} ({}); geography tables {}",
+        g.effects_text(),
+        g.fit.report.kept,
+        file_name(&panel.path),
+        years_text(&g.years),
+        opt.geography.dir.display()
+    );
+    // The prior of every missing cell.
+    let mut priors = vec![0.0; n * n];
+    let mut predicted = BTreeMap::new();
+    for &(i, j) in missing {
+        let z = vars.get(i, j);
+        let ln = pair_ln(base_ln, i, j);
+        let (eta, d) = g.predict(opt.year, i, j, &z, ln).map_err(|e| {
+            fail(format!(
+                "cannot impute {}->{}: {}",
+                codes[i],
+                codes[j],
+                why_no_effect(&g, &e, codes)
+            ))
+        })?;
+        priors[i * n + j] = eta.exp();
+        predicted.insert((i, j), (eta, d));
+    }
+    // The totals.
+    let observed_values: Vec<f64> = cells
+        .iter()
+        .map(|c| c.as_ref().map_or(0.0, |c| c.value))
+        .collect();
+    let targets = if opt.use_totals {
+        reported_totals(panel, opt, codes)?
+    } else {
+        Targets::none(n)
+    };
+    let fitted = totals::fit(
+        n,
+        &observed_values,
+        &priors,
+        &targets.value(&targets.exports),
+        &targets.value(&targets.imports),
+    );
+    for &(i, j) in missing {
+        let (eta, d) = &predicted[&(i, j)];
+        let factor = fitted.factors[i * n + j];
+        let mu = eta.exp();
+        let value = mu * factor;
+        let se = value * (d.dot(&(&g.cov * d))).max(0.0).sqrt();
+        match &mut export_gradients[i] {
+            Some(acc) => *acc += d * value,
+            slot => *slot = Some(d * value),
+        }
+        let scaled = if factor == 1.0 {
+            String::new()
+        } else {
+            format!(
+                "; scaled by {factor:.6} from the prior {mu} to meet the reported totals (IPF on imputed cells; stderr scaled with the cell)"
+            )
+        };
+        cells[i * n + j] = Some(WorldCell {
+            year: opt.year,
+            exporter: codes[i].clone(),
+            importer: codes[j].clone(),
+            reporter: MODEL_REPORTER.into(),
+            flow: Flow::Export,
+            product: opt.product.clone(),
+            value,
+            unit: opt.unit.clone(),
+            stderr: Some(se),
+            source: source.clone(),
+            kind: Kind::Imputed,
+            note: format!(
+                "imputed: exp(eta) = exp({eta:.6}) with {}; stderr by the delta method (HC0 covariance of every parameter){scaled}",
+                g.terms(opt.year, i, j, &vars.get(i, j), pair_ln(base_ln, i, j))
+            ),
+            variables: None,
+        });
+    }
+    Ok(Imputed {
+        totals: targets.report(codes, cells, &priors, &fitted, n),
+        fit: summary(&g, codes, fallback, excluded),
+        covariance: g.cov,
+        export_gradients,
+    })
 }
 
 /// The observed foreign cells of `year`: one figure per link by the precedence, converted.
