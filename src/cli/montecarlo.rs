@@ -17,26 +17,10 @@ use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use tradeflow::montecarlo::merge as mc_merge;
-use tradeflow::montecarlo::{DrawResult, MonteCarlo};
+use tradeflow::montecarlo::MonteCarlo;
 use tradeflow::output::{Claim, Part, Results};
 
 pub use tradeflow::shard::Shard;
-
-/// What `run` knows of its draws; [`folder_files`] writes it as the library's
-/// `montecarlo.json` ([`tradeflow::montecarlo::merge::Record`]), adding the scenario's
-/// absolute path.
-#[derive(Debug)]
-struct Record {
-    tradeflow_version: String,
-    scenario: PathBuf,
-    seed: u64,
-    draws: u64,
-    shard: Option<Shard>,
-    first_draw: u64,
-    last_draw: u64,
-    failed: usize,
-    series: Vec<(String, Option<i32>)>,
-}
 
 /// What the draws of a run computed: the parts of the Monte Carlo folder (relative to that
 /// folder) and the line to print once they are written.
@@ -77,9 +61,10 @@ pub fn run(
     if stop.load(Ordering::SeqCst) {
         bail!("interrupted (Ctrl-C): nothing was written, earlier results are as they were");
     }
-    let record = Record {
+    let record = mc_merge::Record {
         tradeflow_version: env!("CARGO_PKG_VERSION").to_owned(),
         scenario: file.to_owned(),
+        scenario_file: Some(tradeflow::shard::absolute(file)),
         seed,
         draws,
         shard,
@@ -88,7 +73,7 @@ pub fn run(
         failed: results_of.iter().filter(|d| d.outcome.is_err()).count(),
         series: mc.series().to_vec(),
     };
-    let files = folder_files(&record, &results_of, shard.is_some())?;
+    let files = mc_merge::folder_files(&record, &results_of, shard.is_some())?;
     // A shard's bands cover only its draws: charts come with the merged folder.
     let drawn = shard.is_none() && charts;
     let (mut parts, charts) = parts_with_charts(folder, files, drawn, Results::MonteCarlo)?;
@@ -150,26 +135,6 @@ pub(crate) fn write_merged(
     let (parts, line) = parts_with_charts(folder, owned, charts, results)?;
     claim.write(&parts)?;
     Ok(line)
-}
-
-fn folder_files(
-    record: &Record,
-    draws: &[DrawResult],
-    with_draws: bool,
-) -> Result<Vec<(&'static str, Vec<u8>)>> {
-    let record = mc_merge::Record {
-        tradeflow_version: record.tradeflow_version.clone(),
-        scenario: record.scenario.clone(),
-        scenario_file: Some(tradeflow::shard::absolute(&record.scenario)),
-        seed: record.seed,
-        draws: record.draws,
-        shard: record.shard,
-        first_draw: record.first_draw,
-        last_draw: record.last_draw,
-        failed: record.failed,
-        series: record.series.clone(),
-    };
-    Ok(mc_merge::folder_files(&record, draws, with_draws)?)
 }
 
 pub(crate) fn progress_bar(len: u64, quiet: bool) -> indicatif::ProgressBar {
