@@ -236,6 +236,11 @@ impl Geography {
             if c == code {
                 return vec![c.clone()];
             }
+            // A table row of an aggregate of its own (XOC) stands for that economy only;
+            // in a map without it, its members' rows are what counts.
+            if is_user_assigned(c) {
+                continue;
+            }
             if map.resolve(c, year) == Resolved::Economy(e as u16) {
                 members.push(c.clone());
             }
@@ -359,9 +364,32 @@ impl Geography {
     }
 }
 
+/// Whether `code` is in a range ISO 3166-1 leaves to users (AAA-AAZ, QMA-QZZ, XAA-XZZ,
+/// ZZA-ZZZ): never a country, the codes analysts give their own aggregates (`XOC`).
+fn is_user_assigned(code: &str) -> bool {
+    let b = code.as_bytes();
+    if b.len() != 3 || !b.iter().all(u8::is_ascii_uppercase) {
+        return false;
+    }
+    matches!(
+        (b[0], b[1]),
+        (b'A', b'A') | (b'Q', b'M'..=b'Z') | (b'X', _) | (b'Z', b'Z')
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_assigned_codes_are_aggregates_not_countries() {
+        for c in ["XOC", "AAA", "QMA", "QZZ", "ZZZ"] {
+            assert!(is_user_assigned(c), "{c}");
+        }
+        for c in ["RUS", "QAT", "ZWE", "ABW", "EU", "xoc", "XO"] {
+            assert!(!is_user_assigned(c), "{c}");
+        }
+    }
 
     #[test]
     fn great_circle_distance_of_known_pairs() {
