@@ -111,9 +111,11 @@ const STALL_ITERATIONS: usize = 50;
 /// Iterations without a new best step after which the Anderson history is dropped.
 const RESTART_ITERATIONS: usize = 20;
 
-fn max_abs_diff(a: &DVector<f64>, b: &DVector<f64>) -> f64 {
+/// On plain slices: nalgebra's element iterators cost several times the arithmetic at the
+/// sizes the Monte Carlo draws solve.
+fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
     a.iter()
-        .zip(b.iter())
+        .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, |m, d| if d.is_nan() { f64::NAN } else { m.max(d) })
 }
@@ -175,8 +177,8 @@ fn iterate<M: FixedPointMap>(
     let mut since_best = 0usize;
     for it in 1..=options.max_iterations {
         map.apply(&x, &mut gx);
-        let residual = max_abs_diff(&gx, &x);
-        if !residual.is_finite() || gx.iter().any(|v| !v.is_finite()) {
+        let residual = max_abs_diff(gx.as_slice(), x.as_slice());
+        if !residual.is_finite() || gx.as_slice().iter().any(|v| !v.is_finite()) {
             if best_residual.is_finite() && !history.is_empty() {
                 // An extrapolated point left the domain: restart plainly from the best
                 // point seen.
@@ -186,7 +188,12 @@ fn iterate<M: FixedPointMap>(
             }
             return (best, report(it, best_residual, StopReason::NonFinite));
         }
-        let scale = gx.amax().max(1.0);
+        // `amax` on the slice: the largest |value|, NaN-free here (checked above).
+        let scale = gx
+            .as_slice()
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()))
+            .max(1.0);
         if residual <= options.tolerance * scale {
             return (gx, report(it, residual, StopReason::Converged));
         }
@@ -249,6 +256,7 @@ const SVD_CUT: f64 = 1e-10;
 /// matrix `dF' dF` kept up to date one column at a time, and the scratch of the small
 /// least-squares solve. Nothing is allocated after [`Anderson::new`] except in the SVD
 /// fallback.
+#[derive(Clone)]
 struct Anderson {
     n: usize,
     m: usize,
@@ -266,11 +274,18 @@ struct Anderson {
     /// Filled slots, and the slot the next difference goes into (the oldest when full).
     len: usize,
     next: usize,
-    // Scratch of the m-square solve.
+    /// Column norms `sqrt(gram[s * m + s])`, set with the slot's Gram row.
+    scale: Vec<f64>,
+    /// Lower triangle of the Cholesky factor `L` of the scaled Gram matrix, and of `L^-1`,
+    /// row-major m x m. Row `i` of both depends only on the slots `0..=i`, so when a push
+    /// rewrites slot `s` only rows `s..` are stale: the first `factored` rows are kept and
+    /// the factorisation resumes after them, bit for bit what a fresh one would give.
     chol: Vec<f64>,
+    linv: Vec<f64>,
+    factored: usize,
+    // Scratch of the m-square solve.
     rhs: Vec<f64>,
     gamma: Vec<f64>,
-    scale: Vec<f64>,
     /// Updates made, and of them solved by the SVD fallback (diagnostics).
     updates: usize,
     svd_updates: usize,
@@ -290,10 +305,12 @@ impl Anderson {
             f: vec![0.0; n],
             len: 0,
             next: 0,
+            scale: vec![0.0; m],
             chol: vec![0.0; m * m],
+            linv: vec![0.0; m * m],
+            factored: 0,
             rhs: vec![0.0; m],
             gamma: vec![0.0; m],
-            scale: vec![0.0; m],
             updates: 0,
             svd_updates: 0,
         }
@@ -309,6 +326,7 @@ impl Anderson {
         self.has_prev = false;
         self.len = 0;
         self.next = 0;
+        self.factored = 0;
     }
 
     /// Records the step `x -> g = G(x)`: its residual, and the differences from the
@@ -336,6 +354,8 @@ impl Anderson {
                 self.gram[s * self.m + t] = d;
                 self.gram[t * self.m + s] = d;
             }
+            self.scale[s] = self.gram[s * self.m + s].sqrt();
+            self.factored = self.factored.min(s);
         }
         self.f_prev.copy_from_slice(&self.f);
         self.g_prev.copy_from_slice(g);
@@ -380,20 +400,19 @@ impl Anderson {
     fn cholesky_gamma(&mut self) -> bool {
         let (m, k) = (self.m, self.len);
         let (mut dmin, mut dmax) = (f64::INFINITY, 0.0f64);
-        for s in 0..k {
-            let d = self.gram[s * m + s].sqrt();
+        for &d in &self.scale[..k] {
             if !(d > 0.0 && d.is_finite()) {
                 return false;
             }
-            self.scale[s] = d;
             dmin = dmin.min(d);
             dmax = dmax.max(d);
         }
         if dmax > MAX_NORM_RATIO * dmin {
             return false;
         }
-        // Lower triangle of L in `chol`, row-major m x m.
-        for i in 0..k {
+        // Rows `factored..k` of L and of L^-1 (the rows before are those of the slots no
+        // push has touched since they were computed).
+        for i in self.factored..k {
             for j in 0..=i {
                 let mut v = self.gram[i * m + j] / (self.scale[i] * self.scale[j]);
                 for p in 0..j {
@@ -408,18 +427,22 @@ impl Anderson {
                     self.chol[i * m + j] = v / self.chol[j * m + j];
                 }
             }
+            // Row i of L^-1 by forward substitution on the unit vectors: entry (i, c)
+            // from rows c..i of L.
+            for c in 0..=i {
+                let mut v = if i == c { 1.0 } else { 0.0 };
+                for p in c..i {
+                    v -= self.chol[i * m + p] * self.linv[p * m + c];
+                }
+                self.linv[i * m + c] = v / self.chol[i * m + i];
+            }
+            self.factored = i + 1;
         }
-        // |L^-1|_F^2, column by column of L^-1 (forward substitution on unit vectors),
-        // using `gamma` as scratch.
+        // |L^-1|_F^2, column by column.
         let mut frob = 0.0;
         for c in 0..k {
             for i in c..k {
-                let mut v = if i == c { 1.0 } else { 0.0 };
-                for p in c..i {
-                    v -= self.chol[i * m + p] * self.gamma[p];
-                }
-                let z = v / self.chol[i * m + i];
-                self.gamma[i] = z;
+                let z = self.linv[i * m + c];
                 frob += z * z;
             }
         }
@@ -548,6 +571,36 @@ mod tests {
         for (a, b) in cholesky_gamma.iter().zip(&h.gamma[..5]) {
             assert!((a - b).abs() <= 1e-10 * b.abs().max(1.0), "{a} against {b}");
         }
+    }
+
+    /// Resuming the factorisation after the rows no push touched gives, bit for bit, the
+    /// update a fresh factorisation gives, while the ring fills and after it wraps.
+    #[test]
+    fn the_kept_cholesky_rows_give_the_fresh_update() {
+        let n = 9;
+        let mut h = Anderson::new(n, 6);
+        let mut seed = 777u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let mut resumed = 0;
+        for step in 0..20 {
+            let x: Vec<f64> = (0..n).map(|_| next()).collect();
+            let g: Vec<f64> = (0..n).map(|_| next()).collect();
+            h.push(&x, &g);
+            let mut fresh = h.clone();
+            fresh.factored = 0;
+            resumed += usize::from(h.factored > 0);
+            let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+            assert_eq!(h.mix(&g, &mut a), fresh.mix(&g, &mut b), "step {step}");
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&b), "step {step}");
+            assert_eq!(h.svd_updates, 0, "step {step}");
+        }
+        assert!(resumed >= 10, "only {resumed} updates kept rows");
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::scenario::{Param, Scenario, ScenarioError, Uncertainty};
 // `outputs` moved to `simulate` (the series every tuning command reads); re-exported for
 // callers that still name it here.
 pub use crate::simulate::outputs;
-use crate::simulate::outputs_direct;
+use crate::simulate::{output_values, outputs_direct};
 
 pub mod merge;
 
@@ -206,19 +206,22 @@ impl MonteCarlo {
         let s = self
             .draw(seed, index)
             .map_err(|e| DrawError::Invalid(e.to_string()))?;
-        // The key series alone, without the result rows a draw would drop.
-        let values = outputs_direct(&s).map_err(DrawError::Run)?;
+        // The key series' values alone, in the order of `self.series` (whose names were
+        // formatted once, from the central run), without the result rows a draw would drop.
+        let mut values = Vec::with_capacity(self.series.len());
+        output_values(&s, &mut values).map_err(DrawError::Run)?;
         if values.len() != self.series.len() {
             return Err(DrawError::Series);
         }
-        if let Some((series, year, value)) = values.iter().find(|(_, _, v)| !v.is_finite()) {
+        if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+            let (series, year) = &self.series[k];
             return Err(DrawError::NonFinite {
                 series: series.clone(),
                 year: *year,
-                value: *value,
+                value: values[k],
             });
         }
-        Ok(values.into_iter().map(|(_, _, v)| v).collect())
+        Ok(values)
     }
 
     /// Quantile bands of every series over the successful draws.

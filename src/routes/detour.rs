@@ -88,14 +88,28 @@ fn frechet_choice(m: &[f64], theta: f64, shares: &mut [f64]) -> f64 {
     }
     let mut sum = 0.0;
     for (s, &mr) in shares.iter_mut().zip(m) {
-        // (m_r / m_min)^-theta; a ratio of +inf (closed route) gives exactly 0.
-        *s = (mr / m_min).powf(-theta);
+        // (m_r / m_min)^-theta; a ratio of +inf (closed route) gives exactly 0. The
+        // cheapest route's ratio is exactly 1 and a closed route's exactly +inf, where
+        // `powf` gives exactly 1 and 0: those are written without the call (most pairs
+        // have one open route), bit for bit what it would return.
+        *s = if mr == m_min {
+            1.0
+        } else if mr == f64::INFINITY {
+            0.0
+        } else {
+            (mr / m_min).powf(-theta)
+        };
         sum += *s;
     }
     for s in shares.iter_mut() {
         *s /= sum;
     }
-    m_min * sum.powf(-1.0 / theta)
+    // `1^y` is exactly 1: a pair with one open route costs exactly `m_min`.
+    if sum == 1.0 {
+        m_min
+    } else {
+        m_min * sum.powf(-1.0 / theta)
+    }
 }
 
 /// Route choice in the detour form for every pair (DESIGN layer 3).
@@ -311,6 +325,34 @@ mod tests {
                 let sum: f64 =
                     r.direct_share[(i, j)] + r.via_share.iter().map(|s| s[(i, j)]).sum::<f64>();
                 assert!((sum - 1.0).abs() < 1e-14, "shares of {i}->{j} sum to {sum}");
+            }
+        }
+    }
+
+    /// The shortcuts for the cheapest and closed routes and for one open route give, bit for
+    /// bit, what `powf` gives.
+    #[test]
+    fn frechet_choice_shortcuts_equal_powf() {
+        let reference = |m: &[f64], theta: f64| {
+            let m_min = m.iter().copied().fold(f64::INFINITY, f64::min);
+            let terms: Vec<f64> = m.iter().map(|&r| (r / m_min).powf(-theta)).collect();
+            let sum: f64 = terms.iter().sum();
+            let shares: Vec<u64> = terms.iter().map(|t| (t / sum).to_bits()).collect();
+            (shares, (m_min * sum.powf(-1.0 / theta)).to_bits())
+        };
+        let inf = f64::INFINITY;
+        for m in [
+            vec![1.37, inf, inf, inf],
+            vec![inf, 2.9, inf],
+            vec![1.37, 1.37, 2.2, inf],
+            vec![3.1, 1.9, 1.9, 7.0],
+            vec![0.42],
+        ] {
+            for theta in [0.7, 3.62, 4.0, 11.3] {
+                let mut shares = vec![0.0; m.len()];
+                let effective = frechet_choice(&m, theta, &mut shares).to_bits();
+                let got = (shares.iter().map(|s| s.to_bits()).collect(), effective);
+                assert_eq!(got, reference(&m, theta), "{m:?} theta {theta}");
             }
         }
     }

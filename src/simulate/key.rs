@@ -41,11 +41,35 @@ pub fn outputs_direct(s: &Scenario) -> Result<Vec<(String, Option<i32>, f64)>, S
 /// `key_series(&run_years(s)?, s)`, bit for bit, and the same error message when the run
 /// fails.
 pub fn key_outputs(s: &Scenario) -> Result<Vec<(String, Option<i32>, f64)>, String> {
-    match direct(s) {
-        Ok(Some(values)) => Ok(values),
+    let mut out = Vec::new();
+    match direct(s, &mut |x: &Series, year, value| {
+        out.push((x.name(), Some(year), value))
+    }) {
+        Ok(true) => Ok(out),
         // Not finite somewhere, or a shape this path leaves to the full one: the full path
         // gives the values or names the row.
-        Ok(None) => full(s),
+        Ok(false) => full(s),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The values of [`outputs_direct`] alone, in the same order, written into `out` (cleared
+/// first): what a Monte Carlo draw keeps, without formatting a series name. The names and
+/// years are those of [`outputs_direct`] for the same scenario shape; a caller that runs
+/// many scenarios of one shape reads them once.
+pub fn output_values(s: &Scenario, out: &mut Vec<f64>) -> Result<(), String> {
+    out.clear();
+    if s.dynamics().is_none() {
+        out.extend(outputs(s)?.into_iter().map(|(_, _, v)| v));
+        return Ok(());
+    }
+    match direct(s, &mut |_: &Series, _, value| out.push(value)) {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            out.clear();
+            out.extend(full(s)?.into_iter().map(|(_, _, v)| v));
+            Ok(())
+        }
         Err(e) => Err(e.to_string()),
     }
 }
@@ -57,9 +81,6 @@ fn full(s: &Scenario) -> Result<Vec<(String, Option<i32>, f64)>, String> {
         .map(|p| (p.series, Some(p.year), p.value))
         .collect())
 }
-
-/// Output series by name and year, as [`super::outputs`] gives them.
-type Values = Vec<(String, Option<i32>, f64)>;
 
 /// Where a wanted series reads its value in one year's totals.
 enum Source {
@@ -84,8 +105,10 @@ struct YearSums {
     recorded: Vec<f64>,
 }
 
-/// The key series, `Ok(None)` when the full path must decide (see the module docs).
-fn direct(s: &Scenario) -> Result<Option<Values>, RunError> {
+/// The key series, each given to `emit` (series, year, value) in output order; `Ok(false)`
+/// when the full path must decide (see the module docs), in which case `emit` was never
+/// called.
+fn direct(s: &Scenario, emit: &mut dyn FnMut(&Series, i32, f64)) -> Result<bool, RunError> {
     let d = s.dynamics.as_ref().ok_or(RunError::NoYears)?;
     let eco = &s.data.economies;
     let n = eco.len();
@@ -128,7 +151,7 @@ fn direct(s: &Scenario) -> Result<Option<Values>, RunError> {
         .collect();
     // Two hubs with one code would share route rows: the full path adds them up.
     if (1..hubs.len()).any(|h| hubs[..h].contains(&hubs[h])) {
-        return Ok(None);
+        return Ok(false);
     }
     let recorded_pairs: Vec<(usize, usize, bool)> = sources
         .iter()
@@ -245,10 +268,10 @@ fn direct(s: &Scenario) -> Result<Option<Values>, RunError> {
             };
             let views = Views::new(&rf, &rho, &st.union);
             if !rows_finite(&rf, &views, target) {
-                return Ok(None);
+                return Ok(false);
             }
             if !countries_finite(&base_eq, eq, &mut country[yi * n..(yi + 1) * n], eco) {
-                return Ok(None);
+                return Ok(false);
             }
             let y = &mut sums[yi];
             let add = |acc: &mut f64, v: f64| *acc = if si == 0 { v } else { *acc + v };
@@ -274,13 +297,14 @@ fn direct(s: &Scenario) -> Result<Option<Values>, RunError> {
         }
     }
     if !country.iter().all(CountryCheck::finite) {
-        return Ok(None);
+        return Ok(false);
     }
-    let mut out = Vec::with_capacity(years.len() * wanted.len());
+    let mut via = vec![0.0; hubs.len()];
     for (yi, &year) in years.iter().enumerate() {
         let y = &sums[yi];
         // The order of the route total rows: origins, `direct` then each hub.
-        let (mut imports, mut direct, mut via) = (0.0, 0.0, vec![0.0; hubs.len()]);
+        let (mut imports, mut direct) = (0.0, 0.0);
+        via.fill(0.0);
         if let Some(t) = target {
             for i in (0..n).filter(|&i| i != t) {
                 imports += y.routes[i * slots];
@@ -305,10 +329,10 @@ fn direct(s: &Scenario) -> Result<Option<Values>, RunError> {
             if matches!(x, Series::Country { .. }) {
                 continue;
             }
-            out.push((x.name(), Some(year), value));
+            emit(x, year, value);
         }
     }
-    Ok(Some(out))
+    Ok(true)
 }
 
 /// True when every number the year's flow, recorded, route and re-export rows of one

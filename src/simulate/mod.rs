@@ -8,7 +8,7 @@ mod outputs;
 pub mod series;
 mod years;
 
-pub use key::{key_outputs, outputs_direct};
+pub use key::{key_outputs, output_values, outputs_direct};
 pub use outputs::outputs;
 
 pub use years::{
