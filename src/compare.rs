@@ -201,7 +201,7 @@ pub fn reference<'a>(
     let count = |s: &Scenario| s.dynamics.as_ref().map_or(0, |d| d.instruments.len());
     let mut best: Option<&Scenario> = None;
     for s in runnable {
-        if best.map_or(true, |b| count(s) < count(b)) {
+        if best.is_none_or(|b| count(s) < count(b)) {
             best = Some(s);
         }
     }

@@ -46,7 +46,7 @@ pub fn write_world(path: &Path, world: &World, command: &str) -> Result<(), Data
         header.extend(super::geography::VARIABLES);
         w.write_record(&header).map_err(|e| werr(e.to_string()))?;
         for c in &world.cells {
-            let finite = c.value.is_finite() && c.stderr.map_or(true, f64::is_finite);
+            let finite = c.value.is_finite() && c.stderr.is_none_or(f64::is_finite);
             if !finite {
                 return Err(werr(format!(
                     "{}->{}: a value or standard error is not finite",
@@ -69,7 +69,7 @@ pub fn write_world(path: &Path, world: &World, command: &str) -> Result<(), Data
             ];
             match c.variables {
                 Some(v) => rec.extend(v.iter().map(|x| x.to_string())),
-                None => rec.extend(std::iter::repeat(String::new()).take(4)),
+                None => rec.extend(std::iter::repeat_n(String::new(), 4)),
             }
             w.write_record(&rec).map_err(|e| werr(e.to_string()))?;
         }

@@ -4,14 +4,16 @@
 
 use std::collections::BTreeMap;
 
-use super::compare::{ScenarioBars, ScenarioLines, Unit};
+use super::compare::{Departure, ScenarioBars, ScenarioLines, Unit};
 use super::flows::{Band, Event, FlowsByRoute, HubSeries, Reexports, Role};
-use super::heatmap::{ChangeHeatmap, Comparing};
+use super::heatmap::{ChangeHeatmap, Comparing, Measure};
 use super::input::{CompareIn, FinalFlowIn, Folder, RunJson};
+use super::names::name;
+use super::page::{data_words, source_line};
 use super::sankey::{RouteDiagram, RouteFlow};
 use super::tuning::key_series;
 use super::{Chart, PlotError};
-use crate::simulate::{FlowTotalRow, ReexportTotalRow, RouteTotalRow, DIRECT};
+use crate::simulate::{FlowTotalRow, RecordedTotalRow, ReexportTotalRow, RouteTotalRow, DIRECT};
 
 /// Choices for the charts of a yearly run.
 #[derive(Debug, Clone, Default)]
@@ -54,6 +56,10 @@ struct RunSetup {
     /// Target and hubs with their recorded shares, when the run has routes.
     routes: Option<(String, Vec<(String, f64)>)>,
     events: Vec<Event>,
+    /// The base year of the data (history on the charts over years).
+    base_year: Option<i32>,
+    /// The source line every chart of the run ends with ([`source_line`]).
+    source: String,
 }
 
 fn setup(folder: &Folder, run: RunJson) -> Result<RunSetup, PlotError> {
@@ -113,7 +119,21 @@ fn setup(folder: &Folder, run: RunJson) -> Result<RunSetup, PlotError> {
             });
         }
     }
+    let version = run
+        .tradeflow_version
+        .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned());
+    let source = source_line(
+        &version,
+        &run.scenario.name,
+        run.scenario.description.as_deref(),
+        &data_words(
+            run.scenario.data_source.as_ref(),
+            run.scenario.data_unit.as_deref(),
+        ),
+    );
     Ok(RunSetup {
+        base_year: d.base_year,
+        source,
         name: run.scenario.name,
         economies,
         years,
@@ -220,9 +240,52 @@ pub fn year_run_charts(folder: &Folder, opts: &RunOptions) -> Result<Vec<Chart>,
             &s, target, hubs, &routes, &origins, year,
         )));
     }
+    let finals: Vec<Cell> = flows
+        .iter()
+        .map(|f| {
+            (
+                f.year,
+                f.exporter.as_str(),
+                f.importer.as_str(),
+                f.final_destination,
+            )
+        })
+        .collect();
     charts.push(Chart::ChangeHeatmap(year_heatmap(
-        folder, &s, &flows, from_year, year,
+        folder,
+        "flows_total.csv",
+        &s,
+        &finals,
+        Measure::FinalDestination,
+        (from_year, year),
     )?));
+    // Beside it, exports as each exporter's customs record them: goods shipped to an
+    // intermediary for re-export count there, which is what trade statistics show.
+    // Without routes nothing is re-exported and the recorded flows are the final ones.
+    if s.routes.is_some() && folder.has("recorded_total.csv") {
+        let recorded: Vec<RecordedTotalRow> = folder.csv(
+            "recorded_total.csv",
+            "",
+            &["year", "exporter", "importer", "reporter", "recorded"],
+            &["recorded"],
+            &["recorded"],
+        )?;
+        let cells: Vec<Cell> = recorded
+            .iter()
+            .filter(|r| r.reporter == r.exporter)
+            .map(|r| (r.year, r.exporter.as_str(), r.importer.as_str(), r.recorded))
+            .collect();
+        if !cells.is_empty() {
+            charts.push(Chart::ChangeHeatmap(year_heatmap(
+                folder,
+                "recorded_total.csv",
+                &s,
+                &cells,
+                Measure::RecordedByExporter,
+                (from_year, year),
+            )?));
+        }
+    }
     Ok(charts)
 }
 
@@ -340,11 +403,12 @@ fn flows_by_route(
         });
     }
     let mut note = format!(
-        "Scenario {}; sector {}; final-destination values.",
-        s.name, s.sector
+        "{} Sector {}; final-destination values.",
+        s.source, s.sector
     );
     if !origins.other.is_empty() {
-        note.push_str(&format!(" Other origins: {}.", origins.other.join(", ")));
+        let names: Vec<String> = origins.other.iter().map(|o| name(o)).collect();
+        note.push_str(&format!(" Other origins: {}.", names.join(", ")));
     }
     (
         FlowsByRoute {
@@ -352,6 +416,7 @@ fn flows_by_route(
             years: s.years.clone(),
             bands,
             events: s.events.clone(),
+            base_year: s.base_year,
             note,
         },
         origins,
@@ -386,9 +451,10 @@ fn reexports_chart(
         years: s.years.clone(),
         hubs,
         events: s.events.clone(),
+        base_year: s.base_year,
         note: format!(
-            "Scenario {}; sector {}; recorded share of transit from run.json (`recorded_share`).",
-            s.name, s.sector
+            "{} Sector {}; the recorded share of transit is the scenario's assumption for each intermediary's customs.",
+            s.source, s.sector
         ),
     }
 }
@@ -441,13 +507,10 @@ fn route_diagram(
             }),
         }
     }
-    let mut note = format!("Scenario {}; sector {}.", s.name, s.sector);
+    let mut note = format!("{} Sector {}.", s.source, s.sector);
     if !origins.other.is_empty() {
-        note.push_str(&format!(
-            " {}: {}.",
-            origins.other_name(),
-            origins.other.join(", ")
-        ));
+        let names: Vec<String> = origins.other.iter().map(|o| name(o)).collect();
+        note.push_str(&format!(" {}: {}.", origins.other_name(), names.join(", ")));
     }
     RouteDiagram {
         target: target.to_owned(),
@@ -459,37 +522,41 @@ fn route_diagram(
     }
 }
 
+/// One flow of a heatmap: year, exporter, importer, value.
+type Cell<'a> = (i32, &'a str, &'a str, f64);
+
 fn year_heatmap(
     folder: &Folder,
+    file: &str,
     s: &RunSetup,
-    flows: &[FlowTotalRow],
-    from: i32,
-    to: i32,
+    flows: &[Cell],
+    measure: Measure,
+    (from, to): (i32, i32),
 ) -> Result<ChangeHeatmap, PlotError> {
     let n = s.economies.len();
     let pos = |c: &str| s.economies.iter().position(|e| e == c);
     let mut a = vec![vec![None; n]; n];
     let mut b = vec![vec![None; n]; n];
-    for f in flows.iter().filter(|f| f.year == from || f.year == to) {
-        let (Some(i), Some(j)) = (pos(&f.exporter), pos(&f.importer)) else {
+    for &(year, exporter, importer, value) in flows.iter().filter(|f| f.0 == from || f.0 == to) {
+        let (Some(i), Some(j)) = (pos(exporter), pos(importer)) else {
             return Err(PlotError::Content {
-                path: folder.path("flows_total.csv"),
+                path: folder.path(file),
                 message: format!(
-                    "{}->{} is not a pair of economies of run.json ({})",
-                    f.exporter,
-                    f.importer,
+                    "{exporter}->{importer} is not a pair of economies of run.json ({})",
                     s.economies.join(", ")
                 ),
             });
         };
-        if f.year == from {
-            a[i][j] = Some(f.final_destination);
+        if year == from {
+            a[i][j] = Some(value);
         }
-        if f.year == to {
-            b[i][j] = Some(f.final_destination);
+        if year == to {
+            b[i][j] = Some(value);
         }
     }
     Ok(ChangeHeatmap {
+        measure,
+        source: s.source.clone(),
         comparing: Comparing::Years {
             scenario: s.name.clone(),
         },
@@ -572,9 +639,25 @@ pub fn compare_charts(folder: &Folder, opts: &CompareOptions) -> Result<Vec<Char
         }
         opts.series.clone()
     };
+    // The heatmaps and the policy years compare with `--reference`, else with the reference
+    // `tradeflow compare` measured against (`differences.csv`), else with the first scenario.
+    let reference = match &opts.reference {
+        Some(r) => Some(r.clone()),
+        None => compare_reference(folder)?,
+    };
+    let line_reference = reference
+        .clone()
+        .filter(|r| scenarios.contains(r))
+        .or_else(|| scenarios.first().cloned());
+    let departures = match &line_reference {
+        Some(r) => departures(&scenarios, &series, &years, &values, r),
+        None => Vec::new(),
+    };
     let mut charts = Vec::new();
     for name in &chosen {
         charts.push(Chart::ScenarioLines(ScenarioLines {
+            reference: line_reference.clone(),
+            departures: departures.clone(),
             series: name.clone(),
             unit: Unit::of_series(name),
             years: years.clone(),
@@ -629,12 +712,6 @@ pub fn compare_charts(folder: &Folder, opts: &CompareOptions) -> Result<Vec<Char
             scenarios: scenarios.clone(),
         }));
     }
-    // The heatmaps compare with `--reference`, else with the reference `tradeflow compare`
-    // measured against (`differences.csv`), else with the first scenario.
-    let reference = match &opts.reference {
-        Some(r) => Some(r.clone()),
-        None => compare_reference(folder)?,
-    };
     if folder.has("final_flows.csv") {
         charts.extend(
             scenario_heatmaps(folder, &scenarios, year, reference.as_deref())?
@@ -648,6 +725,73 @@ pub fn compare_charts(folder: &Folder, opts: &CompareOptions) -> Result<Vec<Char
         )));
     }
     Ok(charts)
+}
+
+/// Policy years: the reference first, then each other scenario in turn is set against the
+/// scenarios before it; the one whose path it follows longest (it departs in the latest
+/// year, by more than a millionth of the value in any series) is the path it parts from,
+/// in that year. Grouped by year and path, in year order; a scenario equal to an earlier
+/// one throughout has no policy year.
+fn departures(
+    scenarios: &[String],
+    series: &[String],
+    years: &[i32],
+    values: &BTreeMap<(&str, &str, i32), f64>,
+    reference: &str,
+) -> Vec<Departure> {
+    let parts = |a: &str, b: &str| -> Option<i32> {
+        years.iter().copied().find(|&y| {
+            series.iter().any(|n| {
+                let x = values.get(&(a, n.as_str(), y));
+                let z = values.get(&(b, n.as_str(), y));
+                match (x, z) {
+                    (Some(x), Some(z)) => (x - z).abs() > 1e-6 * x.abs().max(z.abs()).max(1e-9),
+                    _ => false,
+                }
+            })
+        })
+    };
+    let mut order: Vec<&str> = vec![reference];
+    order.extend(
+        scenarios
+            .iter()
+            .map(String::as_str)
+            .filter(|s| *s != reference),
+    );
+    let mut out: Vec<Departure> = Vec::new();
+    for (k, sc) in order.iter().enumerate().skip(1) {
+        let mut best: Option<(i32, &str)> = None;
+        let mut twin = false;
+        for earlier in &order[..k] {
+            match parts(sc, earlier) {
+                None => twin = true,
+                Some(y) if best.is_none_or(|(b, _)| y > b) => best = Some((y, earlier)),
+                Some(_) => {}
+            }
+        }
+        let Some((year, from)) = best.filter(|_| !twin) else {
+            continue;
+        };
+        match out.iter_mut().find(|d| d.year == year && d.from == from) {
+            Some(d) => d.scenarios.push((*sc).to_owned()),
+            None => out.push(Departure {
+                year,
+                from: from.to_owned(),
+                scenarios: vec![(*sc).to_owned()],
+            }),
+        }
+    }
+    out.sort_by_key(|d| d.year);
+    out
+}
+
+/// The source line of a comparison's charts: the version drawing them (a comparison folder
+/// keeps no run.json) and the scenarios compared.
+fn compare_source(scenario: &str, reference: &str) -> String {
+    format!(
+        "Model: tradeflow {}, scenario {scenario} against {reference} (tradeflow compare). Data: as each scenario's run (see its run.json).",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// The reference of a comparison folder: the `reference` of `differences.csv` (`None` when
@@ -667,13 +811,33 @@ fn compare_reference(folder: &Folder) -> Result<Option<String>, PlotError> {
     }
 }
 
+/// One flow of a comparison: scenario, year, exporter, importer, value.
+struct ScenarioCell {
+    scenario: String,
+    year: i32,
+    exporter: String,
+    importer: String,
+    value: f64,
+}
+
+/// A row of a comparison's `recorded_flows.csv`.
+#[derive(serde::Deserialize)]
+struct RecordedIn {
+    scenario: String,
+    year: i32,
+    exporter: String,
+    importer: String,
+    reporter: String,
+    recorded: f64,
+}
+
 fn scenario_heatmaps(
     folder: &Folder,
     scenarios: &[String],
     year: i32,
     reference: Option<&str>,
 ) -> Result<Vec<ChangeHeatmap>, PlotError> {
-    let rows: Vec<FinalFlowIn> = folder.csv(
+    let finals: Vec<FinalFlowIn> = folder.csv(
         "final_flows.csv",
         "",
         &[
@@ -686,6 +850,73 @@ fn scenario_heatmaps(
         &["final_destination"],
         &["final_destination"],
     )?;
+    let finals: Vec<ScenarioCell> = finals
+        .into_iter()
+        .map(|r| ScenarioCell {
+            scenario: r.scenario,
+            year: r.year,
+            exporter: r.exporter,
+            importer: r.importer,
+            value: r.final_destination,
+        })
+        .collect();
+    let mut out = scenario_heatmaps_of(
+        folder,
+        ("final_flows.csv", Measure::FinalDestination),
+        &finals,
+        scenarios,
+        year,
+        reference,
+    )?;
+    if folder.has("recorded_flows.csv") {
+        let recorded: Vec<RecordedIn> = folder.csv(
+            "recorded_flows.csv",
+            "",
+            &[
+                "scenario", "year", "exporter", "importer", "reporter", "recorded",
+            ],
+            &["recorded"],
+            &["recorded"],
+        )?;
+        let cells: Vec<ScenarioCell> = recorded
+            .into_iter()
+            .filter(|r| r.reporter == r.exporter)
+            .map(|r| ScenarioCell {
+                scenario: r.scenario,
+                year: r.year,
+                exporter: r.exporter,
+                importer: r.importer,
+                value: r.recorded,
+            })
+            .collect();
+        if !cells.is_empty() {
+            // Beside each final-destination heatmap, its recorded one.
+            let recorded = scenario_heatmaps_of(
+                folder,
+                ("recorded_flows.csv", Measure::RecordedByExporter),
+                &cells,
+                scenarios,
+                year,
+                reference,
+            )?;
+            let finals = std::mem::take(&mut out);
+            for (a, b) in finals.into_iter().zip(recorded) {
+                out.push(a);
+                out.push(b);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn scenario_heatmaps_of(
+    folder: &Folder,
+    (file, measure): (&str, Measure),
+    rows: &[ScenarioCell],
+    scenarios: &[String],
+    year: i32,
+    reference: Option<&str>,
+) -> Result<Vec<ChangeHeatmap>, PlotError> {
     let reference = match reference {
         Some(r) if scenarios.iter().any(|s| s == r) => r.to_owned(),
         Some(r) => {
@@ -701,7 +932,7 @@ fn scenario_heatmaps(
         },
     };
     let mut economies: Vec<String> = Vec::new();
-    for r in &rows {
+    for r in rows {
         for c in [&r.exporter, &r.importer] {
             if !economies.contains(c) {
                 economies.push(c.clone());
@@ -718,7 +949,7 @@ fn scenario_heatmaps(
             let i = economies.iter().position(|e| *e == r.exporter);
             let j = economies.iter().position(|e| *e == r.importer);
             if let (Some(i), Some(j)) = (i, j) {
-                m[i][j] = Some(r.final_destination);
+                m[i][j] = Some(r.value);
             }
         }
         m
@@ -726,7 +957,7 @@ fn scenario_heatmaps(
     let base = matrix(&reference);
     if base.iter().flatten().all(Option::is_none) {
         return Err(PlotError::Content {
-            path: folder.path("final_flows.csv"),
+            path: folder.path(file),
             message: format!("no rows for scenario `{reference}` in {year}"),
         });
     }
@@ -734,6 +965,8 @@ fn scenario_heatmaps(
         .iter()
         .filter(|s| **s != reference)
         .map(|s| ChangeHeatmap {
+            measure,
+            source: compare_source(s, &reference),
             comparing: Comparing::Scenarios { year },
             from: reference.clone(),
             to: s.clone(),

@@ -10,7 +10,7 @@ use super::page::{
     min_max, span, value_axis, year_order, year_range, zoomed_text, Page, Words, BOTTOM, TOP,
 };
 use super::style::{
-    fmt_num, polyline, scenario_colour, scenario_dashed, text_size, wrap, years_text, Swatch,
+    fmt_num, polyline, scenario_colour, scenario_open, text_size, wrap, years_text, Swatch,
     ValueAxis, TEXT,
 };
 use super::{csv_of, PlotError};
@@ -69,6 +69,19 @@ pub struct ScenarioLines {
     /// Each scenario's values, one per year (`None` where it has no value that year).
     /// The position decides the colour.
     pub scenarios: Vec<(String, Vec<Option<f64>>)>,
+    /// The scenario the others are measured against, if any.
+    pub reference: Option<String>,
+    /// Policy years: where scenarios part from the path of another (in any series of the
+    /// comparison), in year order.
+    pub departures: Vec<Departure>,
+}
+
+/// A policy year: the year `scenarios` part from the path of scenario `from`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Departure {
+    pub year: i32,
+    pub from: String,
+    pub scenarios: Vec<String>,
 }
 
 /// A year's values of a few series across scenarios.
@@ -148,6 +161,12 @@ pub(crate) fn display(name: &str) -> String {
     crate::simulate::series::words(name).replace("->", "→")
 }
 
+/// Series names for the comparison charts' titles and labels: in words, economies by name
+/// (`re-exports via Kyrgyzstan to Russia`).
+pub(crate) fn display_named(name: &str) -> String {
+    super::names::named_text(&crate::simulate::series::words(name))
+}
+
 impl ScenarioLines {
     /// The value axis (in the values shown) and whether it is zoomed.
     fn axis(&self) -> (ValueAxis, bool) {
@@ -163,16 +182,22 @@ impl ScenarioLines {
         Words {
             title: format!(
                 "{}: scenarios compared, {}",
-                sentence(&display(&self.series)),
+                sentence(&display_named(&self.series)),
                 years_text(first, last)
             ),
             subtitle: format!(
-                "{} by year, one line per scenario; the legend lists scenarios by their {last} value, highest first.{}",
+                "{} by year, one line per scenario; the legend lists scenarios by their {last} value, highest first. Shaded: the base year {first} (data); later years are the model's projection.{}{}",
                 self.unit.label(),
+                if self.departures.is_empty() { "" } else { " Grey vertical lines: policy years, where a scenario's path parts from another's." },
                 zoomed_text(self.axis().1)
             ),
-            note: format!("Series `{}` from compare.csv.", self.series),
-            note_lines: 1,
+            note: format!(
+                "Model: tradeflow {}, scenarios compared by tradeflow compare{}. Data: as each scenario's run (its run.json). Series `{}`.",
+                env!("CARGO_PKG_VERSION"),
+                self.reference.as_ref().map_or(String::new(), |r| format!(" against {r}")),
+                self.series
+            ),
+            note_lines: 2,
         }
     }
 
@@ -217,7 +242,29 @@ pub(crate) fn draw_scenario_lines<DB: DrawingBackend>(
     let k = c.unit.scale();
     let (axis, _) = c.axis();
     let (f, legend) = p.value_frame(&axis, year_range(years.0, years.1), 400.0, 120.0)?;
+    // The first year of a comparison is the scenarios' base year (years start there).
+    super::flows::shade_history(&p, &f, Some(years.0), years)?;
     p.year_axes(&f, &axis, c.unit.label(), years)?;
+    let ms = p.th.bold(17.0, super::style::DARK_GREY);
+    let mut marked: Vec<i32> = c.departures.iter().map(|d| d.year).collect();
+    marked.dedup();
+    for year in marked.iter().filter(|y| **y > years.0 && **y <= years.1) {
+        let x = f.x(f64::from(*year));
+        polyline(
+            p.area,
+            &p.th,
+            vec![(x, f.b), (x, f.t)],
+            super::style::GREY,
+            2.0,
+            false,
+        )?;
+        p.text(
+            &year.to_string(),
+            (x, f.t - p.px(4.0)),
+            &ms,
+            super::page::BOTTOM,
+        )?;
+    }
     // A scenario equal to an earlier one (or within half a percent of the axis everywhere)
     // is drawn dashed on top and named as such; the others are drawn last-first so that the
     // first scenario (the reference) shows where all share a path.
@@ -231,7 +278,8 @@ pub(crate) fn draw_scenario_lines<DB: DrawingBackend>(
     for s in draw_order {
         let (name, values) = &c.scenarios[s];
         let colour = scenario_colour(s);
-        let dashed = scenario_dashed(s) || twins[s].is_some();
+        let dashed = twins[s].is_some();
+        let open = scenario_open(s);
         // Split at missing values.
         let mut runs: Vec<Vec<(i32, i32)>> = vec![Vec::new()];
         for &i in &order {
@@ -250,7 +298,13 @@ pub(crate) fn draw_scenario_lines<DB: DrawingBackend>(
             if c.years.len() <= 20 {
                 let r = p.px(if c.years.len() == 1 { 9.0 } else { 5.0 });
                 for pt in run {
-                    p.draw(&Circle::new(pt, r, colour.filled()))?;
+                    if open {
+                        p.draw(&Circle::new(pt, r, WHITE.filled()))?;
+                        let ring = ShapeStyle::from(&colour).stroke_width(p.px(2.0) as u32);
+                        p.draw(&Circle::new(pt, r, ring))?;
+                    } else {
+                        p.draw(&Circle::new(pt, r, colour.filled()))?;
+                    }
                 }
             }
         }
@@ -267,7 +321,27 @@ pub(crate) fn draw_scenario_lines<DB: DrawingBackend>(
             .then(a.1.cmp(&b.1))
     });
     let entries: Vec<(Swatch, String)> = entries.into_iter().map(|(_, _, s, l)| (s, l)).collect();
-    p.legend(legend, f.t, "Scenario", &entries)?;
+    let y = p.legend(legend, f.t, "Scenario", &entries)?;
+    if !c.departures.is_empty() {
+        let heading = match &c.reference {
+            Some(r) => format!("Policy years (where paths part; reference {r})"),
+            None => "Policy years (where paths part)".to_owned(),
+        };
+        let marks: Vec<(Swatch, String)> = c
+            .departures
+            .iter()
+            .map(|d| {
+                (
+                    Swatch::Line {
+                        colour: super::style::GREY,
+                        dashed: false,
+                    },
+                    format!("{}: {} from {}", d.year, d.scenarios.join(", "), d.from),
+                )
+            })
+            .collect();
+        p.legend(legend, y + p.px(20.0), &heading, &marks)?;
+    }
     Ok(())
 }
 
@@ -288,7 +362,7 @@ fn balanced_wrap<DB: DrawingBackend>(
         let w = text_size(area, &a, style)?
             .0
             .max(text_size(area, &b, style)?.0);
-        if w <= max_w && best.as_ref().map_or(true, |(bw, _)| w < *bw) {
+        if w <= max_w && best.as_ref().is_none_or(|(bw, _)| w < *bw) {
             best = Some((w, vec![a, b]));
         }
     }
@@ -363,7 +437,7 @@ pub(crate) fn draw_scenario_bars<DB: DrawingBackend>(
         }
         let cx = (f64::from(f.l) + group_w * (g as f64 + 0.5)).round() as i32;
         let cat = cat_style.pos(TOP);
-        let lines = balanced_wrap(area, &display(series), &cat, (group_w * 0.95) as i32)?;
+        let lines = balanced_wrap(area, &display_named(series), &cat, (group_w * 0.95) as i32)?;
         for (j, line) in lines.iter().take(3).enumerate() {
             let y = f.b + th.px(12.0) + j as i32 * th.px(28.0);
             p.text(line, (cx, y), &cat_style, TOP)?;
@@ -393,21 +467,35 @@ mod tests {
                 ("a".into(), vec![Some(300.0), Some(310.0)]),
                 ("b".into(), vec![Some(300.0), Some(310.0)]),
             ],
+            reference: None,
+            departures: Vec::new(),
         };
         let w = c.words();
         assert_eq!(
             w.title,
-            "CHN→KGZ recorded by CHN: scenarios compared, 2021–2030"
+            "China→Kyrgyzstan recorded by China: scenarios compared, 2021–2030"
         );
         assert!(
             w.subtitle.ends_with("The axis does not start at zero."),
             "{}",
             w.subtitle
         );
-        assert_eq!(
-            w.note,
-            "Series `CHN->KGZ recorded by CHN` from compare.csv."
+        assert!(w.note.starts_with("Model: tradeflow "), "{}", w.note);
+        assert!(
+            w.note.ends_with("Series `CHN->KGZ recorded by CHN`."),
+            "{}",
+            w.note
         );
+        assert!(!w.subtitle.contains("policy years"));
+        let mut d = c.clone();
+        d.reference = Some("a".into());
+        d.departures = vec![Departure {
+            year: 2030,
+            from: "a".into(),
+            scenarios: vec!["b".into()],
+        }];
+        assert!(d.words().subtitle.contains("policy years"));
+        assert!(d.words().note.contains("against a"));
         let twins = c.twins(0.0);
         assert_eq!(twin_label("b", &twins[1]), "b (same as a)");
         assert_eq!(twin_label("a", &twins[0]), "a");

@@ -6,6 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::Serialize;
 
+use super::names::{name, named_text};
 use super::page::{span, year_order, year_range, Column, Page, Words, CENTRE, TOP_LEFT};
 use super::style::{
     fmt_num, hub_colour, origin_colour, polyline, wrap, years_text, Frame, Swatch, Theme,
@@ -56,6 +57,8 @@ pub struct FlowsByRoute {
     pub years: Vec<i32>,
     pub bands: Vec<Band>,
     pub events: Vec<Event>,
+    /// The base year of the data: it and earlier years are shaded as history.
+    pub base_year: Option<i32>,
     /// Footnote: scenario, sector, which origins are grouped.
     pub note: String,
 }
@@ -77,6 +80,8 @@ pub struct Reexports {
     pub years: Vec<i32>,
     pub hubs: Vec<HubSeries>,
     pub events: Vec<Event>,
+    /// The base year of the data: it and earlier years are shaded as history.
+    pub base_year: Option<i32>,
     pub note: String,
 }
 
@@ -135,16 +140,17 @@ impl FlowsByRoute {
     /// Title, subtitle and footnote.
     pub(crate) fn words(&self) -> Words {
         let (title, subtitle) = match span(&self.years) {
-            None => (format!("Goods reaching {}", self.target), String::new()),
+            None => (format!("Goods reaching {}", name(&self.target)), String::new()),
             Some((first, last)) => (
                 format!(
                     "Goods reaching {} by route, {}",
-                    self.target,
+                    name(&self.target),
                     years_text(first, last)
                 ),
                 format!(
-                    "Imports of {} by final destination, stacked by route: direct from each origin and re-exported via each intermediary. Dashed lines: years in which sanctions and frictions take effect (listed on the right).",
-                    self.target
+                    "Imports of {} by final destination (USD bn), stacked by route: direct from each origin and re-exported via each intermediary. Grey vertical lines: years in which sanctions and frictions take effect (listed on the right).{}",
+                    name(&self.target),
+                    history_text(self.base_year, first)
                 ),
             ),
         };
@@ -152,7 +158,7 @@ impl FlowsByRoute {
             title,
             subtitle,
             note: self.note.clone(),
-            note_lines: 1,
+            note_lines: 2,
         }
     }
 
@@ -173,16 +179,17 @@ impl Reexports {
     /// Title, subtitle and footnote.
     pub(crate) fn words(&self) -> Words {
         let (title, subtitle) = match span(&self.years) {
-            None => (format!("Re-exports to {}", self.target), String::new()),
+            None => (format!("Re-exports to {}", name(&self.target)), String::new()),
             Some((first, last)) => (
                 format!(
                     "Re-exports to {} through each intermediary, {}",
-                    self.target,
+                    name(&self.target),
                     years_text(first, last)
                 ),
                 format!(
-                    "Solid: goods re-exported through each intermediary to final buyers in {}. Dashed: the part the intermediary's own customs records (its recorded share of transit).",
-                    self.target
+                    "Solid: goods re-exported through each intermediary to final buyers in {}. Dashed: the part the intermediary's own customs records (its recorded share of transit). Grey vertical lines: sanctions and frictions.{}",
+                    name(&self.target),
+                    history_text(self.base_year, first)
                 ),
             ),
         };
@@ -190,7 +197,7 @@ impl Reexports {
             title,
             subtitle,
             note: self.note.clone(),
-            note_lines: 1,
+            note_lines: 2,
         }
     }
 
@@ -208,7 +215,7 @@ impl Reexports {
         let shares: Vec<String> = self
             .by_end()
             .iter()
-            .map(|(_, h)| format!("{} {}%", h.hub, fmt_num(100.0 * h.recorded_share, 0)))
+            .map(|(_, h)| format!("{} {}%", name(&h.hub), fmt_num(100.0 * h.recorded_share, 0)))
             .collect();
         let coincide = if self.hubs.iter().any(|h| h.recorded_share >= 1.0) {
             "; at 100% the lines coincide"
@@ -216,7 +223,10 @@ impl Reexports {
             ""
         };
         [
-            format!("re-exports reaching {} (final destination)", self.target),
+            format!(
+                "re-exports reaching {} (final destination)",
+                name(&self.target)
+            ),
             format!(
                 "as the intermediary's customs record them (share of transit: {}){coincide}",
                 shares.join(", ")
@@ -231,7 +241,50 @@ fn value(values: &[f64], i: usize) -> f64 {
 }
 
 /// The legend heading of the events.
-const EVENTS_HEADING: &str = "Dashed lines: sanctions and frictions";
+// Solid grey, so that dashes on these charts mean only "as recorded".
+const EVENTS_HEADING: &str = "Grey lines: sanctions, frictions";
+
+/// What a subtitle says of the shaded history: the base year of the data and the years
+/// before it, apart from the model's projection.
+pub(crate) fn history_text(base_year: Option<i32>, first: i32) -> String {
+    match base_year {
+        Some(b) if b >= first => format!(
+            " Shaded: {} (data the model is calibrated to); later years are the model's projection.",
+            if b == first {
+                format!("the base year {b}")
+            } else {
+                format!("history, {first}-{b}")
+            }
+        ),
+        _ => String::new(),
+    }
+}
+
+/// Shades the history (the base year and earlier) of a frame over years, half a year
+/// either side of each year, and labels history and projection at the top.
+pub(crate) fn shade_history<DB: DrawingBackend>(
+    p: &Page<DB>,
+    f: &Frame,
+    base_year: Option<i32>,
+    (first, last): (i32, i32),
+) -> Result<(), PlotError> {
+    let Some(b) = base_year.filter(|&b| b >= first) else {
+        return Ok(());
+    };
+    let edge = f64::from(b.min(last)) + 0.5;
+    let x1 = f.x(edge.min(f.x1)).min(f.r);
+    p.rect([(f.l, f.t), (x1, f.b)], HISTORY)?;
+    let ts = p.th.text(16.0, DARK_GREY);
+    let y = f.t + p.px(4.0);
+    p.text("data", (f.l + p.px(6.0), y), &ts, TOP_LEFT)?;
+    if b < last {
+        p.text("projection →", (x1 + p.px(8.0), y), &ts, TOP_LEFT)?;
+    }
+    Ok(())
+}
+
+/// The shade of history on charts over years.
+pub(crate) const HISTORY: RGBColor = RGBColor(236, 236, 236);
 
 /// The plotting frame between the title block and the legend column, with room for the
 /// event years' markers at the top.
@@ -253,6 +306,7 @@ fn year_chart<'a, DB: DrawingBackend>(
     (first, last): (i32, i32),
     max: f64,
     events: &[Event],
+    base_year: Option<i32>,
 ) -> Result<(Page<'a, DB>, Layout, Events), PlotError> {
     let p = Page::new(area, words)?;
     let axis = ValueAxis::new(0.0, max, 7);
@@ -278,6 +332,7 @@ fn year_chart<'a, DB: DrawingBackend>(
     let rows = marker_rows.iter().max().map_or(0, |r| r + 1);
     frame.t += rows * p.px(MARKER_ROW) + if rows > 0 { p.px(10.0) } else { 0 };
     frame.b = frame.b.max(frame.t + 10);
+    shade_history(&p, &frame, base_year, (first, last))?;
     p.year_axes(&frame, &axis, "USD bn", (first, last))?;
     let lay = Layout {
         frame,
@@ -318,7 +373,7 @@ fn event_lines(events: &[Event], first: i32, last: i32) -> Events {
         .collect()
 }
 
-/// Dashed vertical lines at the event years, each with its year above the data; what
+/// Solid grey vertical lines at the event years, each with its year above the data; what
 /// happened is listed in the legend column ([`event_legend`]).
 fn draw_events<DB: DrawingBackend>(
     p: &Page<DB>,
@@ -332,7 +387,7 @@ fn draw_events<DB: DrawingBackend>(
         let x = f.x(f64::from(*year));
         let y = lay.labels_top + row * row_h + row_h / 2;
         let points = vec![(x, f.b), (x, y + row_h / 2)];
-        polyline(p.area, &p.th, points, DARK_GREY, 2.0, true)?;
+        polyline(p.area, &p.th, points, GREY, 2.0, false)?;
         p.text(&year.to_string(), (x, y), &ms, CENTRE)?;
     }
     Ok(())
@@ -394,7 +449,7 @@ pub(crate) fn draw_flows_by_route<DB: DrawingBackend>(
         return Page::new(area, &words)?.no_data("no years to show");
     };
     let max = c.totals().into_iter().fold(0.0, f64::max);
-    let (p, lay, events) = year_chart(area, &words, years, max, &c.events)?;
+    let (p, lay, events) = year_chart(area, &words, years, max, &c.events, c.base_year)?;
     let f = lay.frame;
     // Stack bands bottom-up; a single year is drawn as a bar.
     let x = |i: usize| f.x(f64::from(c.years[i]));
@@ -426,7 +481,7 @@ pub(crate) fn draw_flows_by_route<DB: DrawingBackend>(
         .bands
         .iter()
         .rev()
-        .map(|b| (Swatch::Fill(b.role.colour()), b.name.clone()))
+        .map(|b| (Swatch::Fill(b.role.colour()), named_text(&b.name)))
         .collect();
     let heading = "Route (top band first)";
     let y = p.legend(lay.legend, lay.labels_top, heading, &entries)?;
@@ -445,7 +500,7 @@ pub(crate) fn draw_reexports<DB: DrawingBackend>(
     };
     let values = c.hubs.iter().flat_map(|h| h.final_destination.iter());
     let max = values.copied().fold(0.0, f64::max);
-    let (p, lay, events) = year_chart(area, &words, years, max, &c.events)?;
+    let (p, lay, events) = year_chart(area, &words, years, max, &c.events, c.base_year)?;
     let (f, th) = (lay.frame, &p.th);
     let order = year_order(&c.years);
     let markers = c.years.len() <= 20;
@@ -489,7 +544,7 @@ pub(crate) fn draw_reexports<DB: DrawingBackend>(
     let entries: Vec<(Swatch, String)> = c
         .by_end()
         .into_iter()
-        .map(|(k, h)| (line(hub_colour(k), false), h.hub.clone()))
+        .map(|(k, h)| (line(hub_colour(k), false), name(&h.hub)))
         .collect();
     let heading = "Intermediary (highest first)";
     let y = p.legend(lay.legend, lay.labels_top, heading, &entries)?;
@@ -513,16 +568,23 @@ mod tests {
             years: vec![2022, 2021, 2030],
             bands: Vec::new(),
             events: Vec::new(),
+            base_year: None,
             note: "Scenario x.".into(),
         };
         let w = c.words();
-        assert_eq!(w.title, "Goods reaching RUS by route, 2021–2030");
+        assert_eq!(w.title, "Goods reaching Russia by route, 2021–2030");
         assert!(w
             .subtitle
-            .starts_with("Imports of RUS by final destination"));
+            .starts_with("Imports of Russia by final destination"));
+        assert!(!w.subtitle.contains("Shaded"));
         assert_eq!(w.note, "Scenario x.");
+        c.base_year = Some(2021);
+        assert!(c
+            .words()
+            .subtitle
+            .contains("Shaded: the base year 2021 (data the model is calibrated to)"));
         c.years.clear();
-        assert_eq!(c.words().title, "Goods reaching RUS");
+        assert_eq!(c.words().title, "Goods reaching Russia");
         let r = Reexports {
             target: "RUS".into(),
             years: vec![2021, 2022],
@@ -539,18 +601,29 @@ mod tests {
                 },
             ],
             events: Vec::new(),
+            base_year: None,
             note: String::new(),
         };
         assert_eq!(
             r.words().title,
-            "Re-exports to RUS through each intermediary, 2021–2022"
+            "Re-exports to Russia through each intermediary, 2021–2022"
         );
         let [solid, dashed] = r.line_key();
-        assert_eq!(solid, "re-exports reaching RUS (final destination)");
+        assert_eq!(solid, "re-exports reaching Russia (final destination)");
         assert_eq!(
             dashed,
-            "as the intermediary's customs record them (share of transit: KGZ 100%, KAZ 50%); at 100% the lines coincide"
+            "as the intermediary's customs record them (share of transit: Kyrgyzstan 100%, Kazakhstan 50%); at 100% the lines coincide"
         );
+        // Dashes mean only "as recorded": the event lines are named as grey, not dashed.
+        assert!(!EVENTS_HEADING.contains("Dashed"));
+        assert!(!r.words().subtitle.contains("Dashed lines"));
+    }
+
+    #[test]
+    fn history_wording() {
+        assert_eq!(history_text(None, 2021), "");
+        assert_eq!(history_text(Some(2020), 2021), "");
+        assert!(history_text(Some(2023), 2021).contains("history, 2021-2023"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::Serialize;
 
+use super::names::name;
 use super::page::{Page, Words, BOTTOM, BOTTOM_LEFT, CENTRE, LEFT, RIGHT};
 use super::style::{fmt_pct, nice_step, with_colour, wrap, MUTED, TEXT};
 use super::{csv_of, PlotError};
@@ -20,11 +21,33 @@ pub enum Comparing {
     Scenarios { year: i32 },
 }
 
+/// Which flows a heatmap compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// Goods bought by final buyers in the importer, by any route (`final_destination`).
+    FinalDestination,
+    /// Exports as the exporter's own customs record them (`recorded.csv`, reporter =
+    /// exporter): goods shipped to an intermediary count as exports to it.
+    RecordedByExporter,
+}
+
+impl Measure {
+    fn noun(self) -> &'static str {
+        match self {
+            Measure::FinalDestination => "final-destination flows",
+            Measure::RecordedByExporter => "recorded exports",
+        }
+    }
+}
+
 /// Flows on both sides of a comparison, `[exporter][importer]` in the order of
 /// `economies`; `None` where there is no flow (domestic sales).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeHeatmap {
     pub comparing: Comparing,
+    pub measure: Measure,
+    /// The source line of the footnote.
+    pub source: String,
     pub from: String,
     pub to: String,
     pub economies: Vec<String>,
@@ -137,21 +160,38 @@ impl ChangeHeatmap {
     /// Title, subtitle and footnote.
     pub(crate) fn words(&self) -> Words {
         let (from, to) = (&self.from, &self.to);
+        let noun = self.measure.noun();
+        let what = match self.measure {
+            Measure::FinalDestination => "each exporter's sales to final buyers in each importer",
+            Measure::RecordedByExporter => {
+                "each exporter's exports to each partner as its own customs record them (goods for re-export count as exports to the intermediary)"
+            }
+        };
         let (title, subtitle) = match &self.comparing {
             Comparing::Years { scenario } => (
-                format!("Change in final-destination flows, {from} to {to} ({scenario})"),
-                format!("Percent change of each exporter's sales to final buyers in each importer, {from} to {to}. Rows: exporter; columns: importer."),
+                format!("Change in {noun}, {from} to {to} ({scenario})"),
+                format!("Percent change of {what}, {from} to {to}. Rows: exporter; columns: importer."),
             ),
             Comparing::Scenarios { year } => (
-                format!("Final-destination flows in {year}: {to} against {from}"),
-                format!("Percent difference of each exporter's sales to final buyers in each importer, scenario {to} against {from} in {year}. Rows: exporter; columns: importer."),
+                format!("{} in {year}: {to} against {from}", super::compare::sentence(noun)),
+                format!("Percent difference of {what}, scenario {to} against {from} in {year}. Rows: exporter; columns: importer."),
             ),
         };
+        let codes: Vec<String> = self
+            .economies
+            .iter()
+            .map(|c| format!("{c} {}", name(c)))
+            .collect();
+        let mut note = self.source.clone();
+        if !note.is_empty() {
+            note.push(' ');
+        }
+        note.push_str(&format!("All sectors. Codes: {}.", codes.join(", ")));
         Words {
             title,
             subtitle,
-            note: "Values: final-destination flows (goods bought by final buyers in the importer, by any route), all sectors.".to_owned(),
-            note_lines: 1,
+            note,
+            note_lines: 3,
         }
     }
 
@@ -170,6 +210,8 @@ impl ChangeHeatmap {
     /// The text of a cell: its change, "new" for a flow that starts, "–" for none.
     fn cell_text(&self, i: usize, j: usize, change: Option<f64>) -> String {
         match change {
+            // Past +999% a percentage no longer fits a cell (or reads well): the multiple.
+            Some(v) if v >= 999.5 => format!("×{}", super::style::fmt_num(1.0 + v / 100.0, 0)),
             Some(v) => fmt_pct(v),
             None if i == j => String::new(),
             None => match Self::value(&self.to_values, i, j) {
@@ -236,7 +278,8 @@ pub(crate) fn draw_change_heatmap<DB: DrawingBackend>(
     let left = th.px(40.0) + code_w + th.px(16.0);
     let top = p.top + th.px(70.0);
     let avail_w = th.w - left - legend_w - th.px(80.0);
-    let avail_h = th.h - top - th.px(60.0);
+    // Down to the footnote, whose height depends on its lines.
+    let avail_h = p.bottom - top - th.px(16.0);
     // Square cells, no larger than needed for their labels (a few economies would
     // otherwise give giant cells).
     let cell = if n > 0 {
@@ -247,7 +290,10 @@ pub(crate) fn draw_change_heatmap<DB: DrawingBackend>(
     let grid = Grid { left, top, cell };
     let axis_title = th.text(20.0, MUTED);
     let y = top - th.px(40.0);
-    let importers = "importer (final buyer) →";
+    let importers = match c.measure {
+        Measure::FinalDestination => "importer (final buyer) →",
+        Measure::RecordedByExporter => "partner (as recorded) →",
+    };
     p.text(
         importers,
         (left + n as i32 * cell / 2, y),
@@ -295,11 +341,20 @@ fn draw_cell<DB: DrawingBackend>(
     if label.is_empty() {
         return Ok(());
     }
-    let style = th.text(if cell >= th.px(60.0) { 18.0 } else { 14.0 }, TEXT);
-    let (w, h) = p.size(&label, &style)?;
-    if w <= cell - 6 && h <= cell - 4 {
-        let style = with_colour(style, if dark(colour) { WHITE } else { TEXT });
-        p.text(&label, (x0 + cell / 2, y0 + cell / 2), &style, CENTRE)?;
+    // The largest size that fits the cell; a label that fits at none is left out.
+    let sizes: &[f64] = if cell >= th.px(60.0) {
+        &[18.0, 14.0, 12.0]
+    } else {
+        &[14.0, 12.0]
+    };
+    for &size in sizes {
+        let style = th.text(size, TEXT);
+        let (w, h) = p.size(&label, &style)?;
+        if w <= cell - 6 && h <= cell - 4 {
+            let style = with_colour(style, if dark(colour) { WHITE } else { TEXT });
+            p.text(&label, (x0 + cell / 2, y0 + cell / 2), &style, CENTRE)?;
+            break;
+        }
     }
     Ok(())
 }
@@ -379,6 +434,8 @@ mod tests {
     #[test]
     fn heatmap_wording_and_cells() {
         let c = ChangeHeatmap {
+            measure: Measure::FinalDestination,
+            source: String::new(),
             comparing: Comparing::Scenarios { year: 2030 },
             from: "no_war".into(),
             to: "as_happened".into(),
@@ -396,6 +453,7 @@ mod tests {
         assert_eq!(c.cell_text(0, 1, ch[0][1]), "−50%");
         assert_eq!(c.cell_text(1, 0, ch[1][0]), "new");
         assert_eq!(c.cell_text(0, 0, None), "");
+        assert_eq!(c.cell_text(0, 1, Some(1576.7)), "×17");
         let ticks = colour_ticks(50.0, true);
         assert_eq!(ticks[0].1, "≥ +50%");
         assert_eq!(ticks[2].1, "0%");

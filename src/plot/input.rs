@@ -36,9 +36,10 @@ pub enum FolderKind {
 }
 
 /// The files charts are drawn from.
-const KNOWN: [&str; 15] = [
+const KNOWN: [&str; 16] = [
     "run.json",
     "flows_total.csv",
+    "recorded_total.csv",
     "routes_total.csv",
     "reexports_total.csv",
     "compare.csv",
@@ -279,6 +280,9 @@ pub(crate) struct FinalFlowIn {
 pub(crate) struct RunJson {
     pub(crate) scenario: ScenarioJson,
     pub(crate) years: Option<Vec<i32>>,
+    /// The version that wrote the run (absent in hand-written test folders).
+    #[serde(default)]
+    pub(crate) tradeflow_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -286,10 +290,19 @@ pub(crate) struct ScenarioJson {
     pub(crate) name: String,
     pub(crate) economies: Vec<String>,
     pub(crate) dynamics: Option<DynamicsJson>,
+    #[serde(default)]
+    pub(crate) description: Option<String>,
+    /// `"inline"`, or `{"file": {"path": ..}}` / `{"world": {"path": ..}}`.
+    #[serde(default)]
+    pub(crate) data_source: Option<serde_json::Value>,
+    #[serde(default)]
+    pub(crate) data_unit: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct DynamicsJson {
+    #[serde(default)]
+    pub(crate) base_year: Option<i32>,
     pub(crate) sectors: Vec<SectorJson>,
     pub(crate) routes: Option<RoutesJson>,
     #[serde(default)]

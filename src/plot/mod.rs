@@ -50,6 +50,7 @@ mod fit;
 mod flows;
 mod heatmap;
 mod input;
+pub mod names;
 mod page;
 mod parts;
 mod sankey;
@@ -64,11 +65,11 @@ use plotters::prelude::*;
 use thiserror::Error;
 
 pub use build::{compare_charts, year_run_charts, CompareOptions, RunOptions};
-pub use compare::{ScenarioBars, ScenarioLines, Unit};
+pub use compare::{Departure, ScenarioBars, ScenarioLines, Unit};
 pub use fan::{Draws, FanChart, IntervalChart, Quantiles};
 pub use fit::{CalibrationFit, FitParameter, FitTarget};
 pub use flows::{Band, Event, FlowsByRoute, HubSeries, Reexports, Role};
-pub use heatmap::{ChangeHeatmap, Comparing};
+pub use heatmap::{ChangeHeatmap, Comparing, Measure};
 pub use input::{Folder, FolderKind};
 pub use parts::{describe, parts_of, parts_with_charts};
 pub use sankey::{RouteDiagram, RouteFlow};
@@ -145,10 +146,22 @@ impl Chart {
             Chart::ScenarioLines(c) => format!("compare_{}", slug(&words(&c.series))),
             Chart::ScenarioBars(c) => format!("compare_bars_{}", c.year),
             Chart::ChangeHeatmap(c) => match &c.comparing {
-                Comparing::Years { .. } => format!("flow_change_{}_{}", c.from, c.to),
-                Comparing::Scenarios { year } => {
-                    format!("change_{}_vs_{}_{year}", slug(&c.to), slug(&c.from))
-                }
+                Comparing::Years { .. } => match c.measure {
+                    Measure::FinalDestination => format!("flow_change_{}_{}", c.from, c.to),
+                    Measure::RecordedByExporter => {
+                        format!("recorded_change_{}_{}", c.from, c.to)
+                    }
+                },
+                Comparing::Scenarios { year } => match c.measure {
+                    Measure::FinalDestination => {
+                        format!("change_{}_vs_{}_{year}", slug(&c.to), slug(&c.from))
+                    }
+                    Measure::RecordedByExporter => format!(
+                        "recorded_change_{}_vs_{}_{year}",
+                        slug(&c.to),
+                        slug(&c.from)
+                    ),
+                },
             },
             Chart::FanChart(c) => format!("fan_{}", slug(&words(&c.series))),
             Chart::Intervals(c) => format!("intervals_{}", slug(&c.measure)),

@@ -274,6 +274,50 @@ pub(crate) fn year_order(years: &[i32]) -> Vec<usize> {
     order
 }
 
+/// Where a run's data came from, in words, from `run.json`'s `data_source`: the file or
+/// built world it read, or flows written in the scenario files.
+pub(crate) fn data_words(data_source: Option<&serde_json::Value>, unit: Option<&str>) -> String {
+    let path_of = |kind: &str| {
+        data_source
+            .and_then(|d| d.get(kind))
+            .and_then(|d| d.get("path"))
+            .and_then(|p| p.as_str())
+            .map(|p| {
+                std::path::Path::new(p)
+                    .file_name()
+                    .map_or_else(|| p.to_owned(), |f| f.to_string_lossy().into_owned())
+            })
+    };
+    let what = if let Some(p) = path_of("file") {
+        format!("trade flows from {p}")
+    } else if let Some(p) = path_of("world") {
+        format!(
+            "world built by tradeflow data build ({p}), every cell with its reporter and source"
+        )
+    } else {
+        "flows written in the scenario files, each with its reporter and source".to_owned()
+    };
+    match unit {
+        Some(u) => format!("{what}; {u}"),
+        None => what,
+    }
+}
+
+/// The source line of a chart: `Model: tradeflow <version>, scenario <name>
+/// (<description>). Data: <data>.`
+pub(crate) fn source_line(
+    version: &str,
+    scenario: &str,
+    description: Option<&str>,
+    data: &str,
+) -> String {
+    let about = match description.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => format!(" ({})", d.trim_end_matches('.')),
+        None => String::new(),
+    };
+    format!("Model: tradeflow {version}, scenario {scenario}{about}. Data: {data}.")
+}
+
 /// The scenario's file name without directory and extension.
 pub(crate) fn file_stem(file: &str) -> String {
     std::path::Path::new(file)
@@ -294,6 +338,21 @@ mod tests {
         let (a, zoom) = value_axis(f64::INFINITY, f64::NEG_INFINITY);
         assert!(!zoom && (a.lo, a.hi) == (0.0, 1.0));
         assert_eq!(zoomed_text(false), "");
+    }
+
+    #[test]
+    fn source_lines_name_model_scenario_and_data() {
+        let inline = serde_json::json!("inline");
+        assert_eq!(
+            source_line("0.1.0", "s", Some("a test."), &data_words(Some(&inline), Some("USD bn"))),
+            "Model: tradeflow 0.1.0, scenario s (a test). Data: flows written in the scenario files, each with its reporter and source; USD bn."
+        );
+        let file = serde_json::json!({"file": {"path": "tests/data/x.dlm", "year": 2006}});
+        assert_eq!(data_words(Some(&file), None), "trade flows from x.dlm");
+        assert_eq!(
+            source_line("1", "s", None, "d"),
+            "Model: tradeflow 1, scenario s. Data: d."
+        );
     }
 
     #[test]

@@ -81,23 +81,29 @@ pub(crate) fn hub_colour(i: usize) -> RGBColor {
     C[i % C.len()]
 }
 
-/// One colour per scenario (yellow is left out: too light for a line on white). Past seven
-/// scenarios the colours repeat with a dash pattern, see [`scenario_dashed`].
+/// One colour per scenario: Okabe-Ito without its yellow (too light for a line on white),
+/// then a brown and a slate blue, so that ten scenarios need no line pattern. Dashes on a
+/// comparison mean only "same as an earlier scenario"; past ten scenarios the colours
+/// repeat with open points instead ([`scenario_open`]).
+pub(crate) const SCENARIO_COLOURS: [RGBColor; 9] = [
+    BLACK_,
+    ORANGE,
+    SKY_BLUE,
+    BLUISH_GREEN,
+    BLUE_,
+    VERMILLION,
+    PURPLE,
+    RGBColor(140, 81, 10),
+    RGBColor(117, 112, 179),
+];
+
 pub(crate) fn scenario_colour(i: usize) -> RGBColor {
-    const C: [RGBColor; 7] = [
-        BLACK_,
-        ORANGE,
-        SKY_BLUE,
-        BLUISH_GREEN,
-        BLUE_,
-        VERMILLION,
-        PURPLE,
-    ];
-    C[i % C.len()]
+    SCENARIO_COLOURS[i % SCENARIO_COLOURS.len()]
 }
 
-pub(crate) fn scenario_dashed(i: usize) -> bool {
-    (i / 7) % 2 == 1
+/// Whether a scenario's points are drawn open (its colour is a repeat).
+pub(crate) fn scenario_open(i: usize) -> bool {
+    (i / SCENARIO_COLOURS.len()) % 2 == 1
 }
 
 /// Sizes for an area of the given pixel size (designed for 1600 x 1000).

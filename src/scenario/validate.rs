@@ -392,7 +392,7 @@ fn load_world(
             panel: pp,
         } = &s.data_source
         {
-            if *rp == path && year.map_or(true, |y| i64::from(y) == *ry) && *pp == panel {
+            if *rp == path && year.is_none_or(|y| i64::from(y) == *ry) && *pp == panel {
                 let n = s.data.economies.len();
                 let reporters = s
                     .dynamics

@@ -13,7 +13,8 @@ use predicates::str::contains;
 use tradeflow::plot::{
     chart_files, compare_charts, render_png, render_rgb, render_svg, year_run_charts, Band,
     ChangeHeatmap, Chart, CompareOptions, Comparing, Event, FlowsByRoute, Folder, HubSeries,
-    Reexports, Role, RouteDiagram, RouteFlow, RunOptions, ScenarioBars, ScenarioLines, Unit, SIZE,
+    Measure, Reexports, Role, RouteDiagram, RouteFlow, RunOptions, ScenarioBars, ScenarioLines,
+    Unit, SIZE,
 };
 
 /// SVG is cheap: most checks draw at a small size.
@@ -25,6 +26,7 @@ fn flows(years: Vec<i32>, bands: Vec<Band>, events: Vec<Event>) -> Chart {
         years,
         bands,
         events,
+        base_year: Some(2021),
         note: "test note".into(),
     })
 }
@@ -54,6 +56,7 @@ fn reexports(years: Vec<i32>, values: &[&[f64]]) -> Chart {
             year: 2022,
             label: "export controls".into(),
         }],
+        base_year: Some(2021),
         note: String::new(),
     })
 }
@@ -82,6 +85,12 @@ fn lines(years: Vec<i32>, scenarios: Vec<(&str, Vec<Option<f64>>)>, unit: Unit) 
             .into_iter()
             .map(|(n, v)| (n.to_owned(), v))
             .collect(),
+        reference: None,
+        departures: vec![tradeflow::plot::Departure {
+            year: 2022,
+            from: "a".into(),
+            scenarios: vec!["b".into()],
+        }],
     })
 }
 
@@ -97,6 +106,8 @@ fn bars(series: &[&str], scenarios: &[&str], values: Vec<Vec<Option<f64>>>) -> C
 
 fn heatmap(economies: &[&str], from: Vec<Vec<Option<f64>>>, to: Vec<Vec<Option<f64>>>) -> Chart {
     Chart::ChangeHeatmap(ChangeHeatmap {
+        measure: Measure::FinalDestination,
+        source: "Model: tradeflow test, scenario as_happened. Data: test.".into(),
         comparing: Comparing::Years {
             scenario: "as_happened".into(),
         },
@@ -182,20 +193,20 @@ fn small_charts() -> Vec<Chart> {
 fn svg_carries_titles_series_and_axis_labels() {
     let expect: [&[&str]; 6] = [
         &[
-            "Goods reaching RUS by route, 2021–2023",
-            "direct from CHN",
-            "via KGZ (re-exports)",
+            "Goods reaching Russia by route, 2021–2023",
+            "direct from China",
+            "via Kyrgyzstan (re-exports)",
             "USD bn",
             "year",
             "Western export controls",
-            "Dashed lines: sanctions and frictions",
+            "Grey lines: sanctions, frictions",
             "test note",
         ],
         &[
-            "Re-exports to RUS through each intermediary",
-            "KGZ",
-            "re-exports reaching RUS",
-            "KGZ 25%",
+            "Re-exports to Russia through each intermediary",
+            "Kyrgyzstan",
+            "re-exports reaching Russia",
+            "Kyrgyzstan 25%",
             "USD bn",
             "year",
         ],
@@ -207,7 +218,9 @@ fn svg_carries_titles_series_and_axis_labels() {
             "USD bn",
         ],
         &[
-            "Re-exports via KGZ to RUS: scenarios compared, 2021–2023",
+            "Re-exports via Kyrgyzstan to Russia: scenarios compared, 2021–2023",
+            "Policy years",
+            "2022: b from a",
             "as_happened",
             "no_war_copy (same as no_war)",
             "USD bn",
@@ -216,11 +229,12 @@ fn svg_carries_titles_series_and_axis_labels() {
         &[
             "Scenarios compared in 2030",
             "as_happened",
-            "CHN→KGZ",
+            "China→Kyrgyzstan",
             "USD bn",
         ],
         &[
             "Change in final-destination flows, 2021 to 2030 (as_happened)",
+            "Model: tradeflow test, scenario as_happened.",
             "importer (final buyer)",
             "exporter",
             "change, %",
@@ -456,6 +470,7 @@ fn run_writes_charts_and_plot_redraws_them_identically() {
         "reexports_to_TGT",
         "routes_TGT_2026",
         "flow_change_2022_2026",
+        "recorded_change_2022_2026",
     ] {
         for ext in ["png", "svg", "csv"] {
             assert!(
@@ -478,7 +493,7 @@ fn run_writes_charts_and_plot_redraws_them_identically() {
         .arg(&out)
         .assert()
         .success()
-        .stdout(contains("4 charts"));
+        .stdout(contains("5 charts"));
     assert_eq!(files_in(&charts), names);
     for (n, b) in names.iter().zip(before) {
         assert_eq!(
@@ -654,7 +669,7 @@ fn compare_writes_charts_and_plot_redraws_them() {
     let svg =
         std::fs::read_to_string(out.join("charts/compare_direct_share_of_imports_of_TGT.svg"))
             .unwrap();
-    assert!(svg.contains("Direct share of imports of TGT") && svg.contains(">\n%\n<"));
+    assert!(svg.contains("Direct share of imports of Target") && svg.contains(">\n%\n<"));
     // Unknown series or reference: named, with what there is.
     let a = tradeflow()
         .arg("plot")
@@ -755,7 +770,7 @@ fn every_bundled_yearly_scenario_draws_its_charts() {
         let folder = Folder::from_files(Path::new("out"), &bytes);
         let charts = year_run_charts(&folder, &RunOptions::default())
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        assert_eq!(charts.len(), 4, "{}", file.display());
+        assert_eq!(charts.len(), 5, "{}", file.display());
         for c in &charts {
             let svg = render_svg(c, SIZE).unwrap_or_else(|e| panic!("{}: {e}", c.stem()));
             assert!(!svg.contains("NaN"), "{}: {}", file.display(), c.stem());
