@@ -397,7 +397,7 @@ impl Comparison {
                 })
             })
             .collect();
-        Ok(vec![
+        let files = vec![
             ("compare.csv", csv_bytes(&rows, "comparison")?),
             (
                 "differences.csv",
@@ -415,6 +415,16 @@ impl Comparison {
                 "recorded_flows.csv",
                 csv_bytes(&recorded_rows, "recorded flows")?,
             ),
-        ])
+        ];
+        // A file with no row (differences with one scenario) still has its header.
+        Ok(files
+            .into_iter()
+            .map(|(name, bytes)| {
+                let columns =
+                    crate::output::columns::columns_of(crate::output::columns::COMPARE_FILES, name)
+                        .unwrap_or_default();
+                (name, crate::output::with_header(bytes, &columns))
+            })
+            .collect())
     }
 }

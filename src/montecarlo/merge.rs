@@ -429,7 +429,10 @@ pub fn folder_files(
             "montecarlo.csv",
             csv_bytes(&bands(&record.series, draws), "Monte Carlo bands")?,
         ),
-        ("failed_draws.csv", csv_bytes(&failed, "failed draws")?),
+        (
+            "failed_draws.csv",
+            crate::output::with_header(csv_bytes(&failed, "failed draws")?, &["draw", "reason"]),
+        ),
         ("montecarlo.json", json_bytes(record, "Monte Carlo record")?),
     ];
     if with_draws {

@@ -195,6 +195,16 @@ fn write_csv<T: Serialize>(rows: &[T], what: &str, exact: bool) -> Result<Vec<u8
     w.into_inner().map_err(|e| err(&e))
 }
 
+/// A CSV's bytes, with its header alone when there is no row (`csv_bytes` of no rows is
+/// empty, and an empty file reads back as no columns at all): `columns` is the header.
+pub fn with_header(bytes: Vec<u8>, columns: &[&str]) -> Vec<u8> {
+    if bytes.is_empty() {
+        format!("{}\n", columns.join(",")).into_bytes()
+    } else {
+        bytes
+    }
+}
+
 /// A value as pretty JSON bytes with a final newline. A number that is not finite is an
 /// error naming its field (serde_json would write it as `null`, silently).
 pub fn json_bytes<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>, OutputError> {
