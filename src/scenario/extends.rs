@@ -1,8 +1,10 @@
 //! `extends = "base.toml"`: a scenario file that states only what differs from another.
 //!
 //! Files are read as TOML tables and merged before deserialising: tables merge key by key;
-//! `instruments` arrays merge by `id` (an entry whose id the parent has replaces it, others
-//! are appended); every other value in the child replaces the parent's. Paths are taken
+//! `instruments` arrays merge by `id`: an entry whose id the parent has replaces it when it
+//! gives a `kind`, and amends it key by key when it does not (`id = "x"` with only `end =
+//! 2027` ends the inherited instrument and keeps the rest); others are appended. Every other
+//! value in the child replaces the parent's. Paths are taken
 //! relative to the file that names them. A cycle of `extends` is an error naming the chain.
 
 use std::path::{Path, PathBuf};
@@ -316,7 +318,12 @@ fn merge_by_id(parent: &mut Vec<Value>, child: Vec<Value>, origins: &mut Vec<Ori
         };
         match id(&item).and_then(|i| parent.iter().position(|p| id(p).as_deref() == Some(&i))) {
             Some(k) => {
-                parent[k] = item;
+                match (&mut parent[k], item) {
+                    (Value::Table(p), Value::Table(c)) if !c.contains_key("kind") => {
+                        p.extend(c);
+                    }
+                    (slot, item) => *slot = item,
+                }
                 if let Some(o) = origins.get_mut(k) {
                     *o = origin;
                 }
@@ -402,6 +409,34 @@ mod tests {
             m.file_of("years.base").unwrap().file_name().unwrap(),
             "base.toml"
         );
+    }
+
+    #[test]
+    fn an_entry_without_kind_amends_the_inherited_one_and_with_kind_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = r#"
+            name = "base"
+            [[instruments]]
+            id = "w"
+            kind = "export_controls"
+            start = 2022
+            percent = 15
+        "#;
+        std::fs::write(dir.path().join("base.toml"), base).unwrap();
+        let child = |text: &str| {
+            std::fs::write(dir.path().join("child.toml"), text).unwrap();
+            load_chain(&dir.path().join("child.toml")).unwrap().table["instruments"][0].clone()
+        };
+        let amended = child("extends = \"base.toml\"\n[[instruments]]\nid = \"w\"\nend = 2027\n");
+        assert_eq!(amended["kind"].as_str(), Some("export_controls"));
+        assert_eq!(amended["percent"].as_integer(), Some(15));
+        assert_eq!(amended["start"].as_integer(), Some(2022));
+        assert_eq!(amended["end"].as_integer(), Some(2027));
+        let replaced = child(
+            "extends = \"base.toml\"\n[[instruments]]\nid = \"w\"\nkind = \"link_friction\"\nstart = 2024\n",
+        );
+        assert_eq!(replaced["kind"].as_str(), Some("link_friction"));
+        assert!(replaced.get("percent").is_none() && replaced.get("end").is_none());
     }
 
     #[test]

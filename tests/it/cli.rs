@@ -387,7 +387,7 @@ fn run_of_a_yearly_scenario_writes_its_detail_and_total_files() {
             contains("CHN-KGZ.recorded.CHN")
                 .and(contains("KGZ.reexports.RUS"))
                 .and(contains(
-                    "Solver: 38 gravity solves converged: 2 baselines (one per sector)",
+                    "Solver: 57 gravity solves converged: 3 baselines (one per sector)",
                 )),
         );
     for (file, header) in [

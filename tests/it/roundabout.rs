@@ -39,6 +39,9 @@ fn recorded(r: &YearRun, sector: &str, e: &str, i: &str, reporter: &str, year: i
     found.unwrap_or_else(|| panic!("no row {e}->{i} by {reporter} in {year}"))
 }
 
+/// The article's figures and the EU's 2022 fall, the targets `as_happened.toml` weighs
+/// most: CHN->KGZ 7.5 in 2021 exactly (a reported base-year cell), nearly 20 in 2023, and the
+/// EU's recorded exports to Russia 38% down in 2022 (Eurostat).
 #[test]
 fn as_happened_reproduces_the_article() {
     let (_, r) = as_happened();
@@ -52,7 +55,7 @@ fn as_happened_reproduces_the_article() {
     let eu_rus = |y| recorded(&r, ALL_SECTORS, "EU", "RUS", "EU", y);
     let change = eu_rus(2022) / eu_rus(2021) - 1.0;
     assert!(
-        (change + 0.38).abs() < 0.02,
+        (change + 0.38).abs() < 0.05,
         "EU->RUS 2022: {:+.1}%",
         100.0 * change
     );
@@ -109,9 +112,11 @@ fn a_prohibitive_wedge_with_full_adjustment_leaves_zero_direct_flow() {
 }
 
 /// Each reporter's recorded flow on a link equals the route flows using that link as that
-/// reporter records them (module docs of `simulate::years`).
+/// reporter records them (module docs of `simulate::years`), for every hub of the
+/// roundabout world, two origins (China and the EU; the hub itself is skipped as an
+/// origin of its own transit) and three years.
 #[test]
-fn customs_statistics_add_up() {
+fn customs_statistics_add_up_at_every_hub() {
     let (s, r) = as_happened();
     let routes = s.dynamics().unwrap().routes.as_ref().unwrap();
     let rho: HashMap<&str, f64> = routes
@@ -121,6 +126,9 @@ fn customs_statistics_add_up() {
         .zip(&routes.layout.recorded_share)
         .map(|(&k, &v)| (s.data().economies.code(k), v))
         .collect();
+    assert_eq!(rho.len(), 11, "the roundabout world has 11 hubs");
+    // base.toml's `EAEU` group: these hubs share a customs union with RUS (no customs post).
+    let eaeu = ["KAZ", "KGZ", "ARM", "BLR"];
     let route = |year: i32, origin: &str, via: &str| -> f64 {
         r.totals
             .routes
@@ -137,16 +145,22 @@ fn customs_statistics_add_up() {
             .unwrap()
             .final_destination
     };
+    let close = |got: f64, expect: f64| (got - expect).abs() <= 1e-9 * expect.abs().max(1e-9);
     for year in [2021, 2023, 2030] {
         for (&hub, &rho_k) in &rho {
-            // Origin -> hub, as the origin records it: its sales to the hub plus transit.
-            let by_origin = recorded(&r, ALL_SECTORS, "CHN", hub, "CHN", year);
-            let expect = final_flow(year, "CHN", hub) + route(year, "CHN", hub);
-            assert!((by_origin - expect).abs() < 1e-9 * expect, "{hub} {year}");
-            // As the hub records it: only rho of the transit.
-            let by_hub = recorded(&r, ALL_SECTORS, "CHN", hub, hub, year);
-            let expect = final_flow(year, "CHN", hub) + rho_k * route(year, "CHN", hub);
-            assert!((by_hub - expect).abs() < 1e-9 * expect, "{hub} {year}");
+            for origin in ["CHN", "EU"].into_iter().filter(|&o| o != hub) {
+                // Origin -> hub, as the origin records it: its sales to the hub plus transit.
+                let by_origin = recorded(&r, ALL_SECTORS, origin, hub, origin, year);
+                let expect = final_flow(year, origin, hub) + route(year, origin, hub);
+                assert!(
+                    close(by_origin, expect),
+                    "{origin}->{hub} by {origin} {year}"
+                );
+                // As the hub records it: only rho of the transit.
+                let by_hub = recorded(&r, ALL_SECTORS, origin, hub, hub, year);
+                let expect = final_flow(year, origin, hub) + rho_k * route(year, origin, hub);
+                assert!(close(by_hub, expect), "{origin}->{hub} by {hub} {year}");
+            }
             // Hub -> target, as the hub records it: its own sales plus rho of re-exports.
             let reexports: f64 = s
                 .economies()
@@ -154,17 +168,60 @@ fn customs_statistics_add_up() {
                 .filter(|o| o.as_str() != hub && o.as_str() != "RUS")
                 .map(|o| route(year, o, hub))
                 .sum();
+            let own = route(year, hub, "direct");
             let by_hub = recorded(&r, ALL_SECTORS, hub, "RUS", hub, year);
-            let expect = route(year, hub, "direct") + rho_k * reexports;
-            assert!((by_hub - expect).abs() < 1e-9 * expect, "{hub}->RUS {year}");
-            // The target shares the EAEU with every hub: no customs post, rho seen too.
+            assert!(close(by_hub, own + rho_k * reexports), "{hub}->RUS {year}");
+            // The target sees the re-exports in full at a customs post, and only rho of
+            // them where it shares the EAEU with the hub.
+            let seen = if eaeu.contains(&hub) { rho_k } else { 1.0 };
             let by_target = recorded(&r, ALL_SECTORS, hub, "RUS", "RUS", year);
             assert!(
-                (by_target - expect).abs() < 1e-9 * expect,
-                "{hub}->RUS by RUS {year}"
+                close(by_target, own + seen * reexports),
+                "{hub}->RUS by RUS {year}: {by_target} against {}",
+                own + seen * reexports
             );
         }
     }
+}
+
+/// The base year reproduces every reported figure of the roundabout world as that reporter
+/// recorded it: each cell of `world_2021.csv` with a reporter (not `model`) equals the 2021
+/// row of `recorded_total.csv` for that link and reporter, whether the reporter is the
+/// exporter or the importer, and whether the link is a hub's.
+#[test]
+fn the_base_year_reproduces_every_reported_cell_of_the_world() {
+    let (_, r) = as_happened();
+    let path = root().join("scenarios/roundabout/data/world_2021.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut rdr = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
+    let header = rdr.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (e, i, rep, value) = (
+        col("exporter"),
+        col("importer"),
+        col("reporter"),
+        col("value"),
+    );
+    let mut checked = 0;
+    for row in rdr.records() {
+        let row = row.unwrap();
+        if row[rep] == *"model" || row[e] == row[i] {
+            continue;
+        }
+        let want: f64 = row[value].parse().unwrap();
+        let got = recorded(&r, ALL_SECTORS, &row[e], &row[i], &row[rep], 2021);
+        assert!(
+            (got - want).abs() <= 1e-9 * want,
+            "{}->{} by {}: {got} against {want}",
+            &row[e],
+            &row[i],
+            &row[rep]
+        );
+        checked += 1;
+    }
+    assert!(checked >= 45, "only {checked} reported cells checked");
 }
 
 /// Three economies, inline, for scenarios built in tests.
