@@ -3,7 +3,8 @@
 //! (each economy a possible intermediary for every pair), Monte Carlo draws of
 //! `as_happened` (`montecarlo/as_happened_draws`: 100 draws on the rayon pool), and PNG
 //! encoding of the committed `as_happened` charts at each compression setting
-//! (`png_encode/<setting>`; the file sizes are printed before timing).
+//! (`png_encode/<setting>`; the file sizes are printed before timing), and writing a
+//! yearly run's files (`write/as_happened_year_run_files`, `write/number_text_10k`).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -168,11 +169,38 @@ fn bench_png(c: &mut Criterion) {
     g.finish();
 }
 
+/// Writing a yearly run's files: every CSV and `run.json` of `as_happened` as bytes (the
+/// writers `run` streams into the folder), and the number formatting alone.
+fn bench_write(c: &mut Criterion) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/roundabout/as_happened.toml");
+    let s = Scenario::from_file(&path).expect("as_happened is valid");
+    let run = run_years(&s).expect("as_happened runs");
+    let mut g = c.benchmark_group("write");
+    g.sample_size(20).measurement_time(Duration::from_secs(5));
+    g.bench_function("as_happened_year_run_files", |b| {
+        b.iter(|| black_box(tradeflow::output::year_run_files(&s, &run).expect("finite")))
+    });
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let values: Vec<f64> = (0..10_000)
+        .map(|_| rng.gen::<f64>() * 10f64.powi(rng.gen_range(-8..14)))
+        .collect();
+    g.bench_function("number_text_10k", |b| {
+        b.iter(|| {
+            values
+                .iter()
+                .map(|&v| tradeflow::output::number_text(v).len())
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bench_as_happened,
     bench_routes,
     bench_montecarlo,
-    bench_png
+    bench_png,
+    bench_write
 );
 criterion_main!(benches);

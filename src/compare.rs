@@ -2,14 +2,17 @@
 //! (`abstract = true`) is run, and its key series, its all-sector flows and country rows are
 //! lined up with the others' and measured against a reference scenario (`compare.csv`,
 //! `differences.csv`, `countries_vs_reference.csv`, `final_flows.csv`,
-//! `recorded_flows.csv`), for the comparison charts and tables.
+//! `recorded_flows.csv`), for the comparison charts and tables. What was compared is
+//! written beside them: each scenario with its description (`scenarios.csv`) and its
+//! instruments with their years (`scenario_instruments.csv`), which the charts' legends
+//! and policy years are drawn from.
 //!
 //! Data flow: validated scenarios -> [`crate::simulate::run_years`] each -> key series and
 //! totals -> [`Comparison::files`] (CSV bytes).
 
 use std::collections::HashMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::output::{csv_bytes, OutputError};
@@ -67,31 +70,133 @@ pub struct Comparison {
     countries: Vec<(String, Vec<CountryTotalRow>)>,
     /// Each scenario's name and the unit of its flows (`[data] unit`).
     units: Vec<(String, String)>,
+    /// The scenarios compared (`scenarios.csv`), in the order given.
+    pub scenarios: Vec<ScenarioRow>,
+    /// Their instruments (`scenario_instruments.csv`).
+    pub instruments: Vec<InstrumentRow>,
 }
 
-/// One row of `compare.csv`.
-#[derive(Debug, Serialize)]
-struct Row<'a> {
-    scenario: &'a str,
-    series: &'a str,
-    year: i32,
-    value: f64,
-    unit: String,
+/// One row of `scenarios.csv`: a scenario compared. Written by `tradeflow compare` and read
+/// back by the comparison charts (legends use the description).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioRow {
+    pub scenario: String,
+    pub description: String,
+    /// The scenario the others are measured against.
+    pub reference: bool,
+    /// The scenario file (empty for a scenario made in memory).
+    pub file: String,
+    pub base_year: i32,
+    pub horizon: i32,
+    /// How many instruments it has (`scenario_instruments.csv` lists them).
+    pub instruments: usize,
+}
+
+/// One row of `scenario_instruments.csv`: an instrument of a scenario compared, with the
+/// years it is in force. The comparison charts mark the years in which an instrument the
+/// reference lacks starts or ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstrumentRow {
+    pub scenario: String,
+    /// The instrument's `id`, or `#k` (its position from 1) when it has none.
+    pub instrument: String,
+    /// Its `kind` (the effect: `wedge`, `route_cost`, `demand`, ...).
+    pub kind: String,
+    pub label: String,
+    pub start: i32,
+    /// The first year it is no longer in force; `None` (an empty cell) when it never ends.
+    pub end: Option<i32>,
+    /// Whether it is a sanction ([`crate::policy::Effect::is_sanction`]).
+    pub sanction: bool,
+    /// Whether the reference scenario has the same instrument (kind, years, sectors and
+    /// numbers alike).
+    pub in_reference: bool,
+}
+
+/// The rows of `scenarios.csv` and `scenario_instruments.csv` for `scenarios` (bases
+/// skipped), measured against the scenario named `reference`.
+pub fn scenario_rows(
+    scenarios: &[Scenario],
+    reference: &str,
+) -> (Vec<ScenarioRow>, Vec<InstrumentRow>) {
+    let runnable: Vec<&Scenario> = scenarios.iter().filter(|s| !s.is_abstract()).collect();
+    let as_json = |ins: &crate::policy::Instrument| {
+        // Compared without id and label: the same policy under another name is the same.
+        let mut v = serde_json::to_value(ins).unwrap_or(serde_json::Value::Null);
+        if let Some(m) = v.as_object_mut() {
+            m.remove("id");
+            m.remove("label");
+            m.remove("source");
+        }
+        v
+    };
+    let reference_set: Vec<serde_json::Value> = runnable
+        .iter()
+        .find(|s| s.name == reference)
+        .and_then(|s| s.dynamics.as_ref())
+        .map(|d| d.instruments.iter().map(as_json).collect())
+        .unwrap_or_default();
+    let mut rows = Vec::new();
+    let mut instruments = Vec::new();
+    for s in runnable {
+        let Some(d) = s.dynamics.as_ref() else {
+            continue;
+        };
+        rows.push(ScenarioRow {
+            scenario: s.name.clone(),
+            description: s.description.clone(),
+            reference: s.name == reference,
+            file: s
+                .source
+                .as_ref()
+                .map_or_else(String::new, |p| p.display().to_string()),
+            base_year: d.base_year,
+            horizon: d.horizon,
+            instruments: d.instruments.len(),
+        });
+        for (k, ins) in d.instruments.iter().enumerate() {
+            let kind = serde_json::to_value(&ins.effect)
+                .ok()
+                .and_then(|v| v.get("effect").and_then(|e| e.as_str()).map(str::to_owned))
+                .unwrap_or_default();
+            instruments.push(InstrumentRow {
+                scenario: s.name.clone(),
+                instrument: ins.id.clone().unwrap_or_else(|| format!("#{}", k + 1)),
+                kind,
+                label: ins.label.clone(),
+                start: ins.start,
+                end: ins.end,
+                sanction: ins.effect.is_sanction(),
+                in_reference: reference_set.contains(&as_json(ins)),
+            });
+        }
+    }
+    (rows, instruments)
+}
+
+/// One row of `compare.csv` (read back by the comparison charts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompareRow {
+    pub scenario: String,
+    pub series: String,
+    pub year: i32,
+    pub value: f64,
+    pub unit: String,
 }
 
 /// One row of `differences.csv`.
-#[derive(Debug, Serialize)]
-struct DifferenceRow<'a> {
-    scenario: &'a str,
-    reference: &'a str,
-    series: &'a str,
-    year: i32,
-    value: f64,
-    reference_value: f64,
-    difference: f64,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DifferenceRow {
+    pub scenario: String,
+    pub reference: String,
+    pub series: String,
+    pub year: i32,
+    pub value: f64,
+    pub reference_value: f64,
+    pub difference: f64,
     /// `None` (an empty cell) where the reference is 0.
-    difference_pct: Option<f64>,
-    unit: String,
+    pub difference_pct: Option<f64>,
+    pub unit: String,
 }
 
 /// One row of `countries_vs_reference.csv`: a scenario's level against the reference's in
@@ -114,24 +219,24 @@ struct CountryVsRow<'a> {
 
 /// One row of `final_flows.csv`: the bilateral final-destination flows of every scenario
 /// (all sectors), from which the comparison heatmaps are drawn.
-#[derive(Debug, Serialize)]
-struct FinalRow<'a> {
-    scenario: &'a str,
-    year: i32,
-    exporter: &'a str,
-    importer: &'a str,
-    final_destination: f64,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FinalFlowRow {
+    pub scenario: String,
+    pub year: i32,
+    pub exporter: String,
+    pub importer: String,
+    pub final_destination: f64,
 }
 
 /// One row of `recorded_flows.csv`.
-#[derive(Debug, Serialize)]
-struct RecordedFlowRow<'a> {
-    scenario: &'a str,
-    year: i32,
-    exporter: &'a str,
-    importer: &'a str,
-    reporter: &'a str,
-    recorded: f64,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedFlowRow {
+    pub scenario: String,
+    pub year: i32,
+    pub exporter: String,
+    pub importer: String,
+    pub reporter: String,
+    pub recorded: f64,
 }
 
 fn file_of(s: &Scenario) -> String {
@@ -247,7 +352,10 @@ pub fn compare(
         units.push((scenario.name.clone(), scenario.unit().to_owned()));
     }
     years.sort_unstable();
+    let (about, instruments) = scenario_rows(scenarios, &reference);
     Ok(Comparison {
+        scenarios: about,
+        instruments,
         years,
         reference,
         series,
@@ -281,16 +389,17 @@ impl Comparison {
             .map_or(DATA_UNIT, |(_, u)| u.as_str())
     }
 
-    /// `compare.csv`, `differences.csv`, `countries_vs_reference.csv`, `final_flows.csv` and
-    /// `recorded_flows.csv` ([`crate::output::columns::COMPARE_FILES`] says what each holds).
+    /// `compare.csv`, `differences.csv`, `countries_vs_reference.csv`, `final_flows.csv`,
+    /// `recorded_flows.csv`, `scenarios.csv` and `scenario_instruments.csv`
+    /// ([`crate::output::columns::COMPARE_FILES`] says what each holds).
     pub fn files(&self) -> Result<Vec<(&'static str, Vec<u8>)>, OutputError> {
-        let rows: Vec<Row> = self
+        let rows: Vec<CompareRow> = self
             .series
             .iter()
             .flat_map(|(name, series)| {
-                series.iter().map(move |p| Row {
-                    scenario: name,
-                    series: &p.series,
+                series.iter().map(move |p| CompareRow {
+                    scenario: name.clone(),
+                    series: p.series.clone(),
                     year: p.year,
                     value: p.value,
                     unit: unit_of(&p.series, self.unit(name)),
@@ -313,9 +422,9 @@ impl Comparison {
                 series.iter().filter_map(move |p| {
                     let r = *ref_series.get(&(p.series.as_str(), p.year))?;
                     Some(DifferenceRow {
-                        scenario: name,
-                        reference,
-                        series: &p.series,
+                        scenario: name.clone(),
+                        reference: reference.to_owned(),
+                        series: p.series.clone(),
                         year: p.year,
                         value: p.value,
                         reference_value: r,
@@ -370,15 +479,15 @@ impl Comparison {
                 })
             })
             .collect();
-        let final_rows: Vec<FinalRow> = self
+        let final_rows: Vec<FinalFlowRow> = self
             .finals
             .iter()
             .flat_map(|(name, flows)| {
-                flows.iter().map(move |f| FinalRow {
-                    scenario: name,
+                flows.iter().map(move |f| FinalFlowRow {
+                    scenario: name.clone(),
                     year: f.year,
-                    exporter: &f.exporter,
-                    importer: &f.importer,
+                    exporter: f.exporter.clone(),
+                    importer: f.importer.clone(),
                     final_destination: f.final_destination,
                 })
             })
@@ -388,11 +497,11 @@ impl Comparison {
             .iter()
             .flat_map(|(name, flows)| {
                 flows.iter().map(move |f| RecordedFlowRow {
-                    scenario: name,
+                    scenario: name.clone(),
                     year: f.year,
-                    exporter: &f.exporter,
-                    importer: &f.importer,
-                    reporter: &f.reporter,
+                    exporter: f.exporter.clone(),
+                    importer: f.importer.clone(),
+                    reporter: f.reporter.clone(),
                     recorded: f.recorded,
                 })
             })
@@ -414,6 +523,14 @@ impl Comparison {
             (
                 "recorded_flows.csv",
                 csv_bytes(&recorded_rows, "recorded flows")?,
+            ),
+            (
+                "scenarios.csv",
+                csv_bytes(&self.scenarios, "scenarios compared")?,
+            ),
+            (
+                "scenario_instruments.csv",
+                csv_bytes(&self.instruments, "instruments of the scenarios compared")?,
             ),
         ];
         // A file with no row (differences with one scenario) still has its header.

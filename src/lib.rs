@@ -64,6 +64,8 @@
 //!   columns with units in `output::columns` (which `run.json`'s `files` and the table in
 //!   `scenarios/README.md` come from; `tests/it/tidy.rs` checks headers, keys and sums);
 //!   the folder is written in one piece by `output::folder`. A snapshot test of the bytes.
+//!   (A yearly run's detail rows hold economy and sector indices: their files have a
+//!   row writer in `output/year_files.rs`, streamed into the folder.)
 //! - **A data source**: a reader under `src/data/` that streams its file into panel cells
 //!   with the reporter of each figure ([`data::panel`]), errors located by file, line and
 //!   column; scenarios read the resulting gegravity-layout file through `[data] path`

@@ -113,6 +113,78 @@ pub fn scenario_identity(
     std::fs::canonicalize(&path).unwrap_or_else(|_| scenario_file.unwrap_or(scenario).to_owned())
 }
 
+/// Why a shard cannot join a [`ShardSet`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardSetError {
+    /// Two records both say they are shard `k` of `n`.
+    #[error("shard {k}/{n} is given twice: {} and {}", .first.display(), .second.display())]
+    Twice {
+        k: u64,
+        n: u64,
+        first: PathBuf,
+        second: PathBuf,
+    },
+    /// Nothing to join.
+    #[error("no shard folders given")]
+    Empty,
+    /// Two records of `runs` (`runs`, `sweeps`) differ in `what`: not shards of one run.
+    #[error("the shards come from different {runs}: {} and {} differ in {what}", .first.display(), .other.display())]
+    Differ {
+        runs: &'static str,
+        first: PathBuf,
+        other: PathBuf,
+        what: &'static str,
+    },
+}
+
+/// What joining needs of one shard's record ([`join`]).
+pub struct ShardOf<'a> {
+    /// The record file (`montecarlo.json`, `sweep.json`).
+    pub record: &'a Path,
+    /// The record's `scenario` and `scenario_file` (see the module docs).
+    pub scenario: &'a Path,
+    pub scenario_file: Option<&'a Path>,
+    pub shard: Option<Shard>,
+}
+
+/// Checks that `shards` (at least one) are slices of one run and each K is given once:
+/// the same scenario, the same record fields (`differs(first, other)` names the first
+/// field in which `other` differs from the first shard), the same N. `runs` words the
+/// error (`runs`, `sweeps`). Returns the set, to ask which shards are missing.
+pub fn join<'a, T>(
+    shards: &'a [T],
+    runs: &'static str,
+    of: impl Fn(&'a T) -> ShardOf<'a>,
+    differs: impl Fn(&T, &T) -> Option<&'static str>,
+) -> Result<ShardSet<'a>, ShardSetError> {
+    let identity = |o: &ShardOf| scenario_identity(o.record, o.scenario, o.scenario_file);
+    let Some(first) = shards.first() else {
+        return Err(ShardSetError::Empty);
+    };
+    let head = of(first);
+    let scenario = identity(&head);
+    let n = head.shard.map_or(0, |s| s.n);
+    let mut set = ShardSet::new(n);
+    for s in shards {
+        let this = of(s);
+        let what = if identity(&this) != scenario {
+            Some("scenario")
+        } else {
+            differs(first, s).or((this.shard.map(|s| s.n) != Some(n)).then_some("N of K/N"))
+        };
+        if let Some(what) = what {
+            return Err(ShardSetError::Differ {
+                runs,
+                first: head.record.to_owned(),
+                other: this.record.to_owned(),
+                what,
+            });
+        }
+        set.add(this.shard.map_or(0, |s| s.k), this.record)?;
+    }
+    Ok(set)
+}
+
 /// The shards of one job array being joined: each K once, and which of 1..=N are missing.
 #[derive(Debug)]
 pub struct ShardSet<'a> {
@@ -130,14 +202,14 @@ impl<'a> ShardSet<'a> {
     }
 
     /// Adds shard `k`, read from `record`; a K given twice is an error naming both files.
-    pub fn add(&mut self, k: u64, record: &'a Path) -> Result<(), String> {
+    pub fn add(&mut self, k: u64, record: &'a Path) -> Result<(), ShardSetError> {
         match self.by_k.insert(k, record) {
-            Some(other) => Err(format!(
-                "shard {k}/{} is given twice: {} and {}",
-                self.n,
-                other.display(),
-                record.display()
-            )),
+            Some(other) => Err(ShardSetError::Twice {
+                k,
+                n: self.n,
+                first: other.to_owned(),
+                second: record.to_owned(),
+            }),
             None => Ok(()),
         }
     }
@@ -160,6 +232,59 @@ impl<'a> ShardSet<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A record for [`join`]: a file, its K/N and one field that must agree.
+    struct Rec {
+        file: PathBuf,
+        shard: Option<Shard>,
+        seed: u64,
+    }
+
+    fn joined(recs: &[Rec]) -> Result<Option<String>, ShardSetError> {
+        let set = join(
+            recs,
+            "runs",
+            |r| ShardOf {
+                record: &r.file,
+                scenario: Path::new("/nonexistent/s.toml"),
+                scenario_file: None,
+                shard: r.shard,
+            },
+            |a, b| (a.seed != b.seed).then_some("seed"),
+        )?;
+        Ok(set.missing())
+    }
+
+    #[test]
+    fn join_checks_one_run_and_each_shard_once() {
+        let rec = |file: &str, k, n, seed| Rec {
+            file: file.into(),
+            shard: Some(Shard { k, n }),
+            seed,
+        };
+        assert_eq!(joined(&[rec("a", 1, 2, 7), rec("b", 2, 2, 7)]), Ok(None));
+        assert_eq!(joined(&[]), Err(ShardSetError::Empty));
+        assert_eq!(joined(&[rec("a", 2, 3, 7)]), Ok(Some("1/3, 3/3".into())));
+        let e = joined(&[rec("a", 1, 2, 7), rec("b", 1, 2, 7)]).unwrap_err();
+        assert!(matches!(e, ShardSetError::Twice { k: 1, n: 2, .. }), "{e}");
+        assert_eq!(e.to_string(), "shard 1/2 is given twice: a and b");
+        let e = joined(&[rec("a", 1, 2, 7), rec("b", 2, 2, 8)]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the shards come from different runs: a and b differ in seed"
+        );
+        let e = joined(&[rec("a", 1, 2, 7), rec("b", 2, 3, 7)]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ShardSetError::Differ {
+                    what: "N of K/N",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
 
     #[test]
     fn shards_cover_every_index_once() {

@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use toml::Table;
 
-use crate::scenario::params::ParamPath;
+use crate::scenario::params::{ParamError, ParamPath};
 use crate::scenario::{Param, Scenario, ScenarioError};
-use crate::simulate::outputs;
+use crate::simulate::{outputs_direct, RunError};
 use crate::solver::{check_cap, check_tolerance, InvalidOption, SolveReport, StopReason};
 
 pub mod files;
@@ -77,16 +77,47 @@ pub enum CalibrationError {
         field: String,
         message: String,
     },
+    /// A free parameter's path names no number (`field`: where in `[calibration]`).
+    #[error("{path}: {field}: {error}")]
+    Param {
+        path: PathBuf,
+        field: String,
+        error: Box<ParamError>,
+    },
     #[error("{path}: the scenario does not run at the starting values: {reason}")]
-    Start { path: PathBuf, reason: EvalError },
+    Start {
+        path: PathBuf,
+        reason: Box<EvalError>,
+    },
+}
+
+/// Why [`fitted_file`] cannot write a fitted value back.
+#[derive(Debug, Error)]
+pub enum FittedFileError {
+    /// The fitted parameter sits in an instrument without an `id`, which the fitted file
+    /// could not name to replace.
+    #[error("`{path}`: only instruments with an `id` can be written back")]
+    InstrumentWithoutId { path: String },
+    /// A segment of the path is a value, not a table to write into.
+    #[error("`{path}` cannot be written back")]
+    NotATable { path: String },
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    /// The changed values do not serialise as TOML.
+    #[error("{0}")]
+    Toml(#[from] toml::ser::Error),
 }
 
 /// Why the model cannot be evaluated at a point of the fit.
-#[derive(Debug, Clone, PartialEq, Error)]
+#[derive(Debug, Error)]
 pub enum EvalError {
-    /// The scenario does not run there: its parameter, scenario or run error, as text.
-    #[error("{0}")]
-    Run(String),
+    /// The free parameters' values there make the scenario invalid.
+    #[error(transparent)]
+    Invalid(#[from] ScenarioError),
+    /// The scenario does not run there (boxed: a run error is large, and the fit passes
+    /// this around at every step).
+    #[error(transparent)]
+    Run(Box<RunError>),
     /// A target's model value is not positive, so it has no log deviation.
     #[error("the model value of `{series}` {} is {value}: log deviations need positive values", .year.map_or(String::new(), |y| y.to_string()))]
     NonPositive {
@@ -266,20 +297,21 @@ struct Problem {
 
 impl Problem {
     /// The scenario at `x`, each value checked as validation checks it.
-    fn scenario_at(&self, x: &DVector<f64>) -> Result<Scenario, String> {
+    fn scenario_at(&self, x: &DVector<f64>) -> Result<Scenario, ScenarioError> {
         let values: Vec<(&Param, f64)> = self
             .free
             .iter()
             .zip(x.iter())
             .map(|((p, _, _), v)| (p, *v))
             .collect();
-        self.central.with_params(&values).map_err(|e| e.to_string())
+        self.central.with_params(&values)
     }
 
     /// Model values of the targets at `x`.
-    fn model(&self, x: &DVector<f64>) -> Result<Vec<f64>, String> {
+    fn model(&self, x: &DVector<f64>) -> Result<Vec<f64>, EvalError> {
         let s = self.scenario_at(x)?;
-        let out = outputs(&s)?;
+        // The series alone, without the result rows (the same values as the row path's).
+        let out = outputs_direct(&s).map_err(|e| EvalError::Run(Box::new(e)))?;
         Ok(self.index.iter().map(|&k| out[k].2).collect())
     }
 }
@@ -293,7 +325,7 @@ trait Residuals {
 impl Residuals for Problem {
     /// Weighted log residuals `sqrt(w_k) (ln model_k - ln observed_k)`.
     fn residuals(&self, x: &DVector<f64>) -> Result<DVector<f64>, EvalError> {
-        let m = self.model(x).map_err(EvalError::Run)?;
+        let m = self.model(x)?;
         let mut r = DVector::zeros(m.len());
         for (k, (v, t)) in m.iter().zip(&self.targets).enumerate() {
             if !(*v > 0.0 && v.is_finite()) {
@@ -497,10 +529,10 @@ pub fn calibrate_from(
     for p in &fit.parameters {
         let written =
             ParamPath::parse(&p.path).and_then(|path| path.set_or_insert(&mut table, p.fitted));
-        written.map_err(|m| CalibrationError::Spec {
+        written.map_err(|error| CalibrationError::Param {
             path: file.to_owned(),
             field: "calibration.free".into(),
-            message: m,
+            error: Box::new(error),
         })?;
     }
     fit.table = table;
@@ -546,7 +578,11 @@ pub fn calibrate_scenario(
         }
         let p = ParamPath::parse(&f.path)
             .and_then(|path| central.param(&path))
-            .map_err(|m| spec_err(format!("{field}.path"), m))?;
+            .map_err(|error| CalibrationError::Param {
+                path: file.clone(),
+                field: format!("{field}.path"),
+                error: Box::new(error),
+            })?;
         let v = central.value(&p);
         if !(f.lower < f.upper && f.lower.is_finite() && f.upper.is_finite()) {
             return Err(spec_err(
@@ -568,9 +604,9 @@ pub fn calibrate_scenario(
         }
         free.push((p, f.lower, f.upper));
     }
-    let out = outputs(&central).map_err(|message| CalibrationError::Start {
+    let out = outputs_direct(&central).map_err(|e| CalibrationError::Start {
         path: file.clone(),
-        reason: EvalError::Run(message),
+        reason: Box::new(EvalError::Run(Box::new(e))),
     })?;
     let mut index = Vec::new();
     for (k, t) in raw.targets.iter().enumerate() {
@@ -620,13 +656,13 @@ pub fn calibrate_scenario(
 fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
     let start_err = |reason: EvalError| CalibrationError::Start {
         path: pb.file.clone(),
-        reason,
+        reason: Box::new(reason),
     };
     let n = pb.free.len();
     let lower = DVector::from_iterator(n, pb.free.iter().map(|f| f.1));
     let upper = DVector::from_iterator(n, pb.free.iter().map(|f| f.2));
     let x0 = DVector::from_iterator(n, pb.free.iter().map(|(p, _, _)| pb.central.value(p)));
-    let model0 = pb.model(&x0).map_err(EvalError::Run).map_err(start_err)?;
+    let model0 = pb.model(&x0).map_err(start_err)?;
     let LmOutcome {
         x,
         r,
@@ -654,7 +690,7 @@ fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
         f64::NAN
     };
     let cov = (jac.transpose() * &jac).try_inverse();
-    let model = pb.model(&x).map_err(EvalError::Run).map_err(start_err)?;
+    let model = pb.model(&x).map_err(start_err)?;
     let mut parameters: Vec<FittedParameter> = pb
         .free
         .iter()
@@ -712,7 +748,7 @@ fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
 /// The fitted scenario as a file that `extends` the original and restates what the fit
 /// changed (for a parameter inside an instrument, the whole instrument, which replaces the
 /// original's by `id`), with the fit in comments.
-pub fn fitted_file(original: &Path, fit: &Fit) -> Result<String, String> {
+pub fn fitted_file(original: &Path, fit: &Fit) -> Result<String, FittedFileError> {
     let mut delta = Table::new();
     for p in &fit.parameters {
         let segments: Vec<&str> = p.path.split('.').collect();
@@ -726,11 +762,8 @@ pub fn fitted_file(original: &Path, fit: &Fit) -> Result<String, String> {
                         a.iter()
                             .find(|i| i.get("id").and_then(|v| v.as_str()) == Some(id))
                     })
-                    .ok_or_else(|| {
-                        format!(
-                            "`{}`: only instruments with an `id` can be written back",
-                            p.path
-                        )
+                    .ok_or_else(|| FittedFileError::InstrumentWithoutId {
+                        path: p.path.clone(),
                     })?;
                 let list = delta
                     .entry("instruments")
@@ -754,7 +787,9 @@ pub fn fitted_file(original: &Path, fit: &Fit) -> Result<String, String> {
                         .entry(seg.to_string())
                         .or_insert_with(|| toml::Value::Table(Table::new()))
                         .as_table_mut()
-                        .ok_or_else(|| format!("`{}` cannot be written back", p.path))?;
+                        .ok_or_else(|| FittedFileError::NotATable {
+                            path: p.path.clone(),
+                        })?;
                 }
                 node.insert(
                     segments[segments.len() - 1].to_string(),
@@ -807,13 +842,69 @@ pub fn fitted_file(original: &Path, fit: &Fit) -> Result<String, String> {
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
     out.push_str(&format!("\nextends = \"{file_name}\"\n"));
-    out.push_str(&toml::to_string(&delta).map_err(|e| e.to_string())?);
+    out.push_str(&toml::to_string(&delta)?);
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fit of the parameters `paths` on the merged table `toml`, for [`fitted_file`].
+    fn fit_of(paths: &[&str], toml: &str) -> Fit {
+        let parameter = |path: &str| FittedParameter {
+            path: path.to_owned(),
+            initial: 1.0,
+            fitted: 2.0,
+            stderr: None,
+            lower: 0.0,
+            upper: 3.0,
+            at_bound: false,
+            weak_direction_loading: 0.0,
+            poorly_identified: false,
+        };
+        Fit {
+            parameters: paths.iter().map(|p| parameter(p)).collect(),
+            targets: Vec::new(),
+            objective_initial: 1.0,
+            objective: 0.5,
+            steps: 1,
+            evaluations: 1,
+            stop: "converged".into(),
+            converged: true,
+            report: SolveReport::new("fit", 1, 0.0, StopReason::Converged),
+            singular_values: Vec::new(),
+            condition_number: 1.0,
+            table: toml::from_str(toml).unwrap(),
+        }
+    }
+
+    #[test]
+    fn fitted_file_errors_say_which_parameter_cannot_be_written_back() {
+        let original = Path::new("s.toml");
+        let no_id = "[[instruments]]\nkind = \"growth\"\nstart = 2022\npercent = 2.0\n";
+        let e = fitted_file(original, &fit_of(&["instruments.g.percent"], no_id)).unwrap_err();
+        assert!(
+            matches!(&e, FittedFileError::InstrumentWithoutId { path } if path == "instruments.g.percent"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "`instruments.g.percent`: only instruments with an `id` can be written back"
+        );
+        let e = fitted_file(original, &fit_of(&["years.adjustment"], "name = \"s\"")).unwrap_err();
+        assert!(
+            matches!(&e, FittedFileError::Param(ParamError::Missing { .. })),
+            "{e:?}"
+        );
+        let text = fitted_file(
+            original,
+            &fit_of(&["years.adjustment"], "[years]\nadjustment = 2.0"),
+        )
+        .unwrap();
+        assert!(text.contains("extends = \"s.toml\""), "{text}");
+        assert!(text.contains("adjustment = 2.0"), "{text}");
+    }
 
     /// `r(x) = A x - b`: linear least squares, minimum at the normal-equation solution.
     struct Linear {

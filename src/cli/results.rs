@@ -81,15 +81,31 @@ pub(super) fn simulate(
             Some(path) => format!("{}: scenario `{}`", path.display(), scenario.name()),
             None => format!("scenario `{}`", scenario.name()),
         })?;
-    let files = tradeflow::output::year_run_files(scenario, &run)?;
-    // Charts are drawn from the very bytes about to be written, before anything is written.
+    let run = std::sync::Arc::new(run);
+    // The CSV files are written row by row into the new folder when it is written; only
+    // `run.json` is held as bytes (see `output::year_run_contents`).
+    let files = tradeflow::output::year_run_contents(scenario, std::sync::Arc::clone(&run))?;
     let (drawn, parts) = if charts {
-        tradeflow::plot::parts_with_charts(
+        // Charts are drawn from the very bytes about to be written, before anything is
+        // written: those of the files they read (`run.json` and the totals, a twentieth of
+        // the rows at most), made in memory here and written as they are.
+        let mut files = files;
+        let mut read = Vec::new();
+        for (name, content) in &mut files {
+            if charts_read(name) {
+                let bytes = content.to_bytes()?;
+                read.push((*name, bytes.clone()));
+                *content = tradeflow::output::Content::Bytes(bytes);
+            }
+        }
+        let (drawn, mut parts) = tradeflow::plot::parts_with_charts(
             out,
-            files,
+            read,
             tradeflow::plot::FolderKind::YearRun,
             tradeflow::output::Results::Run,
-        )?
+        )?;
+        parts[0] = tradeflow::output::Part::new("", tradeflow::output::Results::Run, files);
+        (drawn, parts)
     } else {
         let data = tradeflow::output::Part::new("", tradeflow::output::Results::Run, files);
         (Vec::new(), vec![data, no_charts()])
@@ -126,4 +142,9 @@ pub(super) fn simulate(
         ));
     }
     Ok(Outcome { parts, text, wrote })
+}
+
+/// Whether the charts of a yearly run read the file `name`: `run.json` and the totals.
+fn charts_read(name: &str) -> bool {
+    name == "run.json" || name.ends_with("_total.csv")
 }

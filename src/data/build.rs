@@ -831,7 +831,7 @@ fn observed_cells(
         let value = opt
             .rates
             .convert(r.value, &r.unit, &opt.unit, r.year)
-            .map_err(|m| DataError::at(panel_location(panel, s.line, "unit"), m))?;
+            .map_err(|m| DataError::at(panel_location(panel, s.line, "unit"), m.to_string()))?;
         let rule = match s.rule {
             Some(k) => format!("rule {}: {}", k + 1, opt.precedence.rules[k]),
             None => format!("{} exports: the exporter's export record first", r.exporter),
@@ -890,7 +890,7 @@ fn outputs(
                     let v = opt
                         .rates
                         .convert(f.value, &f.unit, &opt.unit, year)
-                        .map_err(|m| DataError::at(opt.domestic.value_at(f), m))?;
+                        .map_err(|m| DataError::at(opt.domestic.value_at(f), m.to_string()))?;
                     Ok((v > 0.0).then(|| v.ln()))
                 }
             }
@@ -1013,7 +1013,7 @@ fn reported_totals(
         let value = opt
             .rates
             .convert(r.value, &r.unit, &opt.unit, r.year)
-            .map_err(|m| DataError::at(panel_location(panel, line, "unit"), m))?;
+            .map_err(|m| DataError::at(panel_location(panel, line, "unit"), m.to_string()))?;
         Ok(Target {
             value,
             from: format!(

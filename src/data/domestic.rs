@@ -187,7 +187,7 @@ impl DomesticTable {
                     let v = rates.convert(f.value, &f.unit, to, year).map_err(|m| {
                         DataError::at(
                             Location::field(&self.path, f.line, self.unit_column, "unit"),
-                            m,
+                            m.to_string(),
                         )
                     })?;
                     out.push((v, f));

@@ -43,7 +43,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 pub use economies::{Economies, Resolved};
-pub use panel::{Flow, Kind, PanelRow, Rates, Unit};
+pub use panel::{Flow, Kind, PanelRow, RateError, Rates, Unit};
 pub use products::{HsVintage, Products};
 
 /// Where in an input file something is: the file, the line (1-based, the header is line 1)

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 use super::source::{self, MAX_TABLE_BYTES};
 use super::{DataError, Location};
@@ -785,19 +786,14 @@ impl Rates {
     /// currency without a rate.
     ///
     /// `v_to = v_from * scale_from / per_usd(from) * per_usd(to) / scale_to`.
-    pub fn convert(&self, value: f64, from: &Unit, to: &Unit, year: i32) -> Result<f64, String> {
+    pub fn convert(&self, value: f64, from: &Unit, to: &Unit, year: i32) -> Result<f64, RateError> {
         if from.currency == to.currency {
             return Ok(value * from.scale / to.scale);
         }
-        let missing = |c: &str| {
-            format!(
-                "no exchange rate for {c} in {year}{}",
-                match &self.path {
-                    Some(p) => format!(" in {}", p.display()),
-                    None =>
-                        " (give a rates table with --rates: year, currency, per_usd, source)".into(),
-                }
-            )
+        let missing = |c: &str| RateError::Missing {
+            currency: c.to_owned(),
+            year,
+            table: self.path.clone(),
         };
         let (rf, _) = self
             .per_usd(year, &from.currency)
@@ -809,6 +805,21 @@ impl Rates {
     }
 }
 
+/// Why a value cannot be converted between currencies ([`Rates::convert`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RateError {
+    /// The rates table (`table`, or none given) has no rate for `currency` in `year`.
+    #[error("no exchange rate for {currency} in {year}{}", match table {
+        Some(p) => format!(" in {}", p.display()),
+        None => " (give a rates table with --rates: year, currency, per_usd, source)".into(),
+    })]
+    Missing {
+        currency: String,
+        year: i32,
+        table: Option<PathBuf>,
+    },
+}
+
 impl Panel {
     /// Converts every row to `to` through `rates`, in place; a row whose currency has no
     /// rate for its year is an error at its `unit` column, and nothing is changed.
@@ -818,7 +829,7 @@ impl Panel {
             values.push(rates.convert(r.value, &r.unit, to, r.year).map_err(|m| {
                 DataError::at(
                     Location::field(&self.path, *line, self.unit_column, "unit"),
-                    m,
+                    m.to_string(),
                 )
             })?);
         }
@@ -1015,10 +1026,12 @@ mod tests {
         let usd: Unit = "USD million".parse().unwrap();
         let v = r.convert(0.845, &eur, &usd, 2021).unwrap();
         assert!((v - 1000.0).abs() < 1e-9, "{v}");
-        assert!(r
-            .convert(1.0, &eur, &usd, 2020)
-            .unwrap_err()
-            .contains("EUR in 2020"));
+        let e = r.convert(1.0, &eur, &usd, 2020).unwrap_err();
+        assert!(
+            matches!(&e, RateError::Missing { currency, year: 2020, table: None } if currency == "EUR"),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("EUR in 2020"), "{e}");
     }
 
     #[test]

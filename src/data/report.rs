@@ -116,7 +116,7 @@ pub fn report(path: &Path, opt: &ReportOptions) -> Result<DataReport, DataError>
             .map_err(|m| {
                 let mut at = unit_col.clone();
                 at.line = line;
-                DataError::at(at, m)
+                DataError::at(at, m.to_string())
             })?;
         let key = (
             row.year,

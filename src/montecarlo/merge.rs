@@ -26,7 +26,7 @@ use thiserror::Error;
 
 use crate::montecarlo::{bands, DrawError, DrawResult};
 use crate::output::{csv_bytes, csv_bytes_exact, json_bytes, OutputError};
-use crate::shard::{scenario_identity, Shard, ShardSet};
+use crate::shard::{join, Shard, ShardOf, ShardSetError};
 
 /// `montecarlo.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,6 +82,9 @@ pub enum MergeError {
     File { path: PathBuf, message: String },
     #[error("{0}")]
     Shards(String),
+    /// A shard given twice.
+    #[error(transparent)]
+    Shard(#[from] ShardSetError),
     #[error("every draw failed (first reason: {0}); nothing written")]
     AllFailed(String),
     #[error(transparent)]
@@ -338,43 +341,31 @@ pub fn read_shard(dir: &Path) -> Result<ShardFolder, MergeError> {
 
 /// Joins shard folders of one run into the draws of the whole run (see the module docs).
 pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
-    if dirs.is_empty() {
-        return Err(MergeError::Shards("no shard folders given".into()));
-    }
     let shards: Vec<ShardFolder> = dirs
         .iter()
         .map(|d| read_shard(d))
         .collect::<Result<_, _>>()?;
+    let set = join(
+        &shards,
+        "runs",
+        |s| ShardOf {
+            record: &s.record_path,
+            scenario: &s.record.scenario,
+            scenario_file: s.record.scenario_file.as_deref(),
+            shard: s.record.shard,
+        },
+        |a, b| {
+            let (a, b) = (&a.record, &b.record);
+            [
+                ("seed", a.seed != b.seed),
+                ("draws", a.draws != b.draws),
+                ("series", a.series != b.series),
+            ]
+            .into_iter()
+            .find_map(|(what, d)| d.then_some(what))
+        },
+    )?;
     let first = &shards[0];
-    let scenario_of = |s: &ShardFolder| {
-        scenario_identity(
-            &s.record_path,
-            &s.record.scenario,
-            s.record.scenario_file.as_deref(),
-        )
-    };
-    let first_scenario = scenario_of(first);
-    let n = first.record.shard.map_or(0, |s| s.n);
-    let mut set = ShardSet::new(n);
-    for s in &shards {
-        let (a, b) = (&first.record, &s.record);
-        let differs = [
-            ("scenario", scenario_of(s) != first_scenario),
-            ("seed", a.seed != b.seed),
-            ("draws", a.draws != b.draws),
-            ("series", a.series != b.series),
-            ("N of K/N", b.shard.map(|s| s.n) != Some(n)),
-        ];
-        if let Some((what, _)) = differs.iter().find(|(_, d)| *d) {
-            return Err(MergeError::Shards(format!(
-                "the shards come from different runs: {} and {} differ in {what}",
-                first.record_path.display(),
-                s.record_path.display()
-            )));
-        }
-        set.add(b.shard.map_or(0, |s| s.k), &s.record_path)
-            .map_err(MergeError::Shards)?;
-    }
     let draws_total = first.record.draws;
     let mut draws: Vec<DrawResult> = shards.iter().flat_map(|s| s.draws.clone()).collect();
     draws.sort_by_key(|d| d.index);

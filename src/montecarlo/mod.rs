@@ -26,7 +26,7 @@ use crate::scenario::{Param, Scenario, ScenarioError, Uncertainty};
 // `outputs` moved to `simulate` (the series every tuning command reads); re-exported for
 // callers that still name it here.
 pub use crate::simulate::outputs;
-use crate::simulate::{output_values, outputs_direct};
+use crate::simulate::{output_values, outputs_direct, RunError};
 
 pub mod merge;
 
@@ -43,8 +43,10 @@ pub enum MonteCarloError {
     },
     #[error("{path}: the scenario has no `[uncertainty]`: nothing to draw")]
     Nothing { path: PathBuf },
-    #[error("{path}: the scenario itself does not run: {message}")]
-    Base { path: PathBuf, message: String },
+    /// Not a `source`: the message already holds the run error's. Boxed: a run error
+    /// is large.
+    #[error("{path}: the scenario itself does not run: {error}")]
+    Base { path: PathBuf, error: Box<RunError> },
     #[error(transparent)]
     Limit(#[from] LimitError),
 }
@@ -62,7 +64,8 @@ pub struct MonteCarlo {
 /// Summary of one output series over the draws (a row of `montecarlo.csv`). A statistic
 /// the successful draws do not define is `None`, an empty cell: the mean and quantiles
 /// when no draw succeeded, the standard deviation with fewer than two.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+// Deserialize: `plot` reads the file back through this same type.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Band {
     pub series: String,
     pub year: Option<i32>,
@@ -139,9 +142,9 @@ impl MonteCarlo {
     pub fn new(central: Scenario) -> Result<MonteCarlo, MonteCarloError> {
         uncertainty_of(&central)?;
         let series = outputs_direct(&central)
-            .map_err(|message| MonteCarloError::Base {
+            .map_err(|error| MonteCarloError::Base {
                 path: central.origin(),
-                message,
+                error: Box::new(error),
             })?
             .into_iter()
             .map(|(name, year, _)| (name, year))
@@ -209,7 +212,7 @@ impl MonteCarlo {
         // The key series' values alone, in the order of `self.series` (whose names were
         // formatted once, from the central run), without the result rows a draw would drop.
         let mut values = Vec::with_capacity(self.series.len());
-        output_values(&s, &mut values).map_err(DrawError::Run)?;
+        output_values(&s, &mut values).map_err(|e| DrawError::Run(e.to_string()))?;
         if values.len() != self.series.len() {
             return Err(DrawError::Series);
         }

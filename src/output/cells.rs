@@ -27,6 +27,16 @@ pub fn round_significant(v: f64, digits: usize) -> f64 {
 /// shortest form, with a decimal point (`2.0`, `23.66`, `-0.0125`), or in exponent form
 /// outside `[1e-5, 1e16)` (`1.5e-7`); `-0` is written `0.0`.
 pub fn number_text(v: f64) -> String {
+    let mut out = Vec::with_capacity(24);
+    push_number(&mut out, v);
+    // Only ASCII digits, signs, `.` and `e` (or `NaN`/`inf`) are ever pushed.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`number_text`] as it is defined: round through a decimal with [`SIGNIFICANT_DIGITS`]
+/// digits, parse back, and print the result's shortest form. [`push_number`] writes the
+/// same text without the round trip; this is its fallback and its reference in tests.
+fn number_text_reference(v: f64) -> String {
     let r = round_significant(v, SIGNIFICANT_DIGITS);
     if r == 0.0 {
         return "0.0".to_owned();
@@ -41,6 +51,179 @@ pub fn number_text(v: f64) -> String {
     } else {
         format!("{s}.0")
     }
+}
+
+/// Appends `v` to `out` exactly as [`number_text`] writes it, with no allocation.
+///
+/// Why the shortcut gives the same text: let `D` be the shortest decimal that reads back as
+/// `v` (what ryu prints). `D` lies within half a unit in the last place of `v`'s exact
+/// value `x` (about `1.1e-16` relative), while decimals of ten significant digits lie at
+/// least `1e-10` relative apart. So rounding `D` to ten digits gives the rounding of `x`
+/// (what `{:.9e}` computes), unless a rounding midpoint lies between `D` and `x`; any such
+/// midpoint, an 11-digit decimal in `v`'s rounding interval, must be `D` itself, so that case
+/// (11 digits ending in 5) takes the reference path. The rounded decimal `R` reads back as a
+/// double `r` whose shortest form is `R` again (no other decimal of ten digits or fewer lies
+/// within `r`'s interval), and `r` is in `[1e-5, 1e16)` exactly when `R` is. Numbers far
+/// from 1 (subnormal, or beyond `1e300`) and non-finite ones take the reference path.
+pub(crate) fn push_number(out: &mut Vec<u8>, v: f64) {
+    if v == 0.0 {
+        out.extend_from_slice(b"0.0");
+        return;
+    }
+    let a = v.abs();
+    let slow = |out: &mut Vec<u8>| out.extend_from_slice(number_text_reference(v).as_bytes());
+    if !(1e-300..=1e300).contains(&a) {
+        return slow(out);
+    }
+    let mut buffer = ryu::Buffer::new();
+    let Some((mut digits, mut n, mut exp)) = decimal(buffer.format_finite(a).as_bytes()) else {
+        return slow(out);
+    };
+    if n > SIGNIFICANT_DIGITS {
+        if n == SIGNIFICANT_DIGITS + 1 && digits[SIGNIFICANT_DIGITS] == b'5' {
+            // A midpoint: the exact binary value decides.
+            return slow(out);
+        }
+        let up = digits[SIGNIFICANT_DIGITS] >= b'5';
+        n = SIGNIFICANT_DIGITS;
+        if up {
+            let mut k = n;
+            loop {
+                if k == 0 {
+                    // 9.99...9 rounded up: 1 followed by zeros, one decade higher.
+                    digits[0] = b'1';
+                    for d in &mut digits[1..n] {
+                        *d = b'0';
+                    }
+                    exp += 1;
+                    break;
+                }
+                k -= 1;
+                if digits[k] == b'9' {
+                    digits[k] = b'0';
+                } else {
+                    digits[k] += 1;
+                    break;
+                }
+            }
+        }
+    }
+    while n > 1 && digits[n - 1] == b'0' {
+        n -= 1;
+    }
+    let digits = &digits[..n];
+    if v < 0.0 {
+        out.push(b'-');
+    }
+    if (-5..=15).contains(&exp) {
+        if exp >= 0 {
+            let int_len = exp as usize + 1;
+            if n <= int_len {
+                out.extend_from_slice(digits);
+                out.extend(std::iter::repeat_n(b'0', int_len - n));
+                out.extend_from_slice(b".0");
+            } else {
+                out.extend_from_slice(&digits[..int_len]);
+                out.push(b'.');
+                out.extend_from_slice(&digits[int_len..]);
+            }
+        } else {
+            out.extend_from_slice(b"0.");
+            out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
+            out.extend_from_slice(digits);
+        }
+    } else {
+        out.push(digits[0]);
+        if n > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.push(b'e');
+        let mut b = itoa_buffer(exp);
+        out.extend_from_slice(b.text());
+    }
+}
+
+/// The significant digits of a positive decimal as ryu writes it (`123.45`, `0.00012`,
+/// `1.5e-7`, `1e300`): the digits without leading or trailing zeros, how many, and the
+/// exponent of the first (`1.2345` times ten to it).
+fn decimal(text: &[u8]) -> Option<([u8; 24], usize, i32)> {
+    let (mantissa, exp) = match text.iter().position(|&b| b == b'e') {
+        Some(at) => (
+            &text[..at],
+            std::str::from_utf8(&text[at + 1..])
+                .ok()?
+                .parse::<i32>()
+                .ok()?,
+        ),
+        None => (text, 0),
+    };
+    let point = mantissa
+        .iter()
+        .position(|&b| b == b'.')
+        .unwrap_or(mantissa.len());
+    let mut exp = exp + point as i32 - 1;
+    let mut digits = [0u8; 24];
+    let mut n = 0;
+    for &b in mantissa {
+        if b == b'.' {
+            continue;
+        }
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        if n == 0 && b == b'0' {
+            exp -= 1;
+            continue;
+        }
+        if n == digits.len() {
+            return None;
+        }
+        digits[n] = b;
+        n += 1;
+    }
+    while n > 0 && digits[n - 1] == b'0' {
+        n -= 1;
+    }
+    (n > 0).then_some((digits, n, exp))
+}
+
+/// A small integer's decimal text, without `fmt`.
+struct Itoa {
+    bytes: [u8; 12],
+    start: usize,
+}
+
+impl Itoa {
+    fn text(&mut self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
+}
+
+fn itoa_buffer(v: i32) -> Itoa {
+    let mut b = Itoa {
+        bytes: [0; 12],
+        start: 12,
+    };
+    let mut u = v.unsigned_abs();
+    loop {
+        b.start -= 1;
+        b.bytes[b.start] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        b.start -= 1;
+        b.bytes[b.start] = b'-';
+    }
+    b
+}
+
+/// Appends an integer's decimal text (a year) to `out`.
+pub(crate) fn push_int(out: &mut Vec<u8>, v: i32) {
+    out.extend_from_slice(itoa_buffer(v).text());
 }
 
 /// Why a row could not be turned into cells.
@@ -397,6 +580,70 @@ mod tests {
             let back: f64 = t.parse().unwrap();
             assert!((back - v).abs() <= 5e-10 * v.abs(), "{v} {t}");
             assert_eq!(round_significant(back, SIGNIFICANT_DIGITS), back);
+        }
+    }
+
+    /// The shortcut of [`push_number`] against the definition, on numbers of every kind:
+    /// random bit patterns, numbers near ten-digit decimals and their midpoints (ties),
+    /// decades at the edges of the plain form, and carries (`9.9999999995`).
+    #[test]
+    fn the_fast_text_is_the_defined_text() {
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut values = vec![
+            1e-5,
+            9.999_999_999_5e-6,
+            9.999_999_999_4e-6,
+            1e16,
+            9_999_999_999_999_998.0,
+            9.999_999_999_5e15,
+            12_345_678_905.0,
+            12_345_678_915.0,
+            0.5,
+            2.5e-300,
+            1e301,
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            123_456_789.0,
+            1.0,
+            -1.0,
+            0.1,
+        ];
+        for _ in 0..200_000 {
+            let bits = next();
+            let v = f64::from_bits(bits);
+            if v.is_finite() {
+                values.push(v);
+            }
+            // A number of magnitude 1e-8 to 1e18, with 8 to 17 digits.
+            let mantissa = (next() % 100_000_000_000_000_000) as f64;
+            let scale = 10f64.powi((next() % 40) as i32 - 25);
+            values.push(mantissa * scale);
+            // Midpoints between ten-digit decimals, and their neighbours.
+            let mid: f64 = format!("{}5e{}", next() % 10_000_000_000, (next() % 60) as i32 - 30)
+                .parse()
+                .unwrap();
+            values.extend([mid, f64::from_bits(mid.to_bits() + 1), -mid]);
+        }
+        for v in values {
+            let mut fast = Vec::new();
+            push_number(&mut fast, v);
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                number_text_reference(v),
+                "{v:e}"
+            );
+        }
+        for y in [0, 7, -3, 2024, i32::MIN, i32::MAX] {
+            let mut t = Vec::new();
+            push_int(&mut t, y);
+            assert_eq!(String::from_utf8(t).unwrap(), y.to_string());
         }
     }
 }

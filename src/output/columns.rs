@@ -16,7 +16,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Column {
     pub name: &'static str,
-    /// `data unit`, `fraction`, `percent`, `year`, `code`, `text`, `level`, `count`.
+    /// `data unit`, `fraction`, `percent`, `year`, `code`, `text`, `level`, `count`,
+    /// `boolean`.
     pub unit: &'static str,
     pub meaning: &'static str,
 }
@@ -435,6 +436,69 @@ pub const COMPARE_FILES: &[FileDoc] = &[
         key: &["scenario", "year", "exporter", "importer", "reporter"],
         sums_to: None,
         columns: &[SCENARIO, YEAR, EXPORTER, IMPORTER, REPORTER, RECORDED],
+    },
+    FileDoc {
+        file: "scenarios.csv",
+        rows: "one per scenario compared (bases skipped), in the order given",
+        key: &["scenario"],
+        sums_to: None,
+        columns: &[
+            SCENARIO,
+            c(
+                "description",
+                "text",
+                "the scenario's `description` (the comparison charts' legends)",
+            ),
+            c(
+                "reference",
+                "boolean",
+                "`true` for the scenario the others are measured against",
+            ),
+            c("file", "text", "the scenario file"),
+            c("base_year", "year", "the base year of its data (`[years] base`)"),
+            c("horizon", "year", "its last year (`[years] horizon`)"),
+            c(
+                "instruments",
+                "count",
+                "how many instruments it has (`scenario_instruments.csv`)",
+            ),
+        ],
+    },
+    FileDoc {
+        file: "scenario_instruments.csv",
+        rows: "one per scenario compared and instrument",
+        key: &["scenario", "instrument"],
+        sums_to: None,
+        columns: &[
+            SCENARIO,
+            c(
+                "instrument",
+                "text",
+                "the instrument's `id` (`#k`, its position from 1, when it has none)",
+            ),
+            c(
+                "kind",
+                "text",
+                "its effect: `wedge` (export controls and other frictions on links), `route_cost` (secondary sanctions on routes), `compliance`, `evasion`, `demand`, `customs_union`, `investment`, `growth`",
+            ),
+            c("label", "text", "the instrument's `label`"),
+            c("start", "year", "the first year it is in force"),
+            c(
+                "end",
+                "year",
+                "the first year it is no longer in force; empty when it never ends",
+            ),
+            c(
+                "sanction",
+                "boolean",
+                "`true` for export controls and frictions, secondary sanctions and compliance of intermediaries",
+            ),
+            c(
+                "in_reference",
+                "boolean",
+                "`true` when the reference scenario has the same instrument (kind, years, sectors and numbers); the comparison charts mark the start and end years of the others as policy years",
+            ),
+        ],
     },
 ];
 

@@ -12,7 +12,10 @@
 //!
 //! 1. [`Claim::new`] checks the folder, creates it if needed and takes an exclusive lock on
 //!    `.tradeflow.lock` inside it (`flock`, released by the kernel when the process dies, so a
-//!    `kill -9` leaves no stale lock). A second writer is told which process holds it. A
+//!    `kill -9` leaves no stale lock). The new folder gets a hard link of the same lock file,
+//!    so the lock outlives the swap (step 4). A second writer is told which process holds it
+//!    (the holder writes its id just after taking the lock: until then the second writer
+//!    looks again rather than name no one). A
 //!    claim of a folder inside another tradeflow folder (`plots/x/calibration`) also takes a
 //!    shared lock on the outer one, so `run` on `plots/x` and `calibrate` into
 //!    `plots/x/calibration` never interleave.
@@ -21,9 +24,12 @@
 //!    folder lists as tradeflow's, is removed; anything else is moved back, never deleted.
 //! 3. [`Claim::write`] builds the new folder beside the old one: every entry of the old
 //!    folder is hard-linked into it (folders recreated, files linked, no bytes copied), except
-//!    the files that the results being replaced wrote, which the marker lists; then the new
-//!    files are written and the markers updated. A new file whose name is taken by a file
-//!    that these results did not write is an error, and nothing is written.
+//!    the files that the results being replaced wrote, which the marker lists; then the
+//!    markers are written, and after them the new files: bytes made beforehand, or a
+//!    [`Content::Stream`] that writes its file row by row through a buffer, so that a large
+//!    file is never held in memory. A new file whose name is taken by a file that these
+//!    results did not write is an error, and so is a stream's; either way the staging folder
+//!    is removed and the old folder is left as it was.
 //! 4. The two folders are swapped in one step (`renameat2` with `RENAME_EXCHANGE`), so a
 //!    reader, a crash or a `kill -9` sees either the old folder or the new one. Where the
 //!    file system cannot exchange, two renames are used instead and a crash between them
@@ -36,8 +42,9 @@
 
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -97,29 +104,84 @@ impl Results {
     }
 }
 
+/// What one file of a [`Part`] holds: bytes made before the write, or a writer that makes
+/// them at write time, straight into the new folder through a buffer, so that a file of
+/// millions of rows is never held in memory.
+#[derive(Clone)]
+pub enum Content {
+    /// The file's bytes.
+    Bytes(Vec<u8>),
+    /// Writes the file into the writer it is given (the file in the staging folder). An
+    /// error leaves the previous folder as it was: the staging folder is removed.
+    Stream(Arc<StreamFn>),
+}
+
+/// The writer of a streamed file: see [`Content::Stream`].
+pub type StreamFn = dyn Fn(&mut dyn Write) -> Result<(), OutputError> + Send + Sync;
+
+impl Content {
+    /// A file written at write time by `write`.
+    pub fn stream(
+        write: impl Fn(&mut dyn Write) -> Result<(), OutputError> + Send + Sync + 'static,
+    ) -> Content {
+        Content::Stream(Arc::new(write))
+    }
+
+    /// The file's bytes: made in memory for a streamed file (for tests and for readers that
+    /// need the whole file, such as charts).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, OutputError> {
+        match self {
+            Content::Bytes(b) => Ok(b.clone()),
+            Content::Stream(write) => {
+                let mut out = Vec::new();
+                write(&mut out)?;
+                Ok(out)
+            }
+        }
+    }
+}
+
+impl From<Vec<u8>> for Content {
+    fn from(bytes: Vec<u8>) -> Content {
+        Content::Bytes(bytes)
+    }
+}
+
+impl std::fmt::Debug for Content {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Content::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            Content::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
 /// One kind of results written into a sub-folder of a claimed folder (`""` for the folder
-/// itself): file names relative to that sub-folder, and their bytes.
+/// itself): file names relative to that sub-folder, and what they hold.
 #[derive(Debug, Clone)]
 pub struct Part {
     /// The sub-folder, `""`, `charts` or `montecarlo/charts`.
     pub dir: String,
     /// Which results these are.
     pub results: Results,
-    /// File names (which may hold a sub-folder, `a/b.csv`) and bytes.
-    pub files: Vec<(String, Vec<u8>)>,
+    /// File names (which may hold a sub-folder, `a/b.csv`) and their bytes or writers.
+    pub files: Vec<(String, Content)>,
 }
 
 impl Part {
-    /// A part from borrowed or owned names.
-    pub fn new<N: Into<String>>(
+    /// A part from borrowed or owned names, and bytes ([`Vec<u8>`]) or [`Content`].
+    pub fn new<N: Into<String>, C: Into<Content>>(
         dir: impl Into<String>,
         results: Results,
-        files: impl IntoIterator<Item = (N, Vec<u8>)>,
+        files: impl IntoIterator<Item = (N, C)>,
     ) -> Part {
         Part {
             dir: dir.into(),
             results,
-            files: files.into_iter().map(|(n, b)| (n.into(), b)).collect(),
+            files: files
+                .into_iter()
+                .map(|(n, b)| (n.into(), b.into()))
+                .collect(),
         }
     }
 
@@ -374,7 +436,10 @@ impl Claim {
                 if let Some(sub) = path.parent() {
                     fs::create_dir_all(sub).map_err(io_at(sub))?;
                 }
-                write_new(&path, bytes).map_err(io_at(&path))?;
+                match bytes {
+                    Content::Bytes(b) => write_new(&path, b).map_err(io_at(&path))?,
+                    Content::Stream(write) => write_streamed(&path, write.as_ref())?,
+                }
             }
         }
         Ok(())
@@ -799,7 +864,9 @@ fn lock(
     mode: LockMode,
     command: &str,
 ) -> Result<(File, bool), OutputError> {
-    for _ in 0..16 {
+    let mut replaced = 0;
+    let mut unnamed = 0;
+    loop {
         let (mut file, created) = match OpenOptions::new()
             .read(true)
             .write(true)
@@ -820,34 +887,62 @@ fn lock(
         match try_lock(&file, mode) {
             Ok(true) => {}
             Ok(false) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
-                return Err(OutputError::InUse {
-                    path: shown.to_owned(),
-                    holder: if holder.is_empty() {
-                        "another process".into()
-                    } else {
-                        format!("process {holder}")
-                    },
-                });
+                // The holder writes its id just after it takes the lock, so for a moment the
+                // file is empty (a new lock file) or names the process that held it before,
+                // which is gone: look again then, a bounded number of times, rather than
+                // name no one or the wrong one.
+                if let Some(holder) = live_holder(&mut file) {
+                    return Err(OutputError::InUse {
+                        path: shown.to_owned(),
+                        holder: format!("process {holder}"),
+                    });
+                }
+                unnamed += 1;
+                if unnamed >= HOLDER_LOOKS {
+                    return Err(OutputError::InUse {
+                        path: shown.to_owned(),
+                        holder: "another process".into(),
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                continue;
             }
             Err(cause) => return Err(io_at(path)(cause)),
         }
         // The lock file may have been replaced between opening and locking.
         if !same_file(&file, path) {
+            replaced += 1;
+            if replaced >= 16 {
+                return Err(OutputError::InUse {
+                    path: shown.to_owned(),
+                    holder: "another process (its lock file keeps changing)".into(),
+                });
+            }
             continue;
         }
         if let LockMode::Exclusive = mode {
-            file.set_len(0).map_err(io_at(path))?;
-            let _ = writeln!(file, "{} ({command})", std::process::id());
+            // The line goes over the old one, then the rest is cut: a reader's first line is
+            // the old holder's or this one's, never an empty file (but for a new one).
+            let line = format!("{} ({command})\n", std::process::id());
+            file.write_all(line.as_bytes()).map_err(io_at(path))?;
+            file.set_len(line.len() as u64).map_err(io_at(path))?;
         }
         return Ok((file, created));
     }
-    Err(OutputError::InUse {
-        path: shown.to_owned(),
-        holder: "another process (its lock file keeps changing)".into(),
-    })
+}
+
+/// How often a held lock's file is read for its holder before it is called "another
+/// process" (1 ms apart: the holder names itself microseconds after taking the lock).
+const HOLDER_LOOKS: u32 = 200;
+
+/// The holder a lock file names (`12345 (tradeflow run)`), if that process is alive; a
+/// shared lock's holders write nothing, so an outer folder's holder may be unknown.
+fn live_holder(file: &mut File) -> Option<String> {
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    let line = text.lines().next()?.trim();
+    let pid: u32 = line.split_whitespace().next()?.parse().ok()?;
+    pid_alive(pid).then(|| line.to_owned())
 }
 
 #[cfg(unix)]
@@ -892,6 +987,26 @@ fn same_file(_file: &File, path: &Path) -> bool {
 fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut f = OpenOptions::new().write(true).create_new(true).open(path)?;
     f.write_all(bytes)
+}
+
+/// Bytes a streamed file is written through: large enough that one `write` call carries
+/// thousands of rows.
+const STREAM_BUFFER: usize = 1 << 20;
+
+/// A new file written by its writer through a buffer. An I/O error is reported at `path`
+/// (the writer's own errors, such as a number that is not finite, as they are).
+fn write_streamed(path: &Path, write: &StreamFn) -> Result<(), OutputError> {
+    let f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(io_at(path))?;
+    let mut out = BufWriter::with_capacity(STREAM_BUFFER, f);
+    write(&mut out).map_err(|e| match e {
+        OutputError::Io { cause, .. } => io_at(path)(cause),
+        other => other,
+    })?;
+    out.flush().map_err(io_at(path))
 }
 
 /// Recreates `from` at `to`: folders made anew, files and other entries hard-linked,
@@ -1219,6 +1334,98 @@ mod tests {
         assert!(e.contains("which this command reads"), "{e}");
     }
 
+    /// Every file under `dir` with its bytes (the lock file aside).
+    fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        for n in names(dir) {
+            let p = dir.join(&n);
+            if p.is_dir() {
+                out.extend(
+                    contents(&p)
+                        .into_iter()
+                        .map(|(m, b)| (format!("{n}/{m}"), b)),
+                );
+            } else if n != LOCK {
+                out.push((n, fs::read(&p).unwrap()));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn streamed_files_are_written_whole_beside_bytes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("r");
+        let rows = Content::stream(|out| {
+            for k in 0..100_000 {
+                writeln!(out, "{k},{}", k * 2).map_err(|cause| OutputError::Io {
+                    path: PathBuf::new(),
+                    cause,
+                })?;
+            }
+            Ok(())
+        });
+        let expected = rows.to_bytes().unwrap();
+        assert!(
+            expected.len() > STREAM_BUFFER,
+            "more than one buffer's worth"
+        );
+        claim(&dir)
+            .unwrap()
+            .write(&[Part::new(
+                "",
+                Results::Run,
+                vec![("a.csv", rows), ("b.csv", Content::Bytes(b"b".to_vec()))],
+            )])
+            .unwrap();
+        assert_eq!(fs::read(dir.join("a.csv")).unwrap(), expected);
+        assert_eq!(fs::read(dir.join("b.csv")).unwrap(), b"b");
+        // The marker lists the streamed file like any other.
+        let marker = fs::read_to_string(dir.join(MARKER)).unwrap();
+        assert!(marker.contains("\"a.csv\"") && marker.contains("\"b.csv\""));
+    }
+
+    #[test]
+    fn a_stream_that_fails_midway_leaves_the_old_folder_as_it_was() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("r");
+        claim(&dir)
+            .unwrap()
+            .write(&[
+                part("", Results::Run, &[("x.csv", "1"), ("y.csv", "2")]),
+                part("charts", Results::Charts, &[("c.png", "3")]),
+            ])
+            .unwrap();
+        fs::write(dir.join("notes.txt"), "mine").unwrap();
+        let before = contents(&dir);
+        let failing = Content::stream(|out| {
+            out.write_all(&[b'x'; 3 << 20]).unwrap();
+            Err(OutputError::Serialise {
+                what: "rows".into(),
+                message: "row 7 (after the header), field `v`: NaN is not a finite number".into(),
+            })
+        });
+        let mut c = claim(&dir).unwrap();
+        let e = c
+            .write(&[
+                Part::new(
+                    "",
+                    Results::Run,
+                    vec![
+                        ("x.csv", Content::Bytes(b"new".to_vec())),
+                        ("z.csv", failing),
+                    ],
+                ),
+                part("charts", Results::Charts, &[]),
+            ])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 7") && e.contains("NaN"), "{e}");
+        drop(c);
+        assert_eq!(contents(&dir), before, "the old folder, byte for byte");
+        assert_eq!(names(tmp.path()), ["r"], "no staging folder is left");
+    }
+
     #[test]
     fn a_foreign_sub_folder_is_refused_before_work() {
         let tmp = tempfile::tempdir().unwrap();
@@ -1276,6 +1483,32 @@ mod tests {
         // Inside it, too (shared lock on the outer folder).
         let e = claim(&dir.join("calibration")).unwrap_err().to_string();
         assert!(e.contains("in use"), "{e}");
+    }
+
+    /// A held lock whose file is empty or names a process that is gone is between two
+    /// holders (the new one has not written its id yet): it is not reported with that name.
+    #[test]
+    fn a_holder_is_named_only_while_it_lives() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(LOCK);
+        let read = |text: &str| {
+            fs::write(&path, text).unwrap();
+            live_holder(&mut File::open(&path).unwrap())
+        };
+        assert_eq!(read(""), None);
+        assert_eq!(read("999999999 (tradeflow run)\n"), None, "no such process");
+        let me = format!("{} (tradeflow run)", std::process::id());
+        assert_eq!(read(&format!("{me}\n")), Some(me.clone()));
+        // A shorter id written over a longer one, before the rest is cut.
+        assert_eq!(read(&format!("{me}\nun)\n")), Some(me));
+        // A held lock that never names a live holder: "another process", after a while.
+        let dir = tmp.path().join("r");
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join(LOCK), "").unwrap();
+        let held = File::open(dir.join(LOCK)).unwrap();
+        assert!(try_lock(&held, LockMode::Exclusive).unwrap());
+        let e = claim(&dir).unwrap_err().to_string();
+        assert!(e.contains("in use by another process"), "{e}");
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! Output: CSV and JSON writers that return bytes (so they can be snapshot-tested), and
-//! results folders that tradeflow owns, written in one piece ([`folder`]).
+//! results folders that tradeflow owns, written in one piece ([`folder`]). A yearly run's
+//! CSV files, millions of rows at scale, are written row by row straight into the new
+//! folder ([`year_run_contents`]); [`year_run_files`] gives the same bytes in memory.
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 use thiserror::Error;
@@ -13,10 +17,11 @@ use crate::simulate::{RunResults, YearRun};
 mod cells;
 pub mod columns;
 pub mod folder;
+mod year_files;
 
 pub use cells::{number_text, round_significant, SIGNIFICANT_DIGITS};
 pub use columns::{Column, FileDoc};
-pub use folder::{Claim, Part, Results};
+pub use folder::{Claim, Content, Part, Results};
 
 /// A problem writing results.
 #[derive(Debug, Error)]
@@ -93,10 +98,85 @@ struct YearRunRecord<'a> {
 /// The files of a yearly run folder: the detail files (`flows.csv`, `recorded.csv`,
 /// `routes.csv`, `reexports.csv`, `countries.csv`: one sector, one origin a row), their
 /// totals (`*_total.csv`) and `run.json`; [`columns::YEAR_RUN_FILES`] says what each holds.
+/// The bytes of [`year_run_contents`]' files, made in memory.
 pub fn year_run_files(
     scenario: &Scenario,
     run: &YearRun,
 ) -> Result<Vec<(&'static str, Vec<u8>)>, OutputError> {
+    let mut files = Vec::new();
+    for (name, write) in YEAR_RUN_CSVS {
+        let mut bytes = Vec::new();
+        write(run, &mut bytes)?;
+        files.push((name, bytes));
+    }
+    files.push(("run.json", year_run_record(scenario, run)?));
+    Ok(files)
+}
+
+/// The files of a yearly run folder as [`year_run_files`] makes them, in the same order,
+/// for [`Claim::write`]: `run.json` as bytes, and every CSV file as a [`Content::Stream`]
+/// that writes it row by row into the new folder, so that no file is ever held in memory.
+/// `run.json` is made here, so that a problem with it is found before anything is written.
+pub fn year_run_contents(
+    scenario: &Scenario,
+    run: Arc<YearRun>,
+) -> Result<Vec<(&'static str, Content)>, OutputError> {
+    let record = year_run_record(scenario, &run)?;
+    let mut files: Vec<(&'static str, Content)> = YEAR_RUN_CSVS
+        .iter()
+        .map(|&(name, write)| {
+            let run = Arc::clone(&run);
+            (name, Content::stream(move |out| write(&run, out)))
+        })
+        .collect();
+    files.push(("run.json", Content::Bytes(record)));
+    Ok(files)
+}
+
+/// Writes one CSV file of a yearly run.
+type YearCsv = fn(&YearRun, &mut dyn Write) -> Result<(), OutputError>;
+
+/// The CSV files of a yearly run folder, in the order of [`columns::YEAR_RUN_FILES`].
+const YEAR_RUN_CSVS: [(&str, YearCsv); 10] = [
+    ("flows.csv", year_files::flows),
+    ("recorded.csv", year_files::recorded),
+    ("routes.csv", year_files::routes),
+    ("reexports.csv", year_files::reexports),
+    ("countries.csv", year_files::countries),
+    ("flows_total.csv", |r, out| {
+        write_csv(&r.totals.flows, "link flows, all sectors", false, out)
+    }),
+    ("recorded_total.csv", |r, out| {
+        write_csv(
+            &r.totals.recorded,
+            "recorded flows, all sectors",
+            false,
+            out,
+        )
+    }),
+    ("routes_total.csv", |r, out| {
+        write_csv(&r.totals.routes, "route flows, all sectors", false, out)
+    }),
+    ("reexports_total.csv", |r, out| {
+        write_csv(
+            &r.totals.reexports,
+            "re-exports, all sectors and origins",
+            false,
+            out,
+        )
+    }),
+    ("countries_total.csv", |r, out| {
+        write_csv(
+            &r.totals.countries,
+            "country results, all sectors",
+            false,
+            out,
+        )
+    }),
+];
+
+/// `run.json` of a yearly run.
+fn year_run_record(scenario: &Scenario, run: &YearRun) -> Result<Vec<u8>, OutputError> {
     let record = YearRunRecord {
         tradeflow_version: env!("CARGO_PKG_VERSION"),
         scenario,
@@ -106,38 +186,7 @@ pub fn year_run_files(
         significant_digits: SIGNIFICANT_DIGITS,
         files: columns::YEAR_RUN_FILES,
     };
-    let t = &run.totals;
-    Ok(vec![
-        ("flows.csv", csv_bytes(&run.flows, "link flows")?),
-        ("recorded.csv", csv_bytes(&run.recorded, "recorded flows")?),
-        ("routes.csv", csv_bytes(&run.routes, "route flows")?),
-        ("reexports.csv", csv_bytes(&run.reexports, "re-exports")?),
-        (
-            "countries.csv",
-            csv_bytes(&run.countries, "country results")?,
-        ),
-        (
-            "flows_total.csv",
-            csv_bytes(&t.flows, "link flows, all sectors")?,
-        ),
-        (
-            "recorded_total.csv",
-            csv_bytes(&t.recorded, "recorded flows, all sectors")?,
-        ),
-        (
-            "routes_total.csv",
-            csv_bytes(&t.routes, "route flows, all sectors")?,
-        ),
-        (
-            "reexports_total.csv",
-            csv_bytes(&t.reexports, "re-exports, all sectors and origins")?,
-        ),
-        (
-            "countries_total.csv",
-            csv_bytes(&t.countries, "country results, all sectors")?,
-        ),
-        ("run.json", json_bytes(&record, "run record")?),
-    ])
+    json_bytes(&record, "run record")
 }
 
 /// Rows as CSV bytes, with a header from the row type's field names, every number to
@@ -147,20 +196,44 @@ pub fn year_run_files(
 /// or `inf` (an undefined statistic is an `Option`, an empty cell). A row must be a struct
 /// of plain values.
 pub fn csv_bytes<T: Serialize>(rows: &[T], what: &str) -> Result<Vec<u8>, OutputError> {
-    write_csv(rows, what, false)
+    let mut out = Vec::new();
+    write_csv(rows, what, false, &mut out)?;
+    Ok(out)
 }
 
 /// As [`csv_bytes`], with every number in its shortest form that reads back exactly: for
 /// the files tradeflow reads back and computes from (a shard's `draws.csv`, which `merge`
 /// turns into the bands one run would have written).
 pub fn csv_bytes_exact<T: Serialize>(rows: &[T], what: &str) -> Result<Vec<u8>, OutputError> {
-    write_csv(rows, what, true)
+    let mut out = Vec::new();
+    write_csv(rows, what, true, &mut out)?;
+    Ok(out)
 }
 
-fn write_csv<T: Serialize>(rows: &[T], what: &str, exact: bool) -> Result<Vec<u8>, OutputError> {
+/// Writes the CSV text of `rows` into `out` (see [`csv_bytes`]); every row is checked
+/// before the first byte is written.
+fn write_csv<T: Serialize>(
+    rows: &[T],
+    what: &str,
+    exact: bool,
+    out: &mut dyn Write,
+) -> Result<(), OutputError> {
     let err = |e: &dyn std::fmt::Display| OutputError::Serialise {
         what: what.to_owned(),
         message: e.to_string(),
+    };
+    // The writer's own failures (a full disk) are I/O errors, which the folder code places.
+    let csv_err = |e: csv::Error| {
+        if !e.is_io_error() {
+            return err(&e);
+        }
+        match e.into_kind() {
+            csv::ErrorKind::Io(cause) => OutputError::Io {
+                path: PathBuf::new(),
+                cause,
+            },
+            other => err(&format_args!("{other:?}")),
+        }
     };
     for (k, r) in rows.iter().enumerate() {
         if let Some((field, value)) = non_finite(r) {
@@ -170,7 +243,7 @@ fn write_csv<T: Serialize>(rows: &[T], what: &str, exact: bool) -> Result<Vec<u8
             )));
         }
     }
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = csv::Writer::from_writer(out);
     let mut header: Option<Vec<&'static str>> = None;
     for (k, r) in rows.iter().enumerate() {
         let cells = cells::row_cells(r, exact)
@@ -178,7 +251,7 @@ fn write_csv<T: Serialize>(rows: &[T], what: &str, exact: bool) -> Result<Vec<u8
         let names: Vec<&'static str> = cells.iter().map(|(n, _)| *n).collect();
         match &header {
             None => {
-                w.write_record(&names).map_err(|e| err(&e))?;
+                w.write_record(&names).map_err(csv_err)?;
                 header = Some(names);
             }
             Some(h) if *h != names => {
@@ -190,9 +263,12 @@ fn write_csv<T: Serialize>(rows: &[T], what: &str, exact: bool) -> Result<Vec<u8
             Some(_) => {}
         }
         w.write_record(cells.iter().map(|(_, v)| v.as_str()))
-            .map_err(|e| err(&e))?;
+            .map_err(csv_err)?;
     }
-    w.into_inner().map_err(|e| err(&e))
+    w.flush().map_err(|cause| OutputError::Io {
+        path: PathBuf::new(),
+        cause,
+    })
 }
 
 /// A CSV's bytes, with its header alone when there is no row (`csv_bytes` of no rows is

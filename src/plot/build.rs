@@ -4,15 +4,20 @@
 
 use std::collections::BTreeMap;
 
-use super::compare::{Departure, ScenarioBars, ScenarioLines, Unit};
+use super::compare::{
+    scenario_label, shorten, Departure, PolicyYear, ScenarioBars, ScenarioLines, Unit,
+};
 use super::flows::{Band, Event, FlowsByRoute, HubSeries, Reexports, Role};
 use super::heatmap::{ChangeHeatmap, Comparing, Measure};
-use super::input::{CompareIn, FinalFlowIn, Folder, RunJson};
-use super::names::name;
+use super::input::{Folder, RunJson};
+use super::names::short;
 use super::page::{data_words, source_line};
 use super::sankey::{RouteDiagram, RouteFlow};
 use super::tuning::key_series;
 use super::{Chart, PlotError};
+use crate::compare::{
+    CompareRow, DifferenceRow, FinalFlowRow, InstrumentRow, RecordedFlowRow, ScenarioRow,
+};
 use crate::simulate::{FlowTotalRow, RecordedTotalRow, ReexportTotalRow, RouteTotalRow, DIRECT};
 
 /// Choices for the charts of a yearly run.
@@ -60,6 +65,11 @@ struct RunSetup {
     base_year: Option<i32>,
     /// The source line every chart of the run ends with ([`source_line`]).
     source: String,
+    /// The panel the world was built from and the rates table for its figures, when the
+    /// scenario's `[data]` names them (`run.json`'s `data_source.world`).
+    panel: Option<(std::path::PathBuf, Option<std::path::PathBuf>)>,
+    /// The unit of the run's flows (`[data] unit`).
+    unit: Option<String>,
 }
 
 fn setup(folder: &Folder, run: RunJson) -> Result<RunSetup, PlotError> {
@@ -131,8 +141,20 @@ fn setup(folder: &Folder, run: RunJson) -> Result<RunSetup, PlotError> {
             run.scenario.data_unit.as_deref(),
         ),
     );
+    let world_path = |key: &str| {
+        run.scenario
+            .data_source
+            .as_ref()
+            .and_then(|d| d.get("world"))
+            .and_then(|w| w.get(key))
+            .and_then(|p| p.as_str())
+            .map(std::path::PathBuf::from)
+    };
+    let panel = world_path("panel").map(|p| (p, world_path("rates")));
     Ok(RunSetup {
         base_year: d.base_year,
+        panel,
+        unit: run.scenario.data_unit.clone(),
         source,
         name: run.scenario.name,
         economies,
@@ -186,6 +208,7 @@ pub fn year_run_charts(folder: &Folder, opts: &RunOptions) -> Result<Vec<Chart>,
         });
     }
     let mut charts = Vec::new();
+    let mut observed = None;
     if let Some((target, hubs)) = &s.routes {
         let routes: Vec<RouteTotalRow> = folder.csv(
             "routes_total.csv",
@@ -231,14 +254,18 @@ pub fn year_run_charts(folder: &Folder, opts: &RunOptions) -> Result<Vec<Chart>,
                 message: "no rows".into(),
             });
         }
-        let (stack, origins) = flows_by_route(&s, target, hubs, &routes);
+        let hubs = rank_hubs(hubs, &routes);
+        let (stack, origins) = flows_by_route(&s, target, &hubs, &routes);
         charts.push(Chart::FlowsByRoute(stack));
         charts.push(Chart::Reexports(reexports_chart(
-            &s, target, hubs, &reexports,
+            &s, target, &hubs, &reexports,
         )));
         charts.push(Chart::RouteDiagram(route_diagram(
-            &s, target, hubs, &routes, &origins, year,
+            &s, target, &hubs, &routes, &origins, year,
         )));
+        if s.panel.is_some() && folder.has("recorded_total.csv") {
+            observed = Some(observed_chart(folder, &s, target, &hubs)?);
+        }
     }
     let finals: Vec<Cell> = flows
         .iter()
@@ -286,7 +313,73 @@ pub fn year_run_charts(folder: &Folder, opts: &RunOptions) -> Result<Vec<Chart>,
             )?));
         }
     }
+    charts.extend(observed.map(Chart::ObservedVsModelled));
     Ok(charts)
+}
+
+/// The chart of the panel's figures against the model's recorded flows: the panel and its
+/// rates read from where `run.json` says, every problem located in them.
+fn observed_chart(
+    folder: &Folder,
+    s: &RunSetup,
+    target: &str,
+    hubs: &Hubs,
+) -> Result<super::observed::ObservedVsModelled, PlotError> {
+    let Some((panel_path, rates_path)) = &s.panel else {
+        return Err(PlotError::Content {
+            path: folder.path("run.json"),
+            message: "no panel".into(),
+        });
+    };
+    let data_err = |e: crate::data::DataError| PlotError::Content {
+        path: folder.path("run.json"),
+        message: format!("the panel named in `scenario.data_source.world` cannot be read: {e}"),
+    };
+    let panel = crate::data::panel::Panel::read(panel_path).map_err(data_err)?;
+    let rates = match rates_path {
+        Some(p) => crate::data::panel::Rates::read(p).map_err(data_err)?,
+        None => crate::data::panel::Rates::none(),
+    };
+    let recorded: Vec<RecordedTotalRow> = folder.csv(
+        "recorded_total.csv",
+        "",
+        &["year", "exporter", "importer", "reporter", "recorded"],
+        &["recorded"],
+        &["recorded"],
+    )?;
+    let unit = s.unit.clone().unwrap_or_else(|| "USD bn".to_owned());
+    let all_hubs: Vec<String> = hubs
+        .shown
+        .iter()
+        .chain(&hubs.other)
+        .map(|(h, _)| h.clone())
+        .collect();
+    let (points, left_out) = super::observed::observed_points(
+        &panel,
+        &rates,
+        &unit,
+        (target, &all_hubs),
+        &s.years,
+        &s.economies,
+        &recorded,
+    )
+    .map_err(|message| PlotError::Content {
+        path: folder.path("run.json"),
+        message,
+    })?;
+    Ok(super::observed::ObservedVsModelled {
+        target: target.to_owned(),
+        hubs: all_hubs,
+        base_year: s.base_year,
+        unit,
+        points,
+        left_out,
+        panel: panel_path.file_name().map_or_else(
+            || panel_path.display().to_string(),
+            |f| f.to_string_lossy().into_owned(),
+        ),
+        source: s.source.clone(),
+    })
 }
 
 /// Origins shown on their own (in stack order) and the grouped rest.
@@ -307,6 +400,71 @@ impl Origins {
     }
 }
 
+/// A run with more intermediaries than this shows the largest `MAX_HUBS - 1` on their own
+/// and groups the rest as "other hubs" (a chart of 11 hubs has no colours or room for
+/// each); with this many or fewer every hub is shown, in the order the scenario lists them.
+pub(crate) const MAX_HUBS: usize = 6;
+
+/// Intermediaries shown on their own (each with its recorded share) and the grouped rest.
+pub(crate) struct Hubs {
+    pub(crate) shown: Vec<(String, f64)>,
+    pub(crate) other: Vec<(String, f64)>,
+}
+
+impl Hubs {
+    /// The colour role of a hub's flows: its place among those shown, or the group.
+    fn role(&self, hub: &str) -> Option<Role> {
+        if let Some(k) = self.shown.iter().position(|(h, _)| h == hub) {
+            return Some(Role::Via(k));
+        }
+        self.other
+            .iter()
+            .any(|(h, _)| h == hub)
+            .then_some(Role::OtherHubs)
+    }
+
+    fn other_name(&self) -> String {
+        format!("{} other hubs", self.other.len())
+    }
+
+    /// The footnote's list of the grouped hubs, by name (empty without a group).
+    fn other_note(&self) -> String {
+        if self.other.is_empty() {
+            return String::new();
+        }
+        let names: Vec<String> = self.other.iter().map(|(h, _)| short(h)).collect();
+        format!(
+            " {}: {}.",
+            sentence_case(&self.other_name()),
+            names.join(", ")
+        )
+    }
+}
+
+fn sentence_case(s: &str) -> String {
+    super::compare::sentence(s)
+}
+
+/// Ranks the intermediaries by what the run routes through them into the target over all
+/// years (its own numbers, largest first, ties by code) and groups all but the largest
+/// `MAX_HUBS - 1` when there are more than [`MAX_HUBS`].
+pub(crate) fn rank_hubs(hubs: &[(String, f64)], routes: &[RouteTotalRow]) -> Hubs {
+    if hubs.len() <= MAX_HUBS {
+        return Hubs {
+            shown: hubs.to_vec(),
+            other: Vec::new(),
+        };
+    }
+    let through = |h: &str| -> f64 { routes.iter().filter(|r| r.via == h).map(|r| r.value).sum() };
+    let mut ranked: Vec<(String, f64)> = hubs.to_vec();
+    ranked.sort_by(|a, b| through(&b.0).total_cmp(&through(&a.0)).then(a.0.cmp(&b.0)));
+    let other = ranked.split_off(MAX_HUBS - 1);
+    Hubs {
+        shown: ranked,
+        other,
+    }
+}
+
 fn year_index(years: &[i32]) -> BTreeMap<i32, usize> {
     years.iter().enumerate().map(|(i, y)| (*y, i)).collect()
 }
@@ -314,7 +472,7 @@ fn year_index(years: &[i32]) -> BTreeMap<i32, usize> {
 fn flows_by_route(
     s: &RunSetup,
     target: &str,
-    hubs: &[(String, f64)],
+    hubs: &Hubs,
     routes: &[RouteTotalRow],
 ) -> (FlowsByRoute, Origins) {
     let idx = year_index(&s.years);
@@ -389,27 +547,42 @@ fn flows_by_route(
             values,
         });
     }
-    for (k, (hub, _)) in hubs.iter().enumerate() {
+    let through = |pick: &dyn Fn(&str) -> bool| {
         let mut values = vec![0.0; ny];
-        for r in routes.iter().filter(|r| &r.via == hub) {
+        for r in routes.iter().filter(|r| pick(&r.via)) {
             if let Some(&i) = idx.get(&r.year) {
                 values[i] += r.value;
             }
         }
+        values
+    };
+    for (k, (hub, _)) in hubs.shown.iter().enumerate() {
         bands.push(Band {
             name: format!("via {hub} (re-exports)"),
             role: Role::Via(k),
-            values,
+            values: through(&|v| v == hub),
         });
     }
-    let mut note = format!(
+    if !hubs.other.is_empty() {
+        bands.push(Band {
+            name: format!("via {} (re-exports)", hubs.other_name()),
+            role: Role::OtherHubs,
+            values: through(&|v| hubs.other.iter().any(|(h, _)| h == v)),
+        });
+    }
+    let mut note = String::new();
+    if !origins.other.is_empty() {
+        let names: Vec<String> = origins.other.iter().map(|o| short(o)).collect();
+        note.push_str(&format!("Other origins: {}. ", names.join(", ")));
+    }
+    if !hubs.other.is_empty() {
+        note.push_str(hubs.other_note().trim_start());
+        note.push(' ');
+    }
+    note.push_str(&format!(
         "{} Sector {}; final-destination values.",
         s.source, s.sector
-    );
-    if !origins.other.is_empty() {
-        let names: Vec<String> = origins.other.iter().map(|o| name(o)).collect();
-        note.push_str(&format!(" Other origins: {}.", names.join(", ")));
-    }
+    ));
     (
         FlowsByRoute {
             target: target.to_owned(),
@@ -426,26 +599,43 @@ fn flows_by_route(
 fn reexports_chart(
     s: &RunSetup,
     target: &str,
-    hubs: &[(String, f64)],
+    hubs: &Hubs,
     rows: &[ReexportTotalRow],
 ) -> Reexports {
     let idx = year_index(&s.years);
-    let hubs = hubs
+    let values = |hub: &str| {
+        let mut v = vec![0.0; s.years.len()];
+        for r in rows.iter().filter(|r| r.intermediary == hub) {
+            if let Some(&i) = idx.get(&r.year) {
+                v[i] += r.reexports_to_target;
+            }
+        }
+        v
+    };
+    let mut series: Vec<HubSeries> = hubs
+        .shown
         .iter()
-        .map(|(hub, share)| {
-            let mut v = vec![0.0; s.years.len()];
-            for r in rows.iter().filter(|r| &r.intermediary == hub) {
-                if let Some(&i) = idx.get(&r.year) {
-                    v[i] += r.reexports_to_target;
-                }
-            }
-            HubSeries {
-                hub: hub.clone(),
-                final_destination: v,
-                recorded_share: *share,
-            }
-        })
+        .map(|(hub, share)| HubSeries::single(hub, values(hub), *share))
         .collect();
+    if !hubs.other.is_empty() {
+        let mut final_destination = vec![0.0; s.years.len()];
+        let mut recorded = vec![0.0; s.years.len()];
+        for (hub, share) in &hubs.other {
+            for (i, v) in values(hub).into_iter().enumerate() {
+                final_destination[i] += v;
+                recorded[i] += v * share;
+            }
+        }
+        series.push(HubSeries {
+            hub: hubs.other_name(),
+            final_destination,
+            recorded,
+            shares: hubs.other.clone(),
+            grouped: true,
+        });
+    }
+    let hubs_note = hubs.other_note();
+    let hubs = series;
     Reexports {
         target: target.to_owned(),
         years: s.years.clone(),
@@ -453,7 +643,7 @@ fn reexports_chart(
         events: s.events.clone(),
         base_year: s.base_year,
         note: format!(
-            "{} Sector {}; the recorded share of transit is the scenario's assumption for each intermediary's customs.",
+            "{}{hubs_note} Sector {}; the recorded share of transit is the scenario's assumption for each intermediary's customs.",
             s.source, s.sector
         ),
     }
@@ -462,7 +652,7 @@ fn reexports_chart(
 fn route_diagram(
     s: &RunSetup,
     target: &str,
-    hubs: &[(String, f64)],
+    hubs: &Hubs,
     routes: &[RouteTotalRow],
     origins: &Origins,
     year: i32,
@@ -491,7 +681,11 @@ fn route_diagram(
             None if !origins.other.is_empty() => named.len(),
             None => continue,
         };
-        let via = hubs.iter().position(|(h, _)| *h == r.via);
+        let via = match hubs.role(&r.via) {
+            Some(Role::Via(k)) => Some(k),
+            Some(_) => Some(hubs.shown.len()),
+            None => None,
+        };
         if r.via != DIRECT && via.is_none() {
             continue;
         }
@@ -507,16 +701,34 @@ fn route_diagram(
             }),
         }
     }
-    let mut note = format!("{} Sector {}.", s.source, s.sector);
+    let mut note = String::new();
     if !origins.other.is_empty() {
-        let names: Vec<String> = origins.other.iter().map(|o| name(o)).collect();
-        note.push_str(&format!(" {}: {}.", origins.other_name(), names.join(", ")));
+        let names: Vec<String> = origins.other.iter().map(|o| short(o)).collect();
+        note.push_str(&format!(
+            "{}: {}. ",
+            sentence_case(&origins.other_name()),
+            names.join(", ")
+        ));
+    }
+    if !hubs.other.is_empty() {
+        note.push_str(hubs.other_note().trim_start());
+        note.push(' ');
+    }
+    note.push_str(&format!("{} Sector {}.", s.source, s.sector));
+    let mut hub_nodes: Vec<(String, Role)> = hubs
+        .shown
+        .iter()
+        .enumerate()
+        .map(|(k, (h, _))| (h.clone(), Role::Via(k)))
+        .collect();
+    if !hubs.other.is_empty() {
+        hub_nodes.push((hubs.other_name(), Role::OtherHubs));
     }
     RouteDiagram {
         target: target.to_owned(),
         year,
         origins: nodes,
-        hubs: hubs.iter().map(|(h, _)| h.clone()).collect(),
+        hubs: hub_nodes,
         flows,
         note,
     }
@@ -570,10 +782,10 @@ fn year_heatmap(
 
 /// The charts of a comparison folder.
 pub fn compare_charts(folder: &Folder, opts: &CompareOptions) -> Result<Vec<Chart>, PlotError> {
-    let rows: Vec<CompareIn> = folder.csv(
+    let rows: Vec<CompareRow> = folder.csv(
         "compare.csv",
         "a comparison folder holds compare.csv",
-        &["scenario", "series", "year", "value"],
+        &["scenario", "series", "year", "value", "unit"],
         &["value"],
         &[],
     )?;
@@ -649,15 +861,51 @@ pub fn compare_charts(folder: &Folder, opts: &CompareOptions) -> Result<Vec<Char
         .clone()
         .filter(|r| scenarios.contains(r))
         .or_else(|| scenarios.first().cloned());
-    let departures = match &line_reference {
-        Some(r) => departures(&scenarios, &series, &years, &values, r),
-        None => Vec::new(),
+    let about = compare_about(folder)?;
+    let description = |sc: &String| -> String {
+        about
+            .as_ref()
+            .and_then(|(rows, _)| rows.iter().find(|r| &r.scenario == sc))
+            .map_or_else(String::new, |r| r.description.trim().to_owned())
+    };
+    // The lines' table has the room for whole descriptions; the bars' legend column not.
+    let descriptions: Vec<String> = scenarios
+        .iter()
+        .map(|sc| {
+            let d = description(sc);
+            if d.is_empty() {
+                sc.clone()
+            } else {
+                d
+            }
+        })
+        .collect();
+    let labels: Vec<String> = scenarios
+        .iter()
+        .map(|sc| scenario_label(sc, &description(sc), LABEL_CHARS))
+        .collect();
+    // Policy years from the instruments the reference lacks; a folder written before
+    // `scenario_instruments.csv` existed falls back to where the paths part.
+    let (policy_years, policy_inferred) = match &about {
+        Some((_, instruments)) => (policy_years(instruments), false),
+        None => match &line_reference {
+            Some(r) => (
+                departures(&scenarios, &series, &years, &values, r)
+                    .iter()
+                    .map(Departure::policy_year)
+                    .collect(),
+                true,
+            ),
+            None => (Vec::new(), true),
+        },
     };
     let mut charts = Vec::new();
     for name in &chosen {
         charts.push(Chart::ScenarioLines(ScenarioLines {
             reference: line_reference.clone(),
-            departures: departures.clone(),
+            policy_years: policy_years.clone(),
+            policy_inferred,
+            labels: descriptions.clone(),
             series: name.clone(),
             unit: Unit::of_series(name),
             years: years.clone(),
@@ -687,6 +935,14 @@ pub fn compare_charts(folder: &Folder, opts: &CompareOptions) -> Result<Vec<Char
         })
         .cloned()
         .collect();
+    // Many hubs: the largest this year (in any scenario) get bars, the rest are named in
+    // the footnote.
+    let mut bars_left_out = Vec::new();
+    if bar_series.len() > MAX_HUBS {
+        let top = |n: &String| last_value(n);
+        bar_series.sort_by(|a, b| top(b).total_cmp(&top(a)).then(a.cmp(b)));
+        bars_left_out = bar_series.split_off(MAX_HUBS - 1);
+    }
     bar_series.extend(into_hub);
     if bar_series.is_empty() {
         bar_series = chosen
@@ -709,14 +965,28 @@ pub fn compare_charts(folder: &Folder, opts: &CompareOptions) -> Result<Vec<Char
                 })
                 .collect(),
             series: bar_series,
+            left_out: bars_left_out,
             scenarios: scenarios.clone(),
+            labels: labels.clone(),
         }));
     }
     if folder.has("final_flows.csv") {
+        // The heatmaps' source lines say what each of the two scenarios is.
+        let described = |sc: &str| {
+            let d = description(&sc.to_owned());
+            if d.is_empty() {
+                sc.to_owned()
+            } else {
+                format!("{sc} ({})", d.trim_end_matches('.'))
+            }
+        };
         charts.extend(
             scenario_heatmaps(folder, &scenarios, year, reference.as_deref())?
                 .into_iter()
-                .map(Chart::ChangeHeatmap),
+                .map(|mut h| {
+                    h.source = compare_source(&described(&h.to), &described(&h.from));
+                    Chart::ChangeHeatmap(h)
+                }),
         );
     } else if let Some(r) = &opts.reference {
         return Err(PlotError::Option(format!(
@@ -794,17 +1064,90 @@ fn compare_source(scenario: &str, reference: &str) -> String {
     )
 }
 
+/// Legend labels of scenarios: their descriptions cut to this many characters.
+const LABEL_CHARS: usize = 90;
+
+/// A policy year lists at most this many of the instruments that start or end in it.
+const POLICY_LABELS: usize = 1;
+
+/// The scenarios compared and their instruments.
+type About = (Vec<ScenarioRow>, Vec<InstrumentRow>);
+
+/// The scenarios compared and their instruments (`scenarios.csv`,
+/// `scenario_instruments.csv`), or `None` for a folder written before they were.
+fn compare_about(folder: &Folder) -> Result<Option<About>, PlotError> {
+    if !folder.has("scenarios.csv") || !folder.has("scenario_instruments.csv") {
+        return Ok(None);
+    }
+    let rows: Vec<ScenarioRow> = folder.csv(
+        "scenarios.csv",
+        "",
+        &["scenario", "description", "reference"],
+        &["base_year", "horizon", "instruments"],
+        &[],
+    )?;
+    let instruments: Vec<InstrumentRow> = match folder.csv(
+        "scenario_instruments.csv",
+        "",
+        &["scenario", "label", "start", "end", "in_reference"],
+        &["start", "end"],
+        &[],
+    ) {
+        Ok(rows) => rows,
+        // A comparison whose scenarios have no instrument at all: header only, or nothing.
+        Err(PlotError::Empty { .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    Ok(Some((rows, instruments)))
+}
+
+/// The years instruments the reference lacks start or end, each with what happens, in
+/// year order: the instruments' labels (`End: ` before an ending), the same label once, at
+/// most [`POLICY_LABELS`] of them and how many more.
+fn policy_years(instruments: &[InstrumentRow]) -> Vec<PolicyYear> {
+    let mut by_year: BTreeMap<i32, Vec<String>> = BTreeMap::new();
+    for ins in instruments.iter().filter(|i| !i.in_reference) {
+        let mut add = |year: i32, label: String| {
+            let labels = by_year.entry(year).or_default();
+            if !labels.contains(&label) {
+                labels.push(label);
+            }
+        };
+        add(ins.start, ins.label.clone());
+        if let Some(end) = ins.end {
+            add(end, format!("End: {}", ins.label));
+        }
+    }
+    by_year
+        .into_iter()
+        .map(|(year, labels)| {
+            let shown: Vec<String> = labels
+                .iter()
+                .take(POLICY_LABELS)
+                .map(|l| shorten(l, 64))
+                .collect();
+            let mut what = shown.join("; ");
+            if labels.len() > POLICY_LABELS {
+                what.push_str(&format!(" (and {} more)", labels.len() - POLICY_LABELS));
+            }
+            PolicyYear { year, what }
+        })
+        .collect()
+}
+
 /// The reference of a comparison folder: the `reference` of `differences.csv` (`None` when
 /// the folder has no such file, or it has no rows: one scenario compared).
 fn compare_reference(folder: &Folder) -> Result<Option<String>, PlotError> {
     if !folder.has("differences.csv") {
         return Ok(None);
     }
-    #[derive(serde::Deserialize)]
-    struct Reference {
-        reference: String,
-    }
-    match folder.csv::<Reference>("differences.csv", "", &["reference"], &[], &[]) {
+    match folder.csv::<DifferenceRow>(
+        "differences.csv",
+        "",
+        &["reference"],
+        &["value", "reference_value", "difference", "difference_pct"],
+        &[],
+    ) {
         Ok(rows) => Ok(rows.into_iter().next().map(|r| r.reference)),
         Err(PlotError::Empty { .. }) => Ok(None),
         Err(e) => Err(e),
@@ -820,24 +1163,13 @@ struct ScenarioCell {
     value: f64,
 }
 
-/// A row of a comparison's `recorded_flows.csv`.
-#[derive(serde::Deserialize)]
-struct RecordedIn {
-    scenario: String,
-    year: i32,
-    exporter: String,
-    importer: String,
-    reporter: String,
-    recorded: f64,
-}
-
 fn scenario_heatmaps(
     folder: &Folder,
     scenarios: &[String],
     year: i32,
     reference: Option<&str>,
 ) -> Result<Vec<ChangeHeatmap>, PlotError> {
-    let finals: Vec<FinalFlowIn> = folder.csv(
+    let finals: Vec<FinalFlowRow> = folder.csv(
         "final_flows.csv",
         "",
         &[
@@ -869,7 +1201,7 @@ fn scenario_heatmaps(
         reference,
     )?;
     if folder.has("recorded_flows.csv") {
-        let recorded: Vec<RecordedIn> = folder.csv(
+        let recorded: Vec<RecordedFlowRow> = folder.csv(
             "recorded_flows.csv",
             "",
             &[

@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::Serialize;
 
-use super::compare::{display, sentence, Unit};
+use super::compare::{display_named, sentence, Unit};
 use super::page::{
     file_stem, min_max, value_axis, year_range, zoomed_text, Page, Words, BOTTOM_LEFT, LEFT, RIGHT,
     TOP_LEFT,
@@ -201,7 +201,25 @@ impl IntervalChart {
         rows.sort_by(|a, b| b.1.q50.total_cmp(&a.1.q50).then(a.0.cmp(b.0)));
         rows
     }
+
+    /// Whether the rows are labelled by economy names: up to [`NAMED_ROWS`] rows (more
+    /// leave too little height for a name), else by their codes.
+    fn named(&self) -> bool {
+        self.rows.len() <= NAMED_ROWS
+    }
+
+    /// A row's label: the economy's short name, or its code.
+    fn row_label(&self, code: &str) -> String {
+        if self.named() {
+            super::names::short(code)
+        } else {
+            code.to_owned()
+        }
+    }
 }
+
+/// Interval charts with at most this many rows name the economies; longer ones show codes.
+const NAMED_ROWS: usize = 30;
 
 /// The fan's colour: Okabe-Ito blue, its bands as lighter tints of it.
 const FAN: RGBColor = BLUE_;
@@ -245,7 +263,7 @@ impl FanChart {
 
     /// Title, subtitle and footnote.
     pub(crate) fn words(&self) -> Words {
-        let name = sentence(&display(&self.series));
+        let name = sentence(&display_named(&self.series));
         let note = format!(
             "{} Series `{}`.",
             self.draws.note("montecarlo.csv"),
@@ -429,9 +447,15 @@ impl IntervalChart {
                 file_stem(&self.draws.scenario),
                 self.draws.over(),
             ),
-            note: self
-                .draws
-                .note(&format!("montecarlo.csv (`<country> {}`)", self.measure)),
+            note: {
+                let mut note = self
+                    .draws
+                    .note(&format!("montecarlo.csv (`<country> {}`)", self.measure));
+                if !self.named() {
+                    note.push_str(" Economies by their codes (ISO 3166-1 alpha-3 where they are countries).");
+                }
+                note
+            },
             note_lines: 2,
         }
     }
@@ -490,7 +514,11 @@ pub(crate) fn draw_intervals<DB: DrawingBackend>(
     let row_h = (b - t) / rows.len() as i32;
     let size = (th.design(row_h) * 0.78).clamp(8.0, 21.0);
     let ls = th.text(size, TEXT);
-    let label_w = p.widest(rows.iter().map(|(country, _)| *country), &ls)?;
+    let labels: Vec<String> = rows
+        .iter()
+        .map(|(country, _)| c.row_label(country))
+        .collect();
+    let label_w = p.widest(&labels, &ls)?;
     let numbers = c.numbers();
     let head = "median (90% range)";
     let hs = th.bold(size.min(19.0), TEXT);
@@ -519,10 +547,10 @@ pub(crate) fn draw_intervals<DB: DrawingBackend>(
     }
     let thin =
         ShapeStyle::from(&tint(FAN, 0.35)).stroke_width((row_h / 5).clamp(1, th.px(6.0)) as u32);
-    for (i, (country, q)) in rows.iter().enumerate() {
+    for (i, ((_, q), label)) in rows.iter().zip(&labels).enumerate() {
         let q = q.scaled(k);
         let cy = f.t + row_h * i as i32 + row_h / 2;
-        p.text(country, (f.l - th.px(12.0), cy), &ls, RIGHT)?;
+        p.text(label, (f.l - th.px(12.0), cy), &ls, RIGHT)?;
         p.draw(&PathElement::new(
             vec![(f.x(q.q05), cy), (f.x(q.q95), cy)],
             thin,
@@ -574,7 +602,7 @@ mod tests {
         let w = c.words();
         assert_eq!(
             w.title,
-            "CHN→KGZ recorded by CHN: Monte Carlo range, 2021–2022"
+            "China→Kyrgyzstan recorded by China: Monte Carlo range, 2021–2022"
         );
         assert!(w
             .subtitle

@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::compare::{display, sentence, Unit};
+use super::compare::{display_short, sentence, Unit};
 use super::page::{min_max, Page, Words, BOTTOM_LEFT, LEFT, TOP_LEFT, TOP_RIGHT};
 use super::style::{
     decimals_for_value, draw_x_axis, ellipsize, fmt_num, fmt_pct, wrap, Frame, Marker, Swatch,
@@ -112,8 +112,8 @@ const FITTED: Marker = Marker::Dot(BLUE_);
 
 fn target_label(t: &FitTarget) -> String {
     match t.year {
-        Some(y) => format!("{}, {y}", display(&t.series)),
-        None => display(&t.series),
+        Some(y) => format!("{}, {y}", display_short(&t.series)),
+        None => display_short(&t.series),
     }
 }
 

@@ -28,8 +28,10 @@ pub enum Role {
     Direct(usize),
     /// Direct from the origins grouped as "other".
     OtherOrigins,
-    /// Through the `i`-th intermediary.
+    /// Through the `i`-th intermediary shown on its own (by size, largest first).
     Via(usize),
+    /// Through the intermediaries grouped as "other hubs".
+    OtherHubs,
 }
 
 impl Role {
@@ -38,6 +40,7 @@ impl Role {
             Role::Direct(i) => origin_colour(i),
             Role::OtherOrigins => GREY,
             Role::Via(i) => hub_colour(i),
+            Role::OtherHubs => OTHER_HUBS,
         }
     }
 }
@@ -63,14 +66,71 @@ pub struct FlowsByRoute {
     pub note: String,
 }
 
-/// Re-exports through one intermediary.
+/// The colour of the intermediaries grouped as "other hubs": a warm grey, apart from the
+/// hubs' warm colours and the other origins' grey.
+pub(crate) const OTHER_HUBS: RGBColor = RGBColor(196, 170, 140);
+
+/// Re-exports through one intermediary, or through the small ones grouped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HubSeries {
+    /// The hub's code, or the group's name (`6 other hubs`).
     pub hub: String,
     /// Re-exports reaching the target's final buyers, one per year.
     pub final_destination: Vec<f64>,
-    /// Share of transit the hub's customs records.
-    pub recorded_share: f64,
+    /// What the hub's customs record of them (for a group, its members' records added
+    /// up), one per year.
+    pub recorded: Vec<f64>,
+    /// Each hub in the series with the share of transit its customs record: the hub alone,
+    /// or the members of a group.
+    pub shares: Vec<(String, f64)>,
+    /// A group of small hubs, not a hub of its own.
+    pub grouped: bool,
+}
+
+impl HubSeries {
+    /// One hub: `recorded` is `share` of each final-destination figure.
+    pub fn single(hub: &str, final_destination: Vec<f64>, share: f64) -> Self {
+        Self {
+            hub: hub.to_owned(),
+            recorded: final_destination.iter().map(|v| v * share).collect(),
+            final_destination,
+            shares: vec![(hub.to_owned(), share)],
+            grouped: false,
+        }
+    }
+
+    /// The legend's name: the hub's name, or the group's.
+    fn label(&self) -> String {
+        if self.grouped {
+            self.hub.clone()
+        } else {
+            name(&self.hub)
+        }
+    }
+
+    /// Whether the customs record all transit (the two lines coincide).
+    fn all_recorded(&self) -> bool {
+        self.shares.iter().all(|(_, s)| *s >= 1.0)
+    }
+
+    /// The recorded share in words: `25%`, or for a group `50%` or `25-100%`.
+    fn share_text(&self) -> String {
+        let (lo, hi) = self
+            .shares
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, s)| {
+                (lo.min(*s), hi.max(*s))
+            });
+        if !lo.is_finite() {
+            return String::new();
+        }
+        let pct = |v: f64| fmt_num(100.0 * v, 0);
+        if (hi - lo).abs() < 0.005 {
+            format!("{}%", pct(lo))
+        } else {
+            format!("{}-{}%", pct(lo), pct(hi))
+        }
+    }
 }
 
 /// Re-exports to the target through each intermediary over years.
@@ -122,13 +182,19 @@ impl Reexports {
         let mut rows = Vec::new();
         for (i, &year) in self.years.iter().enumerate() {
             for h in &self.hubs {
-                let v = h.final_destination.get(i).copied().unwrap_or(0.0);
+                let v = value(&h.final_destination, i);
+                let r = value(&h.recorded, i);
                 rows.push(HubRow {
                     year,
                     intermediary: &h.hub,
                     reexports_final_destination: v,
-                    recorded_by_intermediary: v * h.recorded_share,
-                    recorded_share: h.recorded_share,
+                    recorded_by_intermediary: r,
+                    // A group's share is what its members record together that year.
+                    recorded_share: match h.shares.as_slice() {
+                        [(_, s)] if !h.grouped => *s,
+                        _ if v > 0.0 => r / v,
+                        _ => 0.0,
+                    },
                 });
             }
         }
@@ -158,7 +224,7 @@ impl FlowsByRoute {
             title,
             subtitle,
             note: self.note.clone(),
-            note_lines: 2,
+            note_lines: 3,
         }
     }
 
@@ -197,7 +263,15 @@ impl Reexports {
             title,
             subtitle,
             note: self.note.clone(),
-            note_lines: 2,
+            note_lines: 3,
+        }
+    }
+
+    /// The colour of the `k`-th series: the hubs' colours in order, the group's its own.
+    fn colour(&self, k: usize) -> RGBColor {
+        match self.hubs.get(k) {
+            Some(h) if h.grouped => OTHER_HUBS,
+            _ => hub_colour(k),
         }
     }
 
@@ -215,9 +289,9 @@ impl Reexports {
         let shares: Vec<String> = self
             .by_end()
             .iter()
-            .map(|(_, h)| format!("{} {}%", name(&h.hub), fmt_num(100.0 * h.recorded_share, 0)))
+            .map(|(_, h)| format!("{} {}", short_label(h), h.share_text()))
             .collect();
-        let coincide = if self.hubs.iter().any(|h| h.recorded_share >= 1.0) {
+        let coincide = if self.hubs.iter().any(HubSeries::all_recorded) {
             "; at 100% the lines coincide"
         } else {
             ""
@@ -232,6 +306,15 @@ impl Reexports {
                 shares.join(", ")
             ),
         ]
+    }
+}
+
+/// A hub's short name (`UAE`), or a group's name, for the line key.
+fn short_label(h: &HubSeries) -> String {
+    if h.grouped {
+        h.hub.clone()
+    } else {
+        super::names::short(&h.hub)
     }
 }
 
@@ -311,7 +394,9 @@ fn year_chart<'a, DB: DrawingBackend>(
     let p = Page::new(area, words)?;
     let axis = ValueAxis::new(0.0, max, 7);
     let events = event_lines(events, first, last);
-    let (mut frame, legend) = p.value_frame(&axis, year_range(first, last), 420.0, 120.0)?;
+    // Room under the frame for the year axis and however many lines the footnote took.
+    let bottom = (p.th.design(p.th.h - p.bottom) + 80.0).max(120.0);
+    let (mut frame, legend) = p.value_frame(&axis, year_range(first, last), 420.0, bottom)?;
     // Year markers centred on their lines, in a second row where two would touch.
     let ms = marker_style(&p.th);
     let mut marker_rows = Vec::new();
@@ -406,7 +491,7 @@ fn event_legend<DB: DrawingBackend>(
         return Ok(());
     }
     let (x, w, th) = (col.x, col.w, &p.th);
-    let max_y = th.h - th.px(46.0);
+    let max_y = p.bottom - th.px(8.0);
     let mut y = y;
     let hs = th.bold(21.0, TEXT);
     for line in wrap(p.area, EVENTS_HEADING, &hs, w)? {
@@ -418,9 +503,15 @@ fn event_legend<DB: DrawingBackend>(
     let ls = th.text(19.0, TEXT);
     let indent = p.size("0000", &ys)?.0 + th.px(10.0);
     let line_h = th.px(25.0);
+    // A year with many instruments (a coalition's controls, member by member) lists the
+    // first few and counts the rest, so that every year keeps a line.
+    let events: Vec<(i32, Vec<String>)> = events
+        .iter()
+        .map(|(y, labels)| (*y, year_labels(labels)))
+        .collect();
     let total: usize = events.iter().map(|(_, l)| l.len()).sum();
     let mut shown = 0;
-    for (year, labels) in events {
+    for (year, labels) in &events {
         for label in labels {
             let lines = wrap(p.area, label, &ls, w - indent)?;
             if y + line_h * (lines.len() as i32 + 1) > max_y && shown < total {
@@ -438,6 +529,21 @@ fn event_legend<DB: DrawingBackend>(
     }
     Ok(())
 }
+
+/// A year's instruments for the legend: all when there are at most [`YEAR_LABELS`], else
+/// one entry that counts them and names the first.
+fn year_labels(labels: &[String]) -> Vec<String> {
+    if labels.len() <= YEAR_LABELS {
+        return labels.to_vec();
+    }
+    vec![format!(
+        "{} instruments (run.json), among them: {}",
+        labels.len(),
+        labels[0]
+    )]
+}
+
+const YEAR_LABELS: usize = 2;
 
 /// Flows into the target over years, stacked by route, with event years marked.
 pub(crate) fn draw_flows_by_route<DB: DrawingBackend>(
@@ -505,22 +611,17 @@ pub(crate) fn draw_reexports<DB: DrawingBackend>(
     let order = year_order(&c.years);
     let markers = c.years.len() <= 20;
     for (k, h) in c.hubs.iter().enumerate() {
-        let colour = hub_colour(k);
-        let pts = |scale: f64| -> Vec<(i32, i32)> {
-            let at = |i: usize| {
-                (
-                    f.x(f64::from(c.years[i])),
-                    f.y(value(&h.final_destination, i) * scale),
-                )
-            };
+        let colour = c.colour(k);
+        let pts = |values: &[f64]| -> Vec<(i32, i32)> {
+            let at = |i: usize| (f.x(f64::from(c.years[i])), f.y(value(values, i)));
             order.iter().map(|&i| at(i)).collect()
         };
-        let solid = pts(1.0);
+        let solid = pts(&h.final_destination);
         // A hub whose customs record all transit has one line: the two coincide.
-        let recorded = if h.recorded_share < 1.0 {
-            pts(h.recorded_share)
-        } else {
+        let recorded = if h.all_recorded() {
             Vec::new()
+        } else {
+            pts(&h.recorded)
         };
         if recorded.len() > 1 {
             polyline(p.area, th, recorded.clone(), colour, 3.0, true)?;
@@ -544,7 +645,7 @@ pub(crate) fn draw_reexports<DB: DrawingBackend>(
     let entries: Vec<(Swatch, String)> = c
         .by_end()
         .into_iter()
-        .map(|(k, h)| (line(hub_colour(k), false), name(&h.hub)))
+        .map(|(k, h)| (line(c.colour(k), false), h.label()))
         .collect();
     let heading = "Intermediary (highest first)";
     let y = p.legend(lay.legend, lay.labels_top, heading, &entries)?;
@@ -589,15 +690,14 @@ mod tests {
             target: "RUS".into(),
             years: vec![2021, 2022],
             hubs: vec![
+                HubSeries::single("KAZ", vec![1.0, 2.0], 0.5),
+                HubSeries::single("KGZ", vec![1.0, 3.0], 1.0),
                 HubSeries {
-                    hub: "KAZ".into(),
-                    final_destination: vec![1.0, 2.0],
-                    recorded_share: 0.5,
-                },
-                HubSeries {
-                    hub: "KGZ".into(),
-                    final_destination: vec![1.0, 3.0],
-                    recorded_share: 1.0,
+                    hub: "2 other hubs".into(),
+                    final_destination: vec![0.5, 1.0],
+                    recorded: vec![0.25, 0.75],
+                    shares: vec![("ARM".into(), 0.5), ("GEO".into(), 1.0)],
+                    grouped: true,
                 },
             ],
             events: Vec::new(),
@@ -612,11 +712,23 @@ mod tests {
         assert_eq!(solid, "re-exports reaching Russia (final destination)");
         assert_eq!(
             dashed,
-            "as the intermediary's customs record them (share of transit: Kyrgyzstan 100%, Kazakhstan 50%); at 100% the lines coincide"
+            "as the intermediary's customs record them (share of transit: Kyrgyzstan 100%, Kazakhstan 50%, 2 other hubs 50-100%); at 100% the lines coincide"
         );
+        let csv = String::from_utf8(r.csv().unwrap()).unwrap();
+        assert!(csv.contains("2022,2 other hubs,1.0,0.75,0.75"), "{csv}");
         // Dashes mean only "as recorded": the event lines are named as grey, not dashed.
         assert!(!EVENTS_HEADING.contains("Dashed"));
         assert!(!r.words().subtitle.contains("Dashed lines"));
+    }
+
+    #[test]
+    fn many_instruments_in_a_year_are_counted() {
+        let labels: Vec<String> = (1..=5).map(|k| format!("controls {k}")).collect();
+        assert_eq!(
+            year_labels(&labels),
+            ["5 instruments (run.json), among them: controls 1"]
+        );
+        assert_eq!(year_labels(&labels[..2]), labels[..2].to_vec());
     }
 
     #[test]

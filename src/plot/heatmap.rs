@@ -182,16 +182,18 @@ impl ChangeHeatmap {
             .iter()
             .map(|c| format!("{c} {}", name(c)))
             .collect();
-        let mut note = self.source.clone();
-        if !note.is_empty() {
+        // The codes first: with 20 or more economies and a long source line, the source is
+        // what may be cut at the end, never the key to the grid.
+        let mut note = format!("Codes: {}. All sectors.", codes.join(", "));
+        if !self.source.is_empty() {
             note.push(' ');
+            note.push_str(&self.source);
         }
-        note.push_str(&format!("All sectors. Codes: {}.", codes.join(", ")));
         Words {
             title,
             subtitle,
             note,
-            note_lines: 3,
+            note_lines: 4,
         }
     }
 
@@ -289,7 +291,7 @@ pub(crate) fn draw_change_heatmap<DB: DrawingBackend>(
     };
     let grid = Grid { left, top, cell };
     let axis_title = th.text(20.0, MUTED);
-    let y = top - th.px(40.0);
+    let y = top - th.px(50.0);
     let importers = match c.measure {
         Measure::FinalDestination => "importer (final buyer) →",
         Measure::RecordedByExporter => "partner (as recorded) →",
@@ -301,9 +303,27 @@ pub(crate) fn draw_change_heatmap<DB: DrawingBackend>(
         BOTTOM,
     )?;
     p.text("exporter ↓", (th.px(40.0), y), &axis_title, BOTTOM_LEFT)?;
+    // Column codes at the largest size whose widest code fits a cell; where none does (many
+    // economies), every other code one line higher, so that neighbours never touch.
+    let mut head = th.text(12.0, super::style::TEXT);
+    let mut stagger = true;
+    for size in [18.0, 16.0, 14.0, 12.0] {
+        let style = th.text(size, super::style::TEXT);
+        if p.widest(&c.economies, &style)? <= cell - th.px(3.0) {
+            (head, stagger) = (style, false);
+            break;
+        }
+    }
+    let head = if cell >= code_w + th.px(3.0) {
+        tick.clone()
+    } else {
+        head
+    };
+    let line_h = p.size("X", &head)?.1 + th.px(4.0);
     for (j, e) in c.economies.iter().enumerate() {
         let x = left + j as i32 * cell + cell / 2;
-        p.text(e, (x, top - th.px(8.0)), &tick, BOTTOM)?;
+        let lift = if stagger && j % 2 == 1 { line_h } else { 0 };
+        p.text(e, (x, top - th.px(8.0) - lift), &head, BOTTOM)?;
     }
     for (i, (e, row)) in c.economies.iter().zip(&changes).enumerate() {
         let y = top + i as i32 * cell + cell / 2;

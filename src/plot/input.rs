@@ -36,7 +36,7 @@ pub enum FolderKind {
 }
 
 /// The files charts are drawn from.
-const KNOWN: [&str; 16] = [
+const KNOWN: [&str; 18] = [
     "run.json",
     "flows_total.csv",
     "recorded_total.csv",
@@ -46,6 +46,8 @@ const KNOWN: [&str; 16] = [
     "differences.csv",
     "final_flows.csv",
     "recorded_flows.csv",
+    "scenarios.csv",
+    "scenario_instruments.csv",
     "montecarlo.csv",
     "montecarlo.json",
     "fit.csv",
@@ -102,6 +104,15 @@ impl Folder {
 
     pub(crate) fn has(&self, name: &str) -> bool {
         self.files.contains_key(name)
+    }
+
+    /// Whether the CSV file `name` is present and its header names `column`.
+    pub(crate) fn header_has(&self, name: &str, column: &str) -> bool {
+        self.files.get(name).is_some_and(|b| {
+            csv::Reader::from_reader(b.as_slice())
+                .headers()
+                .is_ok_and(|h| h.iter().any(|c| c == column))
+        })
     }
 
     /// Which kind of results folder this is, from the files present.
@@ -256,25 +267,6 @@ fn row_error(path: &Path, e: &csv::Error, header: Option<&csv::StringRecord>) ->
     }
 }
 
-/// One row of `compare.csv`.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct CompareIn {
-    pub(crate) scenario: String,
-    pub(crate) series: String,
-    pub(crate) year: i32,
-    pub(crate) value: f64,
-}
-
-/// One row of `final_flows.csv` (written by `tradeflow compare`).
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct FinalFlowIn {
-    pub(crate) scenario: String,
-    pub(crate) year: i32,
-    pub(crate) exporter: String,
-    pub(crate) importer: String,
-    pub(crate) final_destination: f64,
-}
-
 /// What charts need from `run.json`.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct RunJson {
@@ -343,20 +335,6 @@ pub(crate) struct EffectJson {
     pub(crate) sanction: Option<bool>,
 }
 
-/// One row of `montecarlo.csv`.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct BandIn {
-    pub(crate) series: String,
-    pub(crate) year: Option<i32>,
-    pub(crate) draws: usize,
-    pub(crate) failed: usize,
-    pub(crate) q05: f64,
-    pub(crate) q25: f64,
-    pub(crate) q50: f64,
-    pub(crate) q75: f64,
-    pub(crate) q95: f64,
-}
-
 /// What charts need from `montecarlo.json`.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct MonteCarloJson {
@@ -388,21 +366,41 @@ pub(crate) struct CalibrationJson {
     pub(crate) converged: bool,
 }
 
-/// One row of a sweep's `tornado.csv`; empty cells where a run failed.
+/// A row of `tornado.csv` as sweeps wrote it before they recorded each parameter's
+/// `base_value`: read only for such files (the current rows are
+/// [`crate::sweep::TornadoRow`] itself).
 #[derive(Debug, Clone, Deserialize)]
-pub(crate) struct TornadoIn {
-    pub(crate) parameter: String,
-    pub(crate) low: f64,
-    pub(crate) high: f64,
-    /// The parameter's value in the scenario (older sweeps did not record it).
+pub(crate) struct TornadoRowBefore {
+    parameter: String,
+    low: f64,
+    high: f64,
+    output: String,
+    year: Option<i32>,
+    output_at_base: Option<f64>,
+    output_at_low: Option<f64>,
+    output_at_high: Option<f64>,
     #[serde(default)]
-    pub(crate) base_value: Option<f64>,
-    pub(crate) output: String,
-    pub(crate) year: Option<i32>,
-    pub(crate) output_at_base: Option<f64>,
-    pub(crate) output_at_low: Option<f64>,
-    pub(crate) output_at_high: Option<f64>,
-    pub(crate) failed: String,
+    swing: Option<f64>,
+    failed: String,
+}
+
+impl TornadoRowBefore {
+    /// As a current row; `base_value` unknown (0, and the caller says it is unknown).
+    pub(crate) fn into_row(self) -> crate::sweep::TornadoRow {
+        crate::sweep::TornadoRow {
+            parameter: self.parameter,
+            low: self.low,
+            high: self.high,
+            base_value: 0.0,
+            output: self.output,
+            year: self.year,
+            output_at_base: self.output_at_base,
+            output_at_low: self.output_at_low,
+            output_at_high: self.output_at_high,
+            swing: self.swing,
+            failed: self.failed,
+        }
+    }
 }
 
 /// What charts need from `sweep.json`.

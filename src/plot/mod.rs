@@ -19,7 +19,15 @@
 //!   against what the intermediary's customs records (dashed) (`draw_reexports`);
 //! - `routes_<T>_<year>`: a Sankey-style route diagram for one year (`draw_route_diagram`);
 //! - `flow_change_<from>_<to>`: percent change of every bilateral final-destination flow
-//!   between two years (`draw_change_heatmap`).
+//!   between two years (`draw_change_heatmap`), and `recorded_change_<from>_<to>` beside it
+//!   for the exporters' records;
+//! - `observed_vs_model_<T>` (a run on a built world whose `[data]` names its `panel`): each
+//!   panel figure on the links into `T` and into and out of the intermediaries against the
+//!   model's recorded flow for the same link, reporter and year, on log axes
+//!   (`draw_observed`).
+//!
+//! With more than six intermediaries the route charts show the five largest (by what the
+//! run routes through them) and group the rest as "other hubs", named in the footnote.
 //!
 //! Charts of a comparison: `compare_<series>` (a series across scenarios over years,
 //! `draw_scenario_lines`), `compare_bars_<year>` (a year's values of a few series,
@@ -51,6 +59,7 @@ mod flows;
 mod heatmap;
 mod input;
 pub mod names;
+mod observed;
 mod page;
 mod parts;
 mod sankey;
@@ -65,12 +74,13 @@ use plotters::prelude::*;
 use thiserror::Error;
 
 pub use build::{compare_charts, year_run_charts, CompareOptions, RunOptions};
-pub use compare::{Departure, ScenarioBars, ScenarioLines, Unit};
+pub use compare::{scenario_label, Departure, PolicyYear, ScenarioBars, ScenarioLines, Unit};
 pub use fan::{Draws, FanChart, IntervalChart, Quantiles};
 pub use fit::{CalibrationFit, FitParameter, FitTarget};
 pub use flows::{Band, Event, FlowsByRoute, HubSeries, Reexports, Role};
 pub use heatmap::{ChangeHeatmap, Comparing, Measure};
 pub use input::{Folder, FolderKind};
+pub use observed::{observed_points, ObservedPoint, ObservedVsModelled};
 pub use parts::{describe, parts_of, parts_with_charts};
 pub use sankey::{RouteDiagram, RouteFlow};
 pub use tornado::{Tornado, TornadoBar};
@@ -127,6 +137,7 @@ pub enum Chart {
     FlowsByRoute(FlowsByRoute),
     Reexports(Reexports),
     RouteDiagram(RouteDiagram),
+    ObservedVsModelled(ObservedVsModelled),
     ScenarioLines(ScenarioLines),
     ScenarioBars(ScenarioBars),
     ChangeHeatmap(ChangeHeatmap),
@@ -143,6 +154,7 @@ impl Chart {
             Chart::FlowsByRoute(c) => format!("flows_into_{}", slug(&c.target)),
             Chart::Reexports(c) => format!("reexports_to_{}", slug(&c.target)),
             Chart::RouteDiagram(c) => format!("routes_{}_{}", slug(&c.target), c.year),
+            Chart::ObservedVsModelled(c) => format!("observed_vs_model_{}", slug(&c.target)),
             Chart::ScenarioLines(c) => format!("compare_{}", slug(&words(&c.series))),
             Chart::ScenarioBars(c) => format!("compare_bars_{}", c.year),
             Chart::ChangeHeatmap(c) => match &c.comparing {
@@ -179,6 +191,7 @@ impl Chart {
             Chart::FlowsByRoute(c) => c.csv(),
             Chart::Reexports(c) => c.csv(),
             Chart::RouteDiagram(c) => c.csv(),
+            Chart::ObservedVsModelled(c) => c.csv(),
             Chart::ScenarioLines(c) => c.csv(),
             Chart::ScenarioBars(c) => c.csv(),
             Chart::ChangeHeatmap(c) => c.csv(),
@@ -198,6 +211,7 @@ impl Chart {
             Chart::FlowsByRoute(c) => flows::draw_flows_by_route(area, c),
             Chart::Reexports(c) => flows::draw_reexports(area, c),
             Chart::RouteDiagram(c) => sankey::draw_route_diagram(area, c),
+            Chart::ObservedVsModelled(c) => observed::draw_observed(area, c),
             Chart::ScenarioLines(c) => compare::draw_scenario_lines(area, c),
             Chart::ScenarioBars(c) => compare::draw_scenario_bars(area, c),
             Chart::ChangeHeatmap(c) => heatmap::draw_change_heatmap(area, c),

@@ -86,6 +86,15 @@ pub fn short(code: &str) -> String {
 /// Every three-or-more capital-letter code in `s` that the table knows replaced by its
 /// name, `->` by an arrow: for series words such as `re-exports via KGZ to RUS`.
 pub fn named_text(s: &str) -> String {
+    replace_codes(s, name)
+}
+
+/// As [`named_text`], with short names (`US`, `UAE`): for row labels and nodes.
+pub fn short_text(s: &str) -> String {
+    replace_codes(s, short)
+}
+
+fn replace_codes(s: &str, name: fn(&str) -> String) -> String {
     let mut out = String::new();
     let mut word = String::new();
     let flush = |word: &mut String, out: &mut String| {
@@ -138,6 +147,10 @@ mod tests {
             "China→Kyrgyzstan recorded by China"
         );
         assert_eq!(named_text("USD bn of ROW"), "USD bn of Rest of world");
+        assert_eq!(
+            short_text("re-exports via ARE to RUS"),
+            "re-exports via UAE to Russia"
+        );
     }
 
     #[test]

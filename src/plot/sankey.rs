@@ -7,6 +7,7 @@ use plotters::prelude::*;
 use serde::Serialize;
 
 use super::flows::Role;
+use super::names::{name, short};
 use super::page::{Page, Words, BOTTOM, CENTRE, LEFT, RIGHT};
 use super::style::{fmt_bn, fmt_num, spread, DARK_GREY, MUTED, TEXT};
 use super::{csv_of, PlotError};
@@ -29,7 +30,9 @@ pub struct RouteDiagram {
     pub year: i32,
     /// Origin nodes, top to bottom, with their colour role.
     pub origins: Vec<(String, Role)>,
-    pub hubs: Vec<String>,
+    /// Route nodes through intermediaries, top to bottom, with their colour role: a hub's
+    /// code, or the name of the group of small hubs ([`Role::OtherHubs`]).
+    pub hubs: Vec<(String, Role)>,
     pub flows: Vec<RouteFlow>,
     pub note: String,
 }
@@ -54,7 +57,7 @@ impl RouteDiagram {
                 via: fl
                     .via
                     .and_then(|k| self.hubs.get(k))
-                    .map_or("direct", String::as_str),
+                    .map_or("direct", |(h, _)| h.as_str()),
                 destination: &self.target,
                 value: fl.value,
             })
@@ -64,11 +67,44 @@ impl RouteDiagram {
 
     fn route_name(&self, via: Option<usize>) -> String {
         match via.and_then(|k| self.hubs.get(k)) {
-            Some(h) => format!("via {h}"),
+            Some((h, role)) => format!("via {}", self.node_name(h, *role)),
             None => "direct".to_owned(),
         }
     }
+
+    /// Whether nodes carry economy names: when every short name is at most
+    /// [`NAME_CHARS`] characters (else codes, listed in the footnote).
+    fn named(&self) -> bool {
+        self.codes()
+            .iter()
+            .all(|c| short(c).chars().count() <= NAME_CHARS)
+    }
+
+    /// The economy codes on the nodes: named origins, hubs and the target.
+    fn codes(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for (c, role) in self.origins.iter().chain(&self.hubs) {
+            if matches!(role, Role::Direct(_) | Role::Via(_)) && !out.contains(&c.as_str()) {
+                out.push(c);
+            }
+        }
+        if !out.contains(&self.target.as_str()) {
+            out.push(&self.target);
+        }
+        out
+    }
+
+    /// A node's text: an economy's short name (or code), a group's name as it is.
+    fn node_name(&self, code: &str, role: Role) -> String {
+        match role {
+            Role::Direct(_) | Role::Via(_) if self.named() => short(code),
+            _ => code.to_owned(),
+        }
+    }
 }
+
+/// Nodes carry short names up to this length; a longer one turns all nodes to codes.
+const NAME_CHARS: usize = 20;
 
 /// A node: its column position and extent in pixels.
 struct Node {
@@ -150,11 +186,21 @@ impl RouteDiagram {
                 fmt_num(100.0 * via_total / total, 1)
             ));
         }
+        let note = if self.named() {
+            self.note.clone()
+        } else {
+            let codes: Vec<String> = self
+                .codes()
+                .iter()
+                .map(|c| format!("{c} {}", name(c)))
+                .collect();
+            format!("Codes: {}. {}", codes.join(", "), self.note)
+        };
         Words {
-            title: format!("Routes of goods into {}, {}", self.target, self.year),
+            title: format!("Routes of goods into {}, {}", name(&self.target), self.year),
             subtitle,
-            note: self.note.clone(),
-            note_lines: 1,
+            note,
+            note_lines: 3,
         }
     }
 
@@ -182,7 +228,7 @@ impl RouteDiagram {
             let value = self.sum(|fl| fl.origin == i);
             if value > 0.0 {
                 node_of[i] = Some(nodes.len());
-                nodes.push(Node::new(name.clone(), value, role.colour()));
+                nodes.push(Node::new(self.node_name(name, *role), value, role.colour()));
             }
         }
         (nodes, node_of)
@@ -197,7 +243,9 @@ impl RouteDiagram {
             let value = self.sum(|fl| fl.via == *via);
             if value > 0.0 {
                 node_of[r] = Some(nodes.len());
-                let colour = via.map_or(DARK_GREY, |k| Role::Via(k).colour());
+                let colour = via
+                    .and_then(|k| self.hubs.get(k))
+                    .map_or(DARK_GREY, |(_, role)| role.colour());
                 nodes.push(Node::new(self.route_name(*via), value, colour));
             }
         }
@@ -261,7 +309,7 @@ pub(crate) fn draw_route_diagram<DB: DrawingBackend>(
     let (th, top) = (&p.th, p.top);
     let (total, _) = c.totals();
     if total <= 0.0 || !total.is_finite() {
-        let message = format!("No flows into {} in {}", c.target, c.year);
+        let message = format!("No flows into {} in {}", name(&c.target), c.year);
         return p.text(&message, (th.w / 2, (top + th.h) / 2), &th.axis(), CENTRE);
     }
     let (mut left, left_of) = c.origin_nodes();
@@ -269,7 +317,8 @@ pub(crate) fn draw_route_diagram<DB: DrawingBackend>(
     let value_style = th.bold(22.0, TEXT);
     // Room for labels: the widest left label decides where the left column starts.
     let widest_left = p.widest(left.iter().map(Node::label), &value_style)?;
-    let target_label = format!("{}  {}", c.target, fmt_bn(total));
+    let target_name = c.node_name(&c.target, Role::Direct(0));
+    let target_label = format!("{target_name}  {}", fmt_bn(total));
     let widest_right = p.size(&target_label, &value_style)?.0;
     let node_w = f64::from(th.px(26.0));
     let x_left = f64::from(th.px(50.0) + widest_left + th.px(16.0));
@@ -281,7 +330,7 @@ pub(crate) fn draw_route_diagram<DB: DrawingBackend>(
         node_w,
     };
     let y_top = f64::from(top + th.px(30.0));
-    let y_bottom = f64::from(th.h - th.px(80.0));
+    let y_bottom = f64::from(p.bottom - th.px(30.0));
     let gap = f64::from(th.px(26.0));
     let n_max = left.len().max(middle.len()).max(1);
     let scale = ((y_bottom - y_top) - gap * (n_max - 1) as f64).max(10.0) / total;
@@ -323,7 +372,7 @@ pub(crate) fn draw_route_diagram<DB: DrawingBackend>(
         p.draw(&Polygon::new(poly, n.colour.mix(0.40).filled()))?;
         y_r += h;
     }
-    let mut target = Node::new(c.target.clone(), total, DARK_GREY);
+    let mut target = Node::new(target_name, total, DARK_GREY);
     (target.y0, target.y1) = (right_y0, right_y0 + total * scale);
     for n in &left {
         n.draw(&p, col.left, node_w)?;
@@ -347,7 +396,7 @@ fn draw_labels<DB: DrawingBackend>(
     let (th, top, node_w) = (&p.th, p.top, col.node_w);
     let value_style = th.bold(22.0, TEXT);
     let line_gap = p.size("Xg", &th.text(22.0, TEXT))?.1 + th.px(8.0);
-    let (lo, hi) = (top + th.px(10.0), th.h - th.px(60.0));
+    let (lo, hi) = (top + th.px(10.0), p.bottom - th.px(10.0));
     let place = |nodes: &[Node]| -> Vec<i32> {
         let wish: Vec<i32> = nodes
             .iter()
@@ -410,7 +459,7 @@ mod tests {
                 ("CHN".into(), Role::Direct(0)),
                 ("EU".into(), Role::Direct(1)),
             ],
-            hubs: vec!["KGZ".into()],
+            hubs: vec![("KGZ".into(), Role::Via(0))],
             flows: vec![
                 RouteFlow {
                     origin: 0,
@@ -431,7 +480,8 @@ mod tests {
             note: "n".into(),
         };
         let w = c.words();
-        assert_eq!(w.title, "Routes of goods into RUS, 2030");
+        assert_eq!(w.title, "Routes of goods into Russia, 2030");
+        assert!(c.named());
         assert!(w
             .subtitle
             .ends_with("Through intermediaries: 10.0 of 40.0 (25.0%)."));
@@ -441,7 +491,17 @@ mod tests {
         let (routes, _) = c.route_nodes();
         assert_eq!(
             routes.iter().map(|n| n.label()).collect::<Vec<_>>(),
-            ["direct  30.0", "via KGZ  10.0"]
+            ["direct  30.0", "via Kyrgyzstan  10.0"]
+        );
+        assert_eq!(origins[0].label(), "China  40.0");
+        // A name too long for a node turns every node to its code, listed in the footnote.
+        let mut long = c.clone();
+        long.origins[1].0 = "a very long economy name".into();
+        assert!(!long.named());
+        assert!(
+            long.words().note.starts_with("Codes: CHN China, "),
+            "{}",
+            long.words().note
         );
     }
 }

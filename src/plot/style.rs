@@ -738,6 +738,8 @@ pub(crate) enum Marker {
     /// A vertical bar across the row, taller than the other markers so that it shows
     /// above and below a dot drawn on it.
     Bar(RGBColor),
+    /// A filled triangle, point up, with a white rim (it reads apart from a dot).
+    Triangle(RGBColor),
 }
 
 impl Marker {
@@ -763,6 +765,23 @@ impl Marker {
                     (x, y),
                     r,
                     ShapeStyle::from(&c).stroke_width(th.px(3.5 * scale) as u32),
+                ))
+                .map_err(draw_err)
+            }
+            Marker::Triangle(c) => {
+                let r = th.px(11.0 * scale);
+                let pts = vec![
+                    (x, y - r),
+                    (x - (f64::from(r) * 0.87) as i32, y + r / 2),
+                    (x + (f64::from(r) * 0.87) as i32, y + r / 2),
+                ];
+                area.draw(&Polygon::new(pts.clone(), c.filled()))
+                    .map_err(draw_err)?;
+                let mut rim = pts;
+                rim.push((x, y - r));
+                area.draw(&PathElement::new(
+                    rim,
+                    ShapeStyle::from(&WHITE).stroke_width(th.px(1.0).max(1) as u32),
                 ))
                 .map_err(draw_err)
             }

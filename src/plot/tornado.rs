@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::Serialize;
 
-use super::compare::{display, Unit};
+use super::compare::{display_named, Unit};
 use super::page::{
     file_stem, min_max, value_axis, zoomed_text, Page, Words, BOTTOM_RIGHT, LEFT, RIGHT, TOP_LEFT,
 };
@@ -105,7 +105,8 @@ impl Tornado {
 
     /// The output for running text: "imports of RUS (final destination) in 2030".
     fn output_text(&self) -> String {
-        let name = display(&self.output).replace(", final destination", " (final destination)");
+        let name =
+            display_named(&self.output).replace(", final destination", " (final destination)");
         match self.year {
             Some(y) => format!("{name} in {y}"),
             None => name,
@@ -501,7 +502,7 @@ mod tests {
         let w = c.words();
         assert_eq!(
             w.title,
-            "What moves imports of RUS (final destination) in 2030: one parameter at a time"
+            "What moves imports of Russia (final destination) in 2030: one parameter at a time"
         );
         assert!(w
             .subtitle

@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 use super::compare::Unit;
 use super::fan::{Draws, FanChart, IntervalChart, Quantiles};
 use super::fit::{CalibrationFit, FitParameter, FitTarget};
-use super::input::{BandIn, CalibrationJson, Folder, MonteCarloJson, SweepJson, TornadoIn};
+use super::input::{CalibrationJson, Folder, MonteCarloJson, SweepJson, TornadoRowBefore};
 use super::tornado::{Tornado, TornadoBar};
 use super::{Chart, PlotError};
+use crate::montecarlo::Band;
+use crate::sweep::TornadoRow;
 
 /// Choices for the charts of a Monte Carlo folder.
 #[derive(Debug, Clone, Default)]
@@ -53,7 +55,7 @@ pub fn montecarlo_charts(
     numbers.extend(q);
     let mut columns = vec!["series", "year"];
     columns.extend(&numbers);
-    let rows: Vec<BandIn> = folder.csv(
+    let rows: Vec<Band> = folder.csv(
         "montecarlo.csv",
         "a Monte Carlo folder holds montecarlo.csv",
         &columns,
@@ -72,12 +74,15 @@ pub fn montecarlo_charts(
         seed: record.seed,
         scenario: record.scenario.clone(),
     };
-    let quantiles = |r: &BandIn| Quantiles {
-        q05: r.q05,
-        q25: r.q25,
-        q50: r.q50,
-        q75: r.q75,
-        q95: r.q95,
+    // A series no draw gave a value for has empty quantiles: it has no band to draw.
+    let quantiles = |r: &Band| -> Option<Quantiles> {
+        Some(Quantiles {
+            q05: r.q05?,
+            q25: r.q25?,
+            q50: r.q50?,
+            q75: r.q75?,
+            q95: r.q95?,
+        })
     };
     let mut names: Vec<&str> = Vec::new();
     for r in &rows {
@@ -89,11 +94,8 @@ pub fn montecarlo_charts(
         // A yearly scenario: one fan chart per chosen series.
         let mut by_series: BTreeMap<&str, Vec<(i32, Quantiles)>> = BTreeMap::new();
         for r in &rows {
-            if let Some(y) = r.year {
-                by_series
-                    .entry(&r.series)
-                    .or_default()
-                    .push((y, quantiles(r)));
+            if let (Some(y), Some(q)) = (r.year, quantiles(r)) {
+                by_series.entry(&r.series).or_default().push((y, q));
             }
         }
         let last_median = |name: &str| -> f64 {
@@ -144,10 +146,9 @@ pub fn montecarlo_charts(
         if !measures.contains(&measure) {
             measures.push(measure.clone());
         }
-        by_measure
-            .entry(measure)
-            .or_default()
-            .push((country, quantiles(r)));
+        if let Some(q) = quantiles(r) {
+            by_measure.entry(measure).or_default().push((country, q));
+        }
     }
     let chosen: Vec<String> = if opts.series.is_empty() {
         if measures.iter().any(|m| m == DEFAULT_MEASURE) {
@@ -327,30 +328,51 @@ pub fn sweep_charts(folder: &Folder) -> Result<Vec<Chart>, PlotError> {
             ),
         });
     }
-    let rows: Vec<TornadoIn> = folder.csv(
-        "tornado.csv",
-        "a sweep's folder holds tornado.csv",
-        &[
-            "parameter",
-            "low",
-            "high",
-            "output",
-            "year",
-            "output_at_base",
-            "output_at_low",
-            "output_at_high",
-            "failed",
-        ],
-        &[
-            "low",
-            "high",
-            "base_value",
-            "output_at_base",
-            "output_at_low",
-            "output_at_high",
-        ],
-        &[],
-    )?;
+    let columns = [
+        "parameter",
+        "low",
+        "high",
+        "output",
+        "year",
+        "output_at_base",
+        "output_at_low",
+        "output_at_high",
+        "failed",
+    ];
+    let numbers = [
+        "low",
+        "high",
+        "base_value",
+        "output_at_base",
+        "output_at_low",
+        "output_at_high",
+        "swing",
+    ];
+    // The sweep's own row type; a sweep written before `base_value` was recorded is read
+    // through the row type of then, its scenario values unknown.
+    let (rows, known_base): (Vec<TornadoRow>, bool) =
+        if folder.header_has("tornado.csv", "base_value") {
+            let rows = folder.csv::<TornadoRow>(
+                "tornado.csv",
+                "a sweep's folder holds tornado.csv",
+                &columns,
+                &numbers,
+                &[],
+            )?;
+            (rows, true)
+        } else {
+            let rows = folder.csv::<TornadoRowBefore>(
+                "tornado.csv",
+                "a sweep's folder holds tornado.csv",
+                &columns,
+                &numbers,
+                &[],
+            )?;
+            (
+                rows.into_iter().map(TornadoRowBefore::into_row).collect(),
+                false,
+            )
+        };
     let Some(first) = rows.first() else {
         return Err(PlotError::Content {
             path: folder.path("tornado.csv"),
@@ -381,7 +403,7 @@ pub fn sweep_charts(folder: &Folder) -> Result<Vec<Chart>, PlotError> {
                 parameter: r.parameter.clone(),
                 low: r.low,
                 high: r.high,
-                base_value: r.base_value,
+                base_value: known_base.then_some(r.base_value),
                 at_low: r.output_at_low,
                 at_high: r.output_at_high,
                 failed: r.failed.clone(),

@@ -24,9 +24,10 @@
 //!    [`Effect`] with its arms in `Effect::act`, `Effect::act_mut` and
 //!    [`Effect::is_sanction`] (whether charts mark it as a sanction). Every one of these
 //!    matches is exhaustive: the compiler names the arm you forgot.
-//! 3. A field no kind has taken yet: a variant of [`Field`] (and its name), and the field
-//!    in `scenario::raw::RawInstrument` (whose `given`, `number`, `flag` and `codes`
-//!    destructure the entry, so the compiler asks for it there too).
+//! 3. A field no kind has taken yet: a variant of [`Field`] and its arm in [`Field::name`]
+//!    ([`Field::parse`] reads serde's spelling, so it needs nothing), and the field in
+//!    `scenario::raw::RawInstrument`: `given` destructures the entry and `number`, `flag`
+//!    and `codes` match every field, so the compiler asks for each.
 //! 4. Its row in `scenarios/README.md`'s table of instruments, and a test of its effect
 //!    next to the others at the end of this file. Parameter paths
 //!    (`instruments.<id>.<field>`) reach its numbers through `get` and `set` with nothing
@@ -136,7 +137,11 @@ impl Kind {
 
 /// A kind-specific field of an `[[instruments]]` entry (the common ones, `id`, `label`,
 /// `source`, `start`, `end`, `phase_in` and `sectors`, are checked once for every kind).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Its spelling is serde's (`snake_case`, as [`Kind`]'s), so [`Field::parse`] knows every
+/// variant without a list to keep; [`Field::name`] spells it the same (a test checks every
+/// field through `RawInstrument::given`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Field {
     Exporters,
     Importers,
@@ -181,27 +186,10 @@ impl Field {
 
     /// The field of that name, if there is one.
     pub fn parse(name: &str) -> Option<Field> {
-        use Field::*;
-        [
-            Exporters,
-            Importers,
-            Via,
-            Origins,
-            Members,
-            Economies,
-            Percent,
-            Prohibitive,
-            Probability,
-            PenaltyPercent,
-            Share,
-            Premium,
-            Stock,
-            Annual,
-            KRef,
-            Eta,
-        ]
-        .into_iter()
-        .find(|f| f.name() == name)
+        use serde::de::IntoDeserializer;
+        let de: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+            name.into_deserializer();
+        Field::deserialize(de).ok()
     }
 }
 
@@ -567,6 +555,20 @@ mod tests {
             sectors: vec![],
             effect,
         }
+    }
+
+    /// Every field (the list `RawInstrument::given` keeps, which the compiler checks
+    /// against the entry's fields) is parsed back from its name.
+    #[test]
+    fn every_field_parses_from_its_name() {
+        let entry: crate::scenario::raw::RawInstrument =
+            toml::from_str("kind = \"growth\"\nstart = 2022").unwrap();
+        let fields = entry.given();
+        for (f, _) in fields {
+            assert_eq!(Field::parse(f.name()), Some(f), "{}", f.name());
+        }
+        assert_eq!(Field::parse("k_ref"), Some(Field::KRef));
+        assert_eq!(Field::parse("nope"), None);
     }
 
     #[test]

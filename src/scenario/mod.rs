@@ -48,7 +48,7 @@ use crate::input::{read_text, InputError, InputKind};
 use crate::world::{DataError, GravityData};
 
 pub use dynamics::{Dynamics, Reporter, Routes, Sector};
-pub use params::{Param, ParamPath};
+pub use params::{Missing, Param, ParamError, ParamPath};
 pub use raw::RawScenario;
 pub use uncertainty::{CoefficientDraws, Distribution, Uncertainty};
 pub use validate::validate;
@@ -148,6 +148,8 @@ pub enum DataSource {
         path: PathBuf,
         year: i64,
         panel: Option<PathBuf>,
+        /// The exchange-rates table for the panel's figures, if the scenario names one.
+        rates: Option<PathBuf>,
     },
     /// Flows written in the scenario file.
     Inline,
@@ -267,9 +269,12 @@ impl Scenario {
         }
         match &self.data_source {
             DataSource::File { path, .. } => files.push(path.clone()),
-            DataSource::World { path, panel, .. } => {
+            DataSource::World {
+                path, panel, rates, ..
+            } => {
                 files.push(path.clone());
                 files.extend(panel.clone());
+                files.extend(rates.clone());
             }
             DataSource::Inline => {}
         }

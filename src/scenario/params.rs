@@ -17,12 +17,78 @@
 
 use std::fmt;
 
+use thiserror::Error;
 use toml::{Table, Value};
 
 use super::resolve::check;
 use super::{CostChange, Problem, Scenario, ScenarioError, Shock};
 use crate::gravity::SolverOptions;
 use crate::policy::Field;
+
+/// Why a path names no number that can be read, set, drawn, swept or fitted.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ParamError {
+    /// Empty, or with an empty segment.
+    #[error("`{text}` is not a parameter path (keys joined by dots)")]
+    Syntax { text: String },
+    /// The walk along the path found nothing at some step.
+    #[error("`{path}` names no parameter: {missing}")]
+    Missing { path: ParamPath, missing: Missing },
+    /// The path names a value that is not a number (a table, a string).
+    #[error("`{path}` is not a number (found {found})")]
+    NotANumber { path: ParamPath, found: String },
+    /// A year or a count: `what` names it (``a year (`years.base`)``).
+    #[error("`{path}` is {what}, a whole number: it cannot be drawn, swept or fitted")]
+    WholeNumber { path: ParamPath, what: String },
+    /// A path of no settable kind; the message lists what can be set.
+    #[error("`{path}` names no parameter of this scenario that can be drawn, swept or fitted ({SETTABLE})")]
+    NotSettable { path: ParamPath },
+}
+
+/// What the walk along a path did not find ([`ParamError::Missing`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    /// No key or index: the path up to it (`routes.thetaa`, `shocks[4]`).
+    Key(String),
+    /// No entry of the array `within` whose `id` or `name` is `key`.
+    Entry { key: String, within: String },
+    /// `at` holds `found`, not a table to walk into.
+    NotATable { at: String, found: String },
+    /// The table `key` to add a value under is something else.
+    KeyNotATable(String),
+    /// `sigma` in a scenario with `[[sectors]]`, where each sector has its own.
+    SectorSigmas,
+    /// A sector's field other than `sigma`.
+    SectorField,
+    /// `routes.recorded_share.<code>` with a code that is not an intermediary.
+    NotAHub(String),
+    /// No instrument with this id (or index).
+    Instrument(String),
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Missing::Key(here) => write!(f, "no `{here}`"),
+            Missing::Entry { key, within } => {
+                write!(f, "no entry with id or name `{key}` in `{within}`")
+            }
+            Missing::NotATable { at, found } => write!(f, "`{at}` is {found}, not a table"),
+            Missing::KeyNotATable(key) => write!(f, "`{key}` is not a table"),
+            Missing::SectorSigmas => {
+                f.write_str("each of `[[sectors]]` has its own (`sectors.<name>.sigma`)")
+            }
+            Missing::SectorField => f.write_str("a sector's number is its `sigma`"),
+            Missing::NotAHub(code) => write!(f, "`{code}` is not one of `routes.intermediaries`"),
+            Missing::Instrument(id) => {
+                write!(
+                    f,
+                    "no instrument with id `{id}` (or index) in `instruments`"
+                )
+            }
+        }
+    }
+}
 
 /// A validated path (syntax only; whether it names a number is checked against a table).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
@@ -37,11 +103,11 @@ impl fmt::Display for ParamPath {
 
 impl ParamPath {
     /// Parses a path; an empty path or an empty segment is an error.
-    pub fn parse(text: &str) -> Result<ParamPath, String> {
+    pub fn parse(text: &str) -> Result<ParamPath, ParamError> {
         if text.is_empty() || text.split('.').any(str::is_empty) {
-            return Err(format!(
-                "`{text}` is not a parameter path (keys joined by dots)"
-            ));
+            return Err(ParamError::Syntax {
+                text: text.to_owned(),
+            });
         }
         Ok(ParamPath(text.to_owned()))
     }
@@ -64,19 +130,33 @@ impl ParamPath {
     }
 
     /// The number at this path in `table`.
-    pub fn get(&self, table: &Table) -> Result<f64, String> {
+    pub fn get(&self, table: &Table) -> Result<f64, ParamError> {
         let mut root = Value::Table(table.clone());
         let v = self.locate(&mut root)?;
-        number(v).ok_or_else(|| format!("`{self}` is not a number (found {v})"))
+        number(v).ok_or_else(|| self.not_a_number(v))
+    }
+
+    fn not_a_number(&self, found: &Value) -> ParamError {
+        ParamError::NotANumber {
+            path: self.clone(),
+            found: found.to_string(),
+        }
+    }
+
+    fn missing(&self, missing: Missing) -> ParamError {
+        ParamError::Missing {
+            path: self.clone(),
+            missing,
+        }
     }
 
     /// Sets the number at this path in `table`; the field must exist and be a number.
-    pub fn set(&self, table: &mut Table, value: f64) -> Result<(), String> {
+    pub fn set(&self, table: &mut Table, value: f64) -> Result<(), ParamError> {
         let mut root = Value::Table(std::mem::take(table));
         let result = (|| {
             let v = self.locate(&mut root)?;
             if number(v).is_none() {
-                return Err(format!("`{self}` is not a number (found {v})"));
+                return Err(self.not_a_number(v));
             }
             *v = Value::Float(value);
             Ok(())
@@ -90,7 +170,7 @@ impl ParamPath {
     /// As [`ParamPath::set`], adding the key when a path of plain table keys
     /// (`years.adjustment`, `routes.recorded_share.KGZ`) names a number the file leaves at
     /// its default: what writing a fitted value back needs.
-    pub fn set_or_insert(&self, table: &mut Table, value: f64) -> Result<(), String> {
+    pub fn set_or_insert(&self, table: &mut Table, value: f64) -> Result<(), ParamError> {
         let segs = self.segments();
         if self.set(table, value).is_ok() || segs.iter().any(|(_, i)| i.is_some()) {
             return self.set(table, value);
@@ -101,11 +181,11 @@ impl ParamPath {
                 .entry(key.clone())
                 .or_insert_with(|| Value::Table(Table::new()))
                 .as_table_mut()
-                .ok_or_else(|| format!("`{self}` names no parameter: `{key}` is not a table"))?;
+                .ok_or_else(|| self.missing(Missing::KeyNotATable(key.clone())))?;
         }
         let last = &segs[segs.len() - 1].0;
         match node.get(last) {
-            Some(v) if number(v).is_none() => Err(format!("`{self}` is not a number (found {v})")),
+            Some(v) if number(v).is_none() => Err(self.not_a_number(v)),
             _ => {
                 node.insert(last.clone(), Value::Float(value));
                 Ok(())
@@ -113,7 +193,7 @@ impl ParamPath {
         }
     }
 
-    fn locate<'a>(&self, root: &'a mut Value) -> Result<&'a mut Value, String> {
+    fn locate<'a>(&self, root: &'a mut Value) -> Result<&'a mut Value, ParamError> {
         let mut node = root;
         let mut walked = String::new();
         for (key, index) in self.segments() {
@@ -125,7 +205,7 @@ impl ParamPath {
             node = match node {
                 Value::Table(t) => t
                     .get_mut(&key)
-                    .ok_or_else(|| format!("`{self}` names no parameter: no `{here}`"))?,
+                    .ok_or_else(|| self.missing(Missing::Key(here.clone())))?,
                 Value::Array(items) => {
                     let pos = items.iter().position(|item| {
                         ["id", "name"]
@@ -133,20 +213,24 @@ impl ParamPath {
                             .any(|k| item.get(k).and_then(Value::as_str) == Some(key.as_str()))
                     });
                     let pos = pos.ok_or_else(|| {
-                        format!("`{self}` names no parameter: no entry with id or name `{key}` in `{walked}`")
+                        self.missing(Missing::Entry {
+                            key: key.clone(),
+                            within: walked.clone(),
+                        })
                     })?;
                     &mut items[pos]
                 }
                 other => {
-                    return Err(format!(
-                        "`{self}` names no parameter: `{walked}` is {other}, not a table"
-                    ))
+                    return Err(self.missing(Missing::NotATable {
+                        at: walked.clone(),
+                        found: other.to_string(),
+                    }))
                 }
             };
             if let Some(i) = index {
                 node = match node {
                     Value::Array(items) if i < items.len() => &mut items[i],
-                    _ => return Err(format!("`{self}` names no parameter: no `{here}[{i}]`")),
+                    _ => return Err(self.missing(Missing::Key(format!("{here}[{i}]")))),
                 };
             }
             walked = here;
@@ -202,26 +286,26 @@ const SETTABLE: &str = "sigma, sectors.<name>.sigma, years.adjustment, routes.th
 impl Scenario {
     /// Resolves `path` against this scenario: an error unless it names a number that can
     /// be drawn, swept or fitted.
-    pub fn param(&self, path: &ParamPath) -> Result<Param, String> {
+    pub fn param(&self, path: &ParamPath) -> Result<Param, ParamError> {
         let segs = path.segments();
-        let no = |here: &str| format!("`{path}` names no parameter: no `{here}`");
-        let whole = |what: &str| {
-            format!("`{path}` is {what}, a whole number: it cannot be drawn, swept or fitted")
+        let no = |here: &str| path.missing(Missing::Key(here.to_owned()));
+        let whole = |what: &str| ParamError::WholeNumber {
+            path: path.clone(),
+            what: what.to_owned(),
         };
         let keys: Vec<(&str, Option<usize>)> = segs.iter().map(|(k, i)| (k.as_str(), *i)).collect();
         let d = self.dynamics.as_ref();
         let routes = d.and_then(|d| d.routes.as_ref());
         let target = match keys.as_slice() {
             [("sigma", None)] if self.top_sigma => Target::Sigma,
-            [("sigma", None)] => {
-                return Err(format!(
-                    "`{path}` names no parameter: each of `[[sectors]]` has its own (`sectors.<name>.sigma`)"
-                ))
-            }
+            [("sigma", None)] => return Err(path.missing(Missing::SectorSigmas)),
             [("sectors", index), rest @ ..] if !self.top_sigma => {
                 let sectors = d.map(|d| d.sectors.as_slice()).unwrap_or_default();
                 let (k, here) = match (index, rest) {
-                    (Some(i), _) => (Some(*i).filter(|&i| i < sectors.len()), format!("sectors[{i}]")),
+                    (Some(i), _) => (
+                        Some(*i).filter(|&i| i < sectors.len()),
+                        format!("sectors[{i}]"),
+                    ),
                     (None, [(name, _), ..]) => (
                         sectors.iter().position(|s| s.name == *name),
                         format!("sectors.{name}"),
@@ -232,7 +316,7 @@ impl Scenario {
                 let field = if index.is_some() { rest } else { &rest[1..] };
                 match field {
                     [("sigma", None)] => Target::SectorSigma(k),
-                    _ => return Err(format!("`{path}` names no parameter: a sector's number is its `sigma`")),
+                    _ => return Err(path.missing(Missing::SectorField)),
                 }
             }
             [("years", None), ("adjustment", None)] if d.is_some() => Target::Adjustment,
@@ -256,11 +340,7 @@ impl Scenario {
                 });
                 match h {
                     Some(h) => Target::RecordedShare(h),
-                    None => {
-                        return Err(format!(
-                            "`{path}` names no parameter: `{code}` is not one of `routes.intermediaries`"
-                        ))
-                    }
+                    None => return Err(path.missing(Missing::NotAHub((*code).to_owned()))),
                 }
             }
             [("costs", None), ("coefficients", None), (name, None)]
@@ -295,17 +375,18 @@ impl Scenario {
                         *f,
                     ),
                     (None, [(id, None), (f, None)]) => (
-                        instruments.iter().position(|s| s.id.as_deref() == Some(*id)),
+                        instruments
+                            .iter()
+                            .position(|s| s.id.as_deref() == Some(*id)),
                         format!("instruments.{id}"),
                         *f,
                     ),
                     _ => return Err(no(path.as_str())),
                 };
                 let Some(k) = k else {
-                    return Err(format!(
-                        "`{path}` names no parameter: no instrument with id `{}` (or index) in `instruments`",
-                        here.trim_start_matches("instruments.")
-                    ));
+                    return Err(path.missing(Missing::Instrument(
+                        here.trim_start_matches("instruments.").to_owned(),
+                    )));
                 };
                 if matches!(field, "start" | "end" | "phase_in") {
                     return Err(whole(&format!("a year or a count (`{here}.{field}`)")));
@@ -315,11 +396,7 @@ impl Scenario {
                     _ => return Err(no(&format!("{here}.{field}"))),
                 }
             }
-            _ => {
-                return Err(format!(
-                    "`{path}` names no parameter of this scenario that can be drawn, swept or fitted ({SETTABLE})"
-                ))
-            }
+            _ => return Err(ParamError::NotSettable { path: path.clone() }),
         };
         Ok(Param {
             path: path.clone(),
@@ -538,10 +615,10 @@ mod tests {
                     ("routes.recorded_share.KGZ", 0.2),
                     ("years.adjustment", 0.7),
                     ("sectors.controlled.sigma", 4.5),
-                    ("sectors[1].sigma", 6.5),
+                    ("sectors[2].sigma", 6.5),
                     ("instruments.evasion_china_kgz.premium", 1.9),
                     ("instruments.turn_to_china.percent", 100.0),
-                    ("instruments.west_sanctions_other.percent", 22.0),
+                    ("instruments.sanctions_other_eu.percent", 22.0),
                     ("instruments.payment_frictions.percent", 3.0),
                     ("instruments.bri_kaz.eta", 0.07),
                     ("instruments.bri_kaz.annual", 1.1),
@@ -551,8 +628,8 @@ mod tests {
             (
                 "scenarios/roundabout/secondary_sanctions.toml",
                 &[
-                    ("instruments.secondary_kgz_kaz.probability", 0.45),
-                    ("instruments.secondary_kgz_kaz.penalty_percent", 80.0),
+                    ("instruments.secondary_cca.probability", 0.45),
+                    ("instruments.secondary_cca.penalty_percent", 80.0),
                 ][..],
             ),
             (
@@ -603,7 +680,7 @@ mod tests {
             ),
             ("instruments.evasion_china_kgz.premium", 0.5, "got 0.5"),
             (
-                "instruments.west_sanctions_other.percent",
+                "instruments.sanctions_other_eu.percent",
                 -10.0,
                 "a wedge raises costs",
             ),
@@ -639,20 +716,38 @@ mod tests {
                 "no `instruments.evasion_china_kgz.percent`",
             ),
             (
-                "instruments.west_controls.percent",
-                "no `instruments.west_controls.percent`",
+                "instruments.controls_eu.percent",
+                "no `instruments.controls_eu.percent`",
             ),
             ("instruments.eaeu.start", "whole number"),
             ("years.horizon", "whole number"),
             (
-                "routes.recorded_share.CHN",
+                "routes.recorded_share.IND",
                 "not one of `routes.intermediaries`",
             ),
             ("data.flows[0].value", "that can be drawn, swept or fitted"),
         ] {
             let e = s.param(&ParamPath::parse(path).unwrap()).unwrap_err();
-            assert!(e.contains(needle), "{path}: {e}");
+            assert!(e.to_string().contains(needle), "{path}: {e}");
         }
+        // Callers can tell the kinds apart without reading the message.
+        let kind = |path: &str| s.param(&ParamPath::parse(path).unwrap()).unwrap_err();
+        assert!(matches!(
+            kind("routes.recorded_share.IND"),
+            ParamError::Missing { missing: Missing::NotAHub(c), .. } if c == "IND"
+        ));
+        assert!(matches!(
+            kind("years.horizon"),
+            ParamError::WholeNumber { .. }
+        ));
+        assert!(matches!(
+            kind("data.flows[0].value"),
+            ParamError::NotSettable { .. }
+        ));
+        assert!(matches!(
+            ParamPath::parse("a..b"),
+            Err(ParamError::Syntax { text }) if text == "a..b"
+        ));
     }
 
     #[test]

@@ -342,7 +342,21 @@ impl RawInstrument {
     pub(crate) fn flag(&self, field: Field) -> Option<bool> {
         match field {
             Field::Prohibitive => self.prohibitive,
-            _ => None,
+            Field::Exporters
+            | Field::Importers
+            | Field::Via
+            | Field::Origins
+            | Field::Members
+            | Field::Economies
+            | Field::Percent
+            | Field::Probability
+            | Field::PenaltyPercent
+            | Field::Share
+            | Field::Premium
+            | Field::Stock
+            | Field::Annual
+            | Field::KRef
+            | Field::Eta => None,
         }
     }
 
@@ -393,6 +407,12 @@ pub struct RawData {
     /// checked with the world, kept for calibration targets.
     #[serde(default)]
     pub panel: Option<String>,
+    /// Path to the exchange-rates table the world was built with (`data build --rates`),
+    /// relative to the scenario file: the panel's figures in other currencies are converted
+    /// with it where results are set against the panel (the chart of observed against
+    /// modelled recorded flows).
+    #[serde(default)]
+    pub rates: Option<String>,
     /// Which year of the file (or world) to use.
     #[serde(default)]
     pub year: Option<i64>,

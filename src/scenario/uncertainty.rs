@@ -72,7 +72,7 @@ pub(crate) fn validate(
         let param = match resolve(&d.path) {
             Ok(param) => param,
             Err(m) => {
-                p.add(format!("{field}.path"), m);
+                p.add(format!("{field}.path"), m.to_string());
                 continue;
             }
         };
@@ -110,7 +110,7 @@ pub(crate) fn validate(
                     mean[i] = s.value(&param);
                     params.push(param);
                 }
-                Err(m) => p.add(format!("{field}.names[{i}]"), m),
+                Err(m) => p.add(format!("{field}.names[{i}]"), m.to_string()),
             }
         }
         (params.len() == n).then(|| CoefficientDraws {

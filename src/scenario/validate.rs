@@ -280,6 +280,13 @@ fn load_data(
         );
         return Ok(None);
     }
+    if raw.rates.is_some() && raw.world.is_none() {
+        p.add(
+            "data.rates",
+            "goes with `world` and `panel` (the rates the world was built with)",
+        );
+        return Ok(None);
+    }
     if let Some(rel) = &raw.world {
         return Ok(load_world(rel, raw, base_dir, reuse, p));
     }
@@ -374,6 +381,7 @@ fn load_world(
     use crate::data::world_file::{read_world, Recorder};
     let path = base_dir.join(rel);
     let panel = raw.panel.as_ref().map(|rel| base_dir.join(rel));
+    let rates = raw.rates.as_ref().map(|rel| base_dir.join(rel));
     let year = match raw.year.map(i32::try_from) {
         None => None,
         Some(Ok(y)) => Some(y),
@@ -390,9 +398,14 @@ fn load_world(
             path: rp,
             year: ry,
             panel: pp,
+            rates: rr,
         } = &s.data_source
         {
-            if *rp == path && year.is_none_or(|y| i64::from(y) == *ry) && *pp == panel {
+            if *rp == path
+                && year.is_none_or(|y| i64::from(y) == *ry)
+                && *pp == panel
+                && *rr == rates
+            {
                 let n = s.data.economies.len();
                 let reporters = s
                     .dynamics
@@ -426,6 +439,18 @@ fn load_world(
             Ok(_) => {}
         }
     }
+    if let Some(rates_path) = &rates {
+        if raw.panel.is_none() {
+            p.add(
+                "data.rates",
+                "converts the panel's figures, but `[data]` names no `panel`".to_owned(),
+            );
+        }
+        if let Err(e) = crate::data::panel::Rates::read(rates_path) {
+            p.add("data.rates", e.to_string());
+            return None;
+        }
+    }
     if let Err(e) = check_economies("data", world.data.economies.len()) {
         p.add(e.field, format!("{} {}", e.value, e.reason));
         return None;
@@ -445,6 +470,7 @@ fn load_world(
             path,
             year: i64::from(world.year),
             panel,
+            rates,
         },
         reporters,
     ))

@@ -1,18 +1,25 @@
 //! Runs a validated scenario: baseline costs, the baseline equilibrium, the shocked costs
 //! and the counterfactual, then the country and bilateral results.
+//!
+//! A scenario with `[years]` runs through one yearly loop (`driver.rs`), which hands each
+//! sector-year to a sink: [`run_years`] keeps every result row (`years.rs`), while
+//! [`key_outputs`] and [`output_values`] keep only the sums the key series need (`key.rs`),
+//! for the commands that run a scenario many times. A new consumer of the yearly results
+//! is a new sink, not a copy of the loop.
 
 use thiserror::Error;
 
+mod driver;
 mod key;
 mod outputs;
 pub mod series;
 mod years;
 
-pub use key::{key_outputs, output_values, outputs_direct};
+pub use key::{country_series, key_outputs, output_values, outputs_direct};
 pub use outputs::outputs;
 
 pub use years::{
-    final_from_recorded, key_series, run_years, CountryTotalRow, FinalFlowsError, FlowRow,
+    final_from_recorded, key_series, run_years, Code, CountryTotalRow, FinalFlowsError, FlowRow,
     FlowTotalRow, RecordedOptions, RecordedRow, RecordedTotalRow, ReexportRow, ReexportTotalRow,
     RouteRow, RouteTotalRow, SeriesPoint, YearCountryRow, YearRun, YearTotals, ALL_SECTORS, DIRECT,
 };
@@ -36,7 +43,7 @@ pub enum RunError {
     #[error(transparent)]
     Solve(#[from] SolveError),
     #[error("the result holds a value that is not a finite number ({0}); nothing was written")]
-    NonFinite(String),
+    NonFinite(NonFiniteAt),
     #[error("the scenario has no `[years]`")]
     NoYears,
     /// The routes of a sector in some year are rejected; `named` is the route error with
@@ -74,9 +81,134 @@ pub enum RunError {
         theta: f64,
         sigma: f64,
     },
-    /// A shock takes a trade cost out of the range of `f64`.
-    #[error("{0}")]
-    Shock(String),
+    /// A shock takes the trade cost `t^(1-sigma)` of `exporter -> importer` to `value`,
+    /// out of the range of `f64`.
+    #[error("shock \"{label}\": {cause} makes t^(1-sigma) for {exporter}->{importer} {value}, not a finite number")]
+    Shock {
+        label: String,
+        exporter: String,
+        importer: String,
+        value: f64,
+        cause: Box<ShockCause>,
+    },
+}
+
+/// Which row of a result holds a value that is not a finite number
+/// ([`RunError::NonFinite`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NonFiniteAt {
+    /// A country of a single counterfactual.
+    Country(String),
+    /// A flow of a single counterfactual.
+    Flow { exporter: String, importer: String },
+    /// A yearly flow (`flows.csv`).
+    YearFlow {
+        exporter: String,
+        importer: String,
+        year: i32,
+    },
+    /// A yearly flow as one reporter records it (`recorded.csv`).
+    Recorded {
+        exporter: String,
+        importer: String,
+        reporter: String,
+        year: i32,
+    },
+    /// A route into the target (`routes.csv`); `via` is an intermediary or `direct`.
+    Route {
+        origin: String,
+        via: String,
+        year: i32,
+    },
+    /// An origin's re-exports through an intermediary (`reexports.csv`).
+    Reexports {
+        origin: String,
+        intermediary: String,
+        year: i32,
+    },
+    /// A country's row of one sector in one year (`countries.csv`).
+    YearCountry { country: String, year: i32 },
+    /// A country's all-sector row in one year (`countries_total.csv`).
+    CountryTotal { country: String, year: i32 },
+}
+
+impl std::fmt::Display for NonFiniteAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NonFiniteAt::Country(c) => write!(f, "country {c}"),
+            NonFiniteAt::Flow { exporter, importer } => write!(f, "flow {exporter}->{importer}"),
+            NonFiniteAt::YearFlow {
+                exporter,
+                importer,
+                year,
+            } => write!(f, "flow {exporter}->{importer} in {year}"),
+            NonFiniteAt::Recorded {
+                exporter,
+                importer,
+                reporter,
+                year,
+            } => write!(
+                f,
+                "flow {exporter}->{importer} recorded by {reporter} in {year}"
+            ),
+            NonFiniteAt::Route { origin, via, year } => {
+                write!(f, "route {origin} via {via} in {year}")
+            }
+            NonFiniteAt::Reexports {
+                origin,
+                intermediary,
+                year,
+            } => write!(f, "re-exports of {origin} via {intermediary} in {year}"),
+            NonFiniteAt::YearCountry { country, year } => write!(f, "country {country} in {year}"),
+            NonFiniteAt::CountryTotal { country, year } => {
+                write!(f, "country {country} (all sectors) in {year}")
+            }
+        }
+    }
+}
+
+/// What a shock did to a trade cost that left the range of `f64` ([`RunError::Shock`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShockCause {
+    /// Setting cost variable `variable` from `from` to `value`, with coefficient
+    /// `coefficient`.
+    SetVariable {
+        variable: String,
+        value: f64,
+        from: f64,
+        coefficient: f64,
+    },
+    /// A cost factor on `t`, raised to `1 - sigma` (`power`: the result).
+    Factor { factor: f64, sigma: f64, power: f64 },
+}
+
+impl std::fmt::Display for ShockCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShockCause::SetVariable {
+                variable,
+                value,
+                from,
+                coefficient,
+            } => write!(
+                f,
+                "`{variable}` = {} (from {}, coefficient {})",
+                number_text(*value),
+                number_text(*from),
+                number_text(*coefficient)
+            ),
+            ShockCause::Factor {
+                factor,
+                sigma,
+                power,
+            } => write!(
+                f,
+                "a cost factor {} with sigma = {} (factor^(1-sigma) = {power})",
+                number_text(*factor),
+                number_text(*sigma)
+            ),
+        }
+    }
 }
 
 impl From<CostError> for RunError {
@@ -115,13 +247,12 @@ pub fn counterfactual_costs(s: &Scenario, base: &Matrix) -> Result<Matrix, RunEr
     let mut vars = s.data.variables.clone();
     for shock in &s.shocks {
         let code = |i: usize| s.data.economies.code(i);
-        let out_of_range = |i: usize, j: usize, v: f64, what: String| {
-            RunError::Shock(format!(
-                "shock \"{}\": {what} makes t^(1-sigma) for {}->{} {v}, not a finite number",
-                shock.label,
-                code(i),
-                code(j)
-            ))
+        let out_of_range = |i: usize, j: usize, value: f64, cause: ShockCause| RunError::Shock {
+            label: shock.label.clone(),
+            exporter: code(i).to_owned(),
+            importer: code(j).to_owned(),
+            value,
+            cause: Box::new(cause),
         };
         match &shock.change {
             CostChange::SetVariable { variable, value } => {
@@ -137,12 +268,12 @@ pub fn counterfactual_costs(s: &Scenario, base: &Matrix) -> Result<Matrix, RunEr
                             i,
                             j,
                             t[(i, j)],
-                            format!(
-                                "`{variable}` = {} (from {}, coefficient {})",
-                                number_text(*value),
-                                number_text(z[(i, j)]),
-                                number_text(beta)
-                            ),
+                            ShockCause::SetVariable {
+                                variable: variable.clone(),
+                                value: *value,
+                                from: z[(i, j)],
+                                coefficient: beta,
+                            },
                         ));
                     }
                     z[(i, j)] = *value;
@@ -157,11 +288,11 @@ pub fn counterfactual_costs(s: &Scenario, base: &Matrix) -> Result<Matrix, RunEr
                             i,
                             j,
                             t[(i, j)],
-                            format!(
-                                "a cost factor {} with sigma = {} (factor^(1-sigma) = {m})",
-                                number_text(*factor),
-                                number_text(s.sigma)
-                            ),
+                            ShockCause::Factor {
+                                factor: *factor,
+                                sigma: s.sigma,
+                                power: m,
+                            },
                         ));
                     }
                 }
@@ -227,7 +358,7 @@ fn check_finite(
             c.intranational_trade_change_pct,
         ];
         if values.iter().any(|v| !v.is_finite()) {
-            return Err(RunError::NonFinite(format!("country {}", c.country)));
+            return Err(RunError::NonFinite(NonFiniteAt::Country(c.country.clone())));
         }
     }
     for b in bilateral {
@@ -235,11 +366,55 @@ fn check_finite(
             .iter()
             .all(|v| v.is_finite())
         {
-            return Err(RunError::NonFinite(format!(
-                "flow {}->{}",
-                b.exporter, b.importer
-            )));
+            return Err(RunError::NonFinite(NonFiniteAt::Flow {
+                exporter: b.exporter.clone(),
+                importer: b.importer.clone(),
+            }));
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::ParamPath;
+
+    /// A cost factor raised to `1 - sigma` with an extreme sigma leaves the range of `f64`:
+    /// a typed error naming the shock, the pair and the factor, with the message users see.
+    #[test]
+    fn a_shock_out_of_range_is_a_typed_error() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/two_country_symmetric.toml");
+        let s = Scenario::from_file(&path).unwrap();
+        let sigma = s.param(&ParamPath::parse("sigma").unwrap()).unwrap();
+        let s = s.with_params(&[(&sigma, 1e308)]).unwrap();
+        let e = counterfactual_costs(&s, &baseline_costs(&s).unwrap()).unwrap_err();
+        match &e {
+            RunError::Shock {
+                exporter,
+                importer,
+                cause,
+                ..
+            } => {
+                assert_eq!((exporter.as_str(), importer.as_str()), ("ALP", "BET"));
+                assert!(
+                    matches!(**cause, ShockCause::Factor { factor, sigma, .. } if factor == 0.8 && sigma == 1e308),
+                    "{cause:?}"
+                );
+            }
+            other => panic!("expected a shock error, got {other:?}"),
+        }
+        let text = e.to_string();
+        assert!(
+            text.starts_with(
+                "shock \"20% cut in bilateral trade costs\": a cost factor 0.8 with sigma = 1e308"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("for ALP->BET inf, not a finite number"),
+            "{text}"
+        );
+    }
 }

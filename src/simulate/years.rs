@@ -21,27 +21,36 @@
 //! - the final buyer records imports from the hub: the hub's re-exports in full, unless
 //!   the two share a customs union (no customs post), where only `rho_k` is seen.
 
+use std::ops::ControlFlow;
+
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::RunError;
-use crate::gravity::{costs_from_flows, country_results, Equilibrium, GeMode, GravityModel};
+use super::driver::{drive, SectorYear, Solve, YearSink};
+use super::{NonFiniteAt, RunError};
+use crate::gravity::{costs_from_flows, country_results, CountryResult, Equilibrium};
 use crate::policy::PolicyState;
-use crate::routes::{detour, network, route_flows, RouteError, RouteFlows, Routing, Via};
-use crate::scenario::RouteForm;
+use crate::routes::{network, route_flows, RouteError, RouteFlows, Routing};
 use crate::scenario::{Dynamics, Reporter, Scenario};
 use crate::solver::{check_cap, check_tolerance, InvalidOption, SolveReport, StopReason};
 use crate::world::{Economies, GravityData, Matrix, Vector};
 
+/// An economy or a sector of a yearly run, by its position in [`YearRun::economies`] or
+/// [`YearRun::sectors`] ([`YearRun::economy`] and [`YearRun::sector`] give the name). The
+/// detail rows hold these rather than names: a run of 150 economies and 20 sectors over 10
+/// years has 13 million of them (limits: [`crate::limits::MAX_ECONOMIES`],
+/// [`crate::limits::MAX_SECTORS`]).
+pub type Code = u16;
+
 /// One row of `flows.csv`: a link in one sector and year, as goods move (one row per
 /// link; what each customs authority records is in `recorded.csv`, joined on
 /// `year, sector, exporter, importer`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FlowRow {
     pub year: i32,
-    pub sector: String,
-    pub exporter: String,
-    pub importer: String,
+    pub sector: Code,
+    pub exporter: Code,
+    pub importer: Code,
     /// Goods physically shipped on the link (direct sales plus transit legs), data unit.
     pub shipped: f64,
     /// Goods from the exporter bought by final buyers in the importer, by any route.
@@ -50,28 +59,28 @@ pub struct FlowRow {
 
 /// One row of `recorded.csv`: a link as one reporter records it (two rows per link: the
 /// exporter's and the importer's statistics).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RecordedRow {
     pub year: i32,
-    pub sector: String,
-    pub exporter: String,
-    pub importer: String,
-    /// Whose statistics: the exporter's or the importer's code.
-    pub reporter: String,
+    pub sector: Code,
+    pub exporter: Code,
+    pub importer: Code,
+    /// Whose statistics: the exporter or the importer.
+    pub reporter: Code,
     /// What that reporter records, data unit.
     pub recorded: f64,
 }
 
 /// One row of `routes.csv`: an origin's final-destination flow into the route target by
 /// one route, in one sector.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RouteRow {
     pub year: i32,
-    pub sector: String,
-    pub origin: String,
-    /// `direct` or the intermediary's code.
-    pub via: String,
-    pub destination: String,
+    pub sector: Code,
+    pub origin: Code,
+    /// The intermediary, or `None` for the direct route (written [`DIRECT`]).
+    pub via: Option<Code>,
+    pub destination: Code,
     /// Data unit.
     pub value: f64,
     /// `value` over the origin's whole flow into the destination (all routes).
@@ -82,12 +91,12 @@ pub struct RouteRow {
 
 /// One row of `reexports.csv`: what one origin ships into one intermediary, and how much of
 /// it goes on to the route target, in one sector.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReexportRow {
     pub year: i32,
-    pub sector: String,
-    pub intermediary: String,
-    pub origin: String,
+    pub sector: Code,
+    pub intermediary: Code,
+    pub origin: Code,
     /// Goods shipped from the origin into the intermediary (its own purchases and transit).
     pub imports_from_origin: f64,
     /// Of which re-exported to the route target.
@@ -98,11 +107,11 @@ pub struct ReexportRow {
 
 /// One row of the yearly `countries.csv`: the year's equilibrium of one sector against the
 /// base year's.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct YearCountryRow {
     pub year: i32,
-    pub sector: String,
-    pub country: String,
+    pub sector: Code,
+    pub country: Code,
     pub welfare_change_pct: f64,
     pub real_gdp_change_pct: f64,
     pub factory_gate_price_change_pct: f64,
@@ -188,6 +197,10 @@ pub struct YearTotals {
 #[derive(Debug, Clone)]
 pub struct YearRun {
     pub years: Vec<i32>,
+    /// The economies the detail rows' [`Code`]s refer to (the scenario's, in its order).
+    pub economies: Economies,
+    /// The sectors' names, in the scenario's order ([`ALL_SECTORS`] without `[[sectors]]`).
+    pub sectors: Vec<String>,
     pub flows: Vec<FlowRow>,
     pub recorded: Vec<RecordedRow>,
     pub routes: Vec<RouteRow>,
@@ -202,153 +215,173 @@ pub struct YearRun {
     pub base_year_reports: Vec<SolveReport>,
 }
 
+impl YearCountryRow {
+    /// The row of economy `country` in one sector and year, from that sector's result.
+    pub(super) fn new(year: i32, sector: Code, country: Code, c: &CountryResult) -> Self {
+        YearCountryRow {
+            year,
+            sector,
+            country,
+            welfare_change_pct: c.welfare_change_pct,
+            real_gdp_change_pct: c.real_gdp_change_pct,
+            factory_gate_price_change_pct: c.factory_gate_price_change_pct,
+            output_change_pct: c.output_change_pct,
+            foreign_exports_change_pct: c.foreign_exports_change_pct,
+            foreign_imports_change_pct: c.foreign_imports_change_pct,
+        }
+    }
+
+    /// The changes in column order (welfare, real GDP, factory-gate price, output,
+    /// foreign exports, foreign imports), in percent.
+    pub fn changes(&self) -> [f64; 6] {
+        [
+            self.welfare_change_pct,
+            self.real_gdp_change_pct,
+            self.factory_gate_price_change_pct,
+            self.output_change_pct,
+            self.foreign_exports_change_pct,
+            self.foreign_imports_change_pct,
+        ]
+    }
+}
+
+impl CountryTotalRow {
+    /// The row of `country` in `year` with `changes` in column order (see
+    /// [`YearCountryRow::changes`]).
+    fn new(year: i32, country: String, changes: [f64; 6]) -> Self {
+        let [welfare, real_gdp, price, output, exports, imports] = changes;
+        CountryTotalRow {
+            year,
+            country,
+            welfare_change_pct: welfare,
+            real_gdp_change_pct: real_gdp,
+            factory_gate_price_change_pct: price,
+            output_change_pct: output,
+            foreign_exports_change_pct: exports,
+            foreign_imports_change_pct: imports,
+        }
+    }
+
+    /// The changes in column order, as [`YearCountryRow::changes`].
+    pub fn changes(&self) -> [f64; 6] {
+        [
+            self.welfare_change_pct,
+            self.real_gdp_change_pct,
+            self.factory_gate_price_change_pct,
+            self.output_change_pct,
+            self.foreign_exports_change_pct,
+            self.foreign_imports_change_pct,
+        ]
+    }
+}
+
+impl YearRun {
+    /// The code of the economy `c` of a detail row.
+    pub fn economy(&self, c: Code) -> &str {
+        self.economies.code(usize::from(c))
+    }
+
+    /// The name of the sector `c` of a detail row.
+    pub fn sector(&self, c: Code) -> &str {
+        &self.sectors[usize::from(c)]
+    }
+}
+
+/// An index below [`crate::limits::MAX_ECONOMIES`] or [`crate::limits::MAX_SECTORS`] (the
+/// scenario checked them) as a [`Code`].
+fn code(i: usize) -> Code {
+    const _: () = assert!(crate::limits::MAX_ECONOMIES <= Code::MAX as usize);
+    const _: () = assert!(crate::limits::MAX_SECTORS <= Code::MAX as usize);
+    Code::try_from(i).unwrap_or(Code::MAX)
+}
+
 /// The name of the one sector of a yearly scenario without `[[sectors]]`.
 pub const ALL_SECTORS: &str = "all";
 
-/// Runs a scenario with `[years]`.
+/// An empty vector with room for the product of `sizes` elements, or none where that is
+/// more than can be had (the run then grows it and fails as it would have).
+fn reserved<T>(sizes: &[usize]) -> Vec<T> {
+    let mut v = Vec::new();
+    if let Some(len) = sizes.iter().try_fold(1usize, |a, &b| a.checked_mul(b)) {
+        let _ = v.try_reserve_exact(len);
+    }
+    v
+}
+
+/// Runs a scenario with `[years]`: the yearly loop (`simulate/driver.rs`) into the row sink,
+/// then the totals and the check that every number is finite.
 pub fn run_years(s: &Scenario) -> Result<YearRun, RunError> {
     let d = s.dynamics.as_ref().ok_or(RunError::NoYears)?;
     let eco = &s.data.economies;
     let n = eco.len();
     let years: Vec<i32> = (d.base_year..=d.horizon).collect();
-    let layout = d.routes.as_ref().map(|r| &r.layout);
-    let mut out = YearRun {
-        years: years.clone(),
-        flows: Vec::new(),
-        recorded: Vec::new(),
-        routes: Vec::new(),
-        reexports: Vec::new(),
-        countries: Vec::new(),
-        totals: YearTotals::default(),
-        reports: Vec::new(),
-        base_year_reports: Vec::new(),
+    let leaves = d.sectors.len() * years.len();
+    let mut rows = Rows {
+        out: YearRun {
+            years: years.clone(),
+            economies: eco.clone(),
+            sectors: d.sectors.iter().map(|x| x.name.clone()).collect(),
+            // Every sector-year has a row per link (two recorded) and per country: room for
+            // all of them at once, so that the largest vectors never grow by doubling (twice
+            // the memory while they move).
+            flows: reserved(&[leaves, n, n.saturating_sub(1)]),
+            recorded: reserved(&[2, leaves, n, n.saturating_sub(1)]),
+            routes: Vec::new(),
+            reexports: Vec::new(),
+            countries: reserved(&[leaves, n]),
+            totals: YearTotals::default(),
+            reports: Vec::new(),
+            base_year_reports: Vec::new(),
+        },
+        country_sums: vec![vec![CountrySums::default(); n]; years.len()],
+        d,
+        eco,
     };
-    // Per year and country, the sector levels the all-sector country rows are made of.
-    let mut country_sums: Vec<Vec<CountrySums>> =
-        vec![vec![CountrySums::default(); n]; years.len()];
-    let rho = recorded_shares(d, n);
-    for (si, sector) in d.sectors.iter().enumerate() {
-        let theta = d
-            .routes
-            .as_ref()
-            .map_or(sector.sigma - 1.0, |r| r.theta_for(sector.sigma));
-        let state =
-            |year: i32| PolicyState::at(&d.instruments, n, layout, d.base_year, year, si, theta);
-        // Base-year recorded flows of this sector, then final flows, then costs. For the
-        // network form the link costs come from the base-year costs of the detour-free
-        // world, so the network is built after the first inversion (see `network_links`).
-        let recorded = Matrix::from_fn(n, n, |i, j| s.data.trade[(i, j)] * sector.share[i]);
-        let links = match d.routes.as_ref().map(|r| r.form) {
-            Some(RouteForm::Network) => Some(network_links(&recorded, sector.sigma, eco)?),
-            _ => None,
-        };
-        let routing_of = |st: &PolicyState| -> Result<Routing, RunError> {
-            let context = |network: bool| {
-                move |error: RouteError| RunError::Routes {
-                    sector: sector.name.clone(),
-                    network,
-                    named: error.named(eco),
-                    error,
-                }
-            };
-            if let (Some(kappa), Some(r)) = (&links, &d.routes) {
-                return network_routing(kappa, r, st, theta).map_err(context(true));
-            }
-            let vias: Vec<Via> = layout
-                .map(|l| {
-                    l.hubs
-                        .iter()
-                        .zip(&st.via)
-                        .map(|(&k, m)| Via::new(k, m.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            detour(&Matrix::from_element(n, n, 1.0), &st.wedge, &vias, theta)
-                .map_err(context(false))
-        };
-        let st0 = state(d.base_year);
-        let routing0 = routing_of(&st0)?;
-        let (final0, final_report) = final_from_recorded(
-            &recorded,
-            &d.reporters,
-            &routing0,
-            &rho,
-            &st0.union,
-            eco,
-            &RecordedOptions::default(),
-        )
-        .map_err(|reason| RunError::BaseYear {
-            sector: sector.name.clone(),
-            year: d.base_year,
-            reason: Box::new(reason),
-        })?;
-        out.base_year_reports
-            .push(labelled(final_report, &sector.name, d.base_year));
-        let data = GravityData::from_flows(eco.clone(), final0.clone());
-        let t0 = costs_from_flows(&data)?;
-        let model = GravityModel::new(
-            eco.clone(),
-            sector.sigma,
-            &s.reference_importer,
-            t0.clone(),
-            data.output.clone(),
-            data.expenditure.clone(),
-        )?
-        .with_options(s.solver)?;
-        let (base_eq, rep) = model.baseline()?;
-        out.reports.push(labelled(rep, &sector.name, d.base_year));
-        let mut rf_prev: Option<RouteFlows> = None;
-        for (yi, &year) in years.iter().enumerate() {
-            let st = state(year);
-            let routing = routing_of(&st)?;
-            let eq = if year == d.base_year {
-                base_eq.clone()
-            } else {
-                let t = costs_in_year(&t0, &routing, &routing0, &st, &st0, sector.sigma);
-                check_year_costs(&t, eco, &sector.name, sector.sigma, theta, year)?;
-                let growth = st.growth.component_div(&st0.growth);
-                let cf =
-                    model.counterfactual_with_growth(&base_eq, &t, &growth, GeMode::Complete)?;
-                for r in cf.reports.iter().cloned() {
-                    out.reports.push(labelled(r, &sector.name, year));
-                }
-                cf.experiment
-            };
-            let target = if year == d.base_year {
-                &final0
-            } else {
-                &eq.trade
-            };
-            let rf_star = route_flows(target, &routing).map_err(|error| RunError::YearRoutes {
-                sector: sector.name.clone(),
-                year,
-                named: error.named(eco),
-                error,
-            })?;
-            // Each route's flow closes `adjustment` of its gap to the year's equilibrium:
-            // existing contracts wind down on a closed route while new channels build up.
-            let rf = match &rf_prev {
-                None => rf_star,
-                Some(prev) => adjust(prev, &rf_star, d.adjustment),
-            };
-            let x = rf.final_flows();
-            let views = Views::new(&rf, &rho, &st.union);
-            push_rows(&mut out, year, &sector.name, eco, &x, &rf, &views, d);
-            push_countries(
-                &mut out,
-                &mut country_sums[yi],
-                year,
-                &sector.name,
-                eco,
-                &base_eq,
-                &eq,
-            );
-            rf_prev = Some(rf);
-        }
-    }
+    // The row sink takes every year: the run ends only on an error.
+    let _: ControlFlow<()> = drive(s, &mut rows)?;
+    let Rows {
+        mut out,
+        country_sums,
+        ..
+    } = rows;
     out.totals = totals_of(&out, &years, &country_sums, eco);
     check_rows_finite(&out)?;
     Ok(out)
+}
+
+/// The sink of [`run_years`]: every detail row, every solve report, and per year and
+/// country the sector levels the all-sector country rows are made of.
+struct Rows<'s> {
+    out: YearRun,
+    country_sums: Vec<Vec<CountrySums>>,
+    d: &'s Dynamics,
+    eco: &'s Economies,
+}
+
+impl YearSink for Rows<'_> {
+    fn year(&mut self, y: &SectorYear<'_>) -> ControlFlow<()> {
+        let sector = code(y.si);
+        let n = self.eco.len();
+        push_rows(&mut self.out, y.year, sector, n, y.x, y.rf, y.views, self.d);
+        push_countries(
+            &mut self.out,
+            &mut self.country_sums[y.yi],
+            y.year,
+            sector,
+            self.eco,
+            y.base,
+            y.eq,
+        );
+        ControlFlow::Continue(())
+    }
+
+    fn report(&mut self, solve: Solve, sector: &str, year: i32, report: SolveReport) {
+        let r = labelled(report, sector, year);
+        match solve {
+            Solve::BaseYearFlows => self.out.base_year_reports.push(r),
+            Solve::Gravity => self.out.reports.push(r),
+        }
+    }
 }
 
 /// Link costs of the network form: `kappa_kl = (T_kl / T_kk)^(1/(1-sigma))`, with
@@ -732,34 +765,34 @@ fn recorded_step(
 fn push_rows(
     out: &mut YearRun,
     year: i32,
-    sector: &str,
-    eco: &Economies,
+    sector: Code,
+    n: usize,
     x: &Matrix,
     rf: &RouteFlows,
     v: &Views,
     d: &Dynamics,
 ) {
-    let n = eco.len();
     for a in 0..n {
         for b in 0..n {
             if a == b {
                 continue;
             }
+            let (exporter, importer) = (code(a), code(b));
             out.flows.push(FlowRow {
                 year,
-                sector: sector.to_owned(),
-                exporter: eco.code(a).to_owned(),
-                importer: eco.code(b).to_owned(),
+                sector,
+                exporter,
+                importer,
                 shipped: v.shipped[(a, b)],
                 final_destination: x[(a, b)],
             });
             for (reporter, view) in [(a, &v.by_exporter), (b, &v.by_importer)] {
                 out.recorded.push(RecordedRow {
                     year,
-                    sector: sector.to_owned(),
-                    exporter: eco.code(a).to_owned(),
-                    importer: eco.code(b).to_owned(),
-                    reporter: eco.code(reporter).to_owned(),
+                    sector,
+                    exporter,
+                    importer,
+                    reporter: code(reporter),
                     recorded: view[(a, b)],
                 });
             }
@@ -776,24 +809,22 @@ fn push_rows(
             continue;
         }
         let total = x[(i, target)];
-        let row = |via: String, value: f64| RouteRow {
+        let row = |via: Option<Code>, value: f64| RouteRow {
             year,
-            sector: sector.to_owned(),
-            origin: eco.code(i).to_owned(),
+            sector,
+            origin: code(i),
             via,
-            destination: eco.code(target).to_owned(),
+            destination: code(target),
             value,
             pair_fraction: fraction(value, total),
             target_imports_fraction: fraction(value, imports),
         };
-        out.routes
-            .push(row(DIRECT.to_owned(), rf.direct[(i, target)]));
+        out.routes.push(row(None, rf.direct[(i, target)]));
         for (flows, &k) in rf.via.iter().zip(&rf.hubs) {
             if k == i {
                 continue;
             }
-            out.routes
-                .push(row(eco.code(k).to_owned(), flows[(i, target)]));
+            out.routes.push(row(Some(code(k)), flows[(i, target)]));
         }
     }
     let transit = rf.transit();
@@ -803,9 +834,9 @@ fn push_rows(
             let re = flows[(i, target)];
             out.reexports.push(ReexportRow {
                 year,
-                sector: sector.to_owned(),
-                intermediary: eco.code(k).to_owned(),
-                origin: eco.code(i).to_owned(),
+                sector,
+                intermediary: code(k),
+                origin: code(i),
                 imports_from_origin: imports,
                 reexports_to_target: re,
                 reexport_fraction: fraction(re, imports),
@@ -838,7 +869,7 @@ pub(super) fn pct_change(old: f64, new: f64) -> f64 {
 /// The base-year and year levels of one country in one year, summed over sectors, from
 /// which its all-sector row is made (see [`CountryTotalRow`]).
 #[derive(Debug, Clone, Default)]
-struct CountrySums {
+pub(super) struct CountrySums {
     output: (f64, f64),
     foreign_exports: (f64, f64),
     foreign_imports: (f64, f64),
@@ -849,59 +880,116 @@ struct CountrySums {
     price_log: f64,
 }
 
+impl CountrySums {
+    /// Adds one sector's base-year and year levels of every economy to `sums` (one entry
+    /// per economy); returns the sector's own country results, which its rows hold.
+    pub(super) fn add(
+        sums: &mut [CountrySums],
+        eco: &Economies,
+        base: &Equilibrium,
+        eq: &Equilibrium,
+    ) -> Vec<CountryResult> {
+        let foreign_exports = |e: &Equilibrium, i: usize| e.trade.row(i).sum() - e.trade[(i, i)];
+        let foreign_imports = |e: &Equilibrium, j: usize| e.trade.column(j).sum() - e.trade[(j, j)];
+        let results = country_results(eco, base, eq);
+        for (i, c) in results.iter().enumerate() {
+            let t = &mut sums[i];
+            let log = |pct: f64| (1.0 + pct / 100.0).ln();
+            t.output.0 += base.output[i];
+            t.output.1 += eq.output[i];
+            t.foreign_exports.0 += foreign_exports(base, i);
+            t.foreign_exports.1 += foreign_exports(eq, i);
+            t.foreign_imports.0 += foreign_imports(base, i);
+            t.foreign_imports.1 += foreign_imports(eq, i);
+            t.expenditure.0 += base.expenditure[i];
+            t.expenditure.1 += eq.expenditure[i];
+            t.price_index_log += base.expenditure[i] * (eq.imr[i] / base.imr[i]).ln();
+            t.price_log += base.output[i] * log(c.factory_gate_price_change_pct);
+        }
+        results
+    }
+
+    /// The all-sector changes these sums give, in the order of [`CountryTotalRow`]'s
+    /// columns: welfare, real GDP, factory-gate price, output, foreign exports and foreign
+    /// imports, each in percent.
+    pub(super) fn changes(&self) -> [f64; 6] {
+        let geometric = |log_sum: f64, weight: f64| {
+            if weight > 0.0 {
+                (log_sum / weight).exp()
+            } else {
+                1.0
+            }
+        };
+        // One price index for the country over its sectors: Cobb-Douglas in the base
+        // year's expenditure shares.
+        let price_index = geometric(self.price_index_log, self.expenditure.0);
+        let real = |(old, new): (f64, f64)| {
+            if old > 0.0 {
+                100.0 * (new / old / price_index - 1.0)
+            } else {
+                0.0
+            }
+        };
+        [
+            real(self.expenditure),
+            real(self.output),
+            100.0 * (geometric(self.price_log, self.output.0) - 1.0),
+            pct_change(self.output.0, self.output.1),
+            pct_change(self.foreign_exports.0, self.foreign_exports.1),
+            pct_change(self.foreign_imports.0, self.foreign_imports.1),
+        ]
+    }
+}
+
 fn push_countries(
     out: &mut YearRun,
     sums: &mut [CountrySums],
     year: i32,
-    sector: &str,
+    sector: Code,
     eco: &Economies,
     base: &Equilibrium,
     eq: &Equilibrium,
 ) {
-    let foreign_exports = |e: &Equilibrium, i: usize| e.trade.row(i).sum() - e.trade[(i, i)];
-    let foreign_imports = |e: &Equilibrium, j: usize| e.trade.column(j).sum() - e.trade[(j, j)];
-    for (i, c) in country_results(eco, base, eq).into_iter().enumerate() {
-        let t = &mut sums[i];
-        let log = |pct: f64| (1.0 + pct / 100.0).ln();
-        t.output.0 += base.output[i];
-        t.output.1 += eq.output[i];
-        t.foreign_exports.0 += foreign_exports(base, i);
-        t.foreign_exports.1 += foreign_exports(eq, i);
-        t.foreign_imports.0 += foreign_imports(base, i);
-        t.foreign_imports.1 += foreign_imports(eq, i);
-        t.expenditure.0 += base.expenditure[i];
-        t.expenditure.1 += eq.expenditure[i];
-        t.price_index_log += base.expenditure[i] * (eq.imr[i] / base.imr[i]).ln();
-        t.price_log += base.output[i] * log(c.factory_gate_price_change_pct);
-        out.countries.push(YearCountryRow {
-            year,
-            sector: sector.to_owned(),
-            country: c.country,
-            welfare_change_pct: c.welfare_change_pct,
-            real_gdp_change_pct: c.real_gdp_change_pct,
-            factory_gate_price_change_pct: c.factory_gate_price_change_pct,
-            output_change_pct: c.output_change_pct,
-            foreign_exports_change_pct: c.foreign_exports_change_pct,
-            foreign_imports_change_pct: c.foreign_imports_change_pct,
-        });
+    for (i, c) in CountrySums::add(sums, eco, base, eq).iter().enumerate() {
+        out.countries
+            .push(YearCountryRow::new(year, sector, code(i), c));
     }
 }
 
 /// Rows summed by key, in the order each key first appears.
-fn sum_by<R, T, K: std::hash::Hash + Eq>(
+///
+/// Every sector repeats the first sector's keys in the same order, so the sum a row adds
+/// to is nearly always the one after the last row's: that guess is checked first, and the
+/// hash map is asked only where it fails (once a sector), not once a row (a random memory
+/// access into hundreds of thousands of sums). The sums are the same either way, added in
+/// the same order.
+fn sum_by<R, T, K: std::hash::Hash + Eq + Clone>(
     rows: &[R],
     key: impl Fn(&R) -> K,
     first: impl Fn(&R) -> T,
     add: impl Fn(&mut T, &R),
 ) -> Vec<T> {
     let mut index: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
+    let mut keys: Vec<K> = Vec::new();
     let mut out: Vec<T> = Vec::new();
+    let mut next = 0;
     for r in rows {
-        match index.get(&key(r)) {
-            Some(&k) => add(&mut out[k], r),
+        let k = key(r);
+        if keys.get(next) == Some(&k) {
+            add(&mut out[next], r);
+            next += 1;
+            continue;
+        }
+        match index.get(&k) {
+            Some(&at) => {
+                add(&mut out[at], r);
+                next = at + 1;
+            }
             None => {
-                index.insert(key(r), out.len());
+                index.insert(k.clone(), out.len());
+                keys.push(k);
                 out.push(first(r));
+                next = out.len();
             }
         }
     }
@@ -916,13 +1004,14 @@ fn totals_of(
     sums: &[Vec<CountrySums>],
     eco: &Economies,
 ) -> YearTotals {
+    let name = |c: Code| eco.code(usize::from(c)).to_owned();
     let flows = sum_by(
         &out.flows,
-        |r| (r.year, r.exporter.clone(), r.importer.clone()),
+        |r| (r.year, r.exporter, r.importer),
         |r| FlowTotalRow {
             year: r.year,
-            exporter: r.exporter.clone(),
-            importer: r.importer.clone(),
+            exporter: name(r.exporter),
+            importer: name(r.importer),
             shipped: r.shipped,
             final_destination: r.final_destination,
         },
@@ -933,31 +1022,24 @@ fn totals_of(
     );
     let recorded = sum_by(
         &out.recorded,
-        |r| {
-            (
-                r.year,
-                r.exporter.clone(),
-                r.importer.clone(),
-                r.reporter.clone(),
-            )
-        },
+        |r| (r.year, r.exporter, r.importer, r.reporter),
         |r| RecordedTotalRow {
             year: r.year,
-            exporter: r.exporter.clone(),
-            importer: r.importer.clone(),
-            reporter: r.reporter.clone(),
+            exporter: name(r.exporter),
+            importer: name(r.importer),
+            reporter: name(r.reporter),
             recorded: r.recorded,
         },
         |t, r| t.recorded += r.recorded,
     );
     let mut routes = sum_by(
         &out.routes,
-        |r| (r.year, r.origin.clone(), r.via.clone()),
+        |r| (r.year, r.origin, r.via),
         |r| RouteTotalRow {
             year: r.year,
-            origin: r.origin.clone(),
-            via: r.via.clone(),
-            destination: r.destination.clone(),
+            origin: name(r.origin),
+            via: r.via.map_or_else(|| DIRECT.to_owned(), name),
+            destination: name(r.destination),
             value: r.value,
             pair_fraction: 0.0,
             target_imports_fraction: 0.0,
@@ -987,10 +1069,10 @@ fn totals_of(
     }
     let mut reexports = sum_by(
         &out.reexports,
-        |r| (r.year, r.intermediary.clone()),
+        |r| (r.year, r.intermediary),
         |r| ReexportTotalRow {
             year: r.year,
-            intermediary: r.intermediary.clone(),
+            intermediary: name(r.intermediary),
             imports_from_origins: r.imports_from_origin,
             reexports_to_target: r.reexports_to_target,
             reexport_fraction: 0.0,
@@ -1006,33 +1088,11 @@ fn totals_of(
     let mut countries = Vec::new();
     for (yi, &year) in years.iter().enumerate() {
         for (i, t) in sums[yi].iter().enumerate() {
-            let geometric = |log_sum: f64, weight: f64| {
-                if weight > 0.0 {
-                    (log_sum / weight).exp()
-                } else {
-                    1.0
-                }
-            };
-            // One price index for the country over its sectors: Cobb-Douglas in the base
-            // year's expenditure shares.
-            let price_index = geometric(t.price_index_log, t.expenditure.0);
-            let real = |(old, new): (f64, f64)| {
-                if old > 0.0 {
-                    100.0 * (new / old / price_index - 1.0)
-                } else {
-                    0.0
-                }
-            };
-            countries.push(CountryTotalRow {
+            countries.push(CountryTotalRow::new(
                 year,
-                country: eco.code(i).to_owned(),
-                welfare_change_pct: real(t.expenditure),
-                real_gdp_change_pct: real(t.output),
-                factory_gate_price_change_pct: 100.0 * (geometric(t.price_log, t.output.0) - 1.0),
-                output_change_pct: pct_change(t.output.0, t.output.1),
-                foreign_exports_change_pct: pct_change(t.foreign_exports.0, t.foreign_exports.1),
-                foreign_imports_change_pct: pct_change(t.foreign_imports.0, t.foreign_imports.1),
-            });
+                eco.code(i).to_owned(),
+                t.changes(),
+            ));
         }
     }
     YearTotals {
@@ -1044,74 +1104,80 @@ fn totals_of(
     }
 }
 
+/// Every number of the rows is finite; else the error names the first row that is not.
 fn check_rows_finite(out: &YearRun) -> Result<(), RunError> {
-    let bad = |what: String| Err(RunError::NonFinite(what));
-    for r in &out.flows {
-        if ![r.shipped, r.final_destination]
-            .iter()
-            .all(|v| v.is_finite())
-        {
-            return bad(format!("flow {}->{} in {}", r.exporter, r.importer, r.year));
+    let name = |c: Code| out.economy(c).to_owned();
+    finite_rows(
+        &out.flows,
+        |r| [r.shipped, r.final_destination],
+        |r| NonFiniteAt::YearFlow {
+            exporter: name(r.exporter),
+            importer: name(r.importer),
+            year: r.year,
+        },
+    )?;
+    finite_rows(
+        &out.recorded,
+        |r| [r.recorded],
+        |r| NonFiniteAt::Recorded {
+            exporter: name(r.exporter),
+            importer: name(r.importer),
+            reporter: name(r.reporter),
+            year: r.year,
+        },
+    )?;
+    finite_rows(
+        &out.routes,
+        |r| [r.value, r.pair_fraction, r.target_imports_fraction],
+        |r| NonFiniteAt::Route {
+            origin: name(r.origin),
+            via: r.via.map_or_else(|| DIRECT.to_owned(), name),
+            year: r.year,
+        },
+    )?;
+    finite_rows(
+        &out.reexports,
+        |r| {
+            [
+                r.imports_from_origin,
+                r.reexports_to_target,
+                r.reexport_fraction,
+            ]
+        },
+        |r| NonFiniteAt::Reexports {
+            origin: name(r.origin),
+            intermediary: name(r.intermediary),
+            year: r.year,
+        },
+    )?;
+    finite_rows(&out.countries, YearCountryRow::changes, |r| {
+        NonFiniteAt::YearCountry {
+            country: name(r.country),
+            year: r.year,
         }
-    }
-    for r in &out.recorded {
-        if !r.recorded.is_finite() {
-            return bad(format!(
-                "flow {}->{} recorded by {} in {}",
-                r.exporter, r.importer, r.reporter, r.year
-            ));
+    })?;
+    finite_rows(&out.totals.countries, CountryTotalRow::changes, |r| {
+        NonFiniteAt::CountryTotal {
+            country: r.country.clone(),
+            year: r.year,
         }
-    }
-    for r in &out.routes {
-        if ![r.value, r.pair_fraction, r.target_imports_fraction]
-            .iter()
-            .all(|v| v.is_finite())
-        {
-            return bad(format!("route {} via {} in {}", r.origin, r.via, r.year));
-        }
-    }
-    for r in &out.reexports {
-        if ![
-            r.imports_from_origin,
-            r.reexports_to_target,
-            r.reexport_fraction,
-        ]
+    })
+}
+
+/// `Ok` when every one of `values` of every row is finite, else the error `at` of the first
+/// row that holds another number.
+fn finite_rows<R, const N: usize>(
+    rows: &[R],
+    values: impl Fn(&R) -> [f64; N],
+    at: impl Fn(&R) -> NonFiniteAt,
+) -> Result<(), RunError> {
+    match rows
         .iter()
-        .all(|v| v.is_finite())
-        {
-            return bad(format!(
-                "re-exports of {} via {} in {}",
-                r.origin, r.intermediary, r.year
-            ));
-        }
+        .find(|r| !values(r).iter().all(|v| v.is_finite()))
+    {
+        Some(r) => Err(RunError::NonFinite(at(r))),
+        None => Ok(()),
     }
-    for r in &out.countries {
-        let v = [
-            r.welfare_change_pct,
-            r.real_gdp_change_pct,
-            r.factory_gate_price_change_pct,
-            r.output_change_pct,
-            r.foreign_exports_change_pct,
-            r.foreign_imports_change_pct,
-        ];
-        if !v.iter().all(|x| x.is_finite()) {
-            return bad(format!("country {} in {}", r.country, r.year));
-        }
-    }
-    for r in &out.totals.countries {
-        let v = [
-            r.welfare_change_pct,
-            r.real_gdp_change_pct,
-            r.factory_gate_price_change_pct,
-            r.output_change_pct,
-            r.foreign_exports_change_pct,
-            r.foreign_imports_change_pct,
-        ];
-        if !v.iter().all(|x| x.is_finite()) {
-            return bad(format!("country {} (all sectors) in {}", r.country, r.year));
-        }
-    }
-    Ok(())
 }
 
 /// One point of a key series: what `tradeflow compare` lines up across scenarios.
@@ -1234,6 +1300,54 @@ mod tests {
             Matrix::zeros(3, 3),
             eco,
         )
+    }
+
+    /// A number that is not finite in any file of a run is an error naming the first row
+    /// that holds one, by kind of row.
+    #[test]
+    fn a_row_that_is_not_finite_is_named() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/roundabout/no_war.toml");
+        let run = run_years(&Scenario::from_file(&path).unwrap()).unwrap();
+        let at = |r: &YearRun| match check_rows_finite(r) {
+            Err(RunError::NonFinite(at)) => at,
+            other => panic!("expected a non-finite row, got {other:?}"),
+        };
+        let mut r = run.clone();
+        r.flows[1].final_destination = f64::NAN;
+        let f = &r.flows[1];
+        let (exporter, importer) = (
+            r.economy(f.exporter).to_owned(),
+            r.economy(f.importer).to_owned(),
+        );
+        let e = at(&r);
+        assert_eq!(
+            e,
+            NonFiniteAt::YearFlow {
+                exporter: exporter.clone(),
+                importer: importer.clone(),
+                year: f.year
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            format!("flow {exporter}->{importer} in {}", f.year)
+        );
+        let mut r = run.clone();
+        r.routes[0].pair_fraction = f64::INFINITY;
+        assert!(matches!(at(&r), NonFiniteAt::Route { .. }));
+        let mut r = run.clone();
+        let last = r.totals.countries.len() - 1;
+        r.totals.countries[last].welfare_change_pct = f64::NAN;
+        let c = r.totals.countries[last].country.clone();
+        assert_eq!(
+            at(&r).to_string(),
+            format!(
+                "country {c} (all sectors) in {}",
+                r.totals.countries[last].year
+            )
+        );
+        assert!(check_rows_finite(&run).is_ok());
     }
 
     #[test]

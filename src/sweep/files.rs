@@ -58,7 +58,7 @@ pub fn folder_files(sweep: &Sweep, ran: &Ran) -> Result<Vec<(&'static str, Vec<u
             "no point of the sweep ran (first reason: {})",
             ran.results
                 .iter()
-                .find_map(|r| r.as_ref().err().cloned())
+                .find_map(|r| r.as_ref().err().map(ToString::to_string))
                 .unwrap_or_else(|| "no points".into())
         )));
     };
@@ -87,7 +87,7 @@ pub fn folder_files(sweep: &Sweep, ran: &Ran) -> Result<Vec<(&'static str, Vec<u
         let index = (ran.first + k).to_string();
         match result {
             Err(reason) => failed
-                .write_record([index.as_str(), reason.as_str()])
+                .write_record([index.as_str(), reason.to_string().as_str()])
                 .map_err(|e| bytes_err(&e))?,
             Ok(out) => {
                 // Never a NaN on disk: a point with an output that is not a number failed.

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::output::{csv_bytes, json_bytes, OutputError};
-use crate::shard::{scenario_identity, stored_scenario, Shard, ShardSet};
+use crate::shard::{join, stored_scenario, Shard, ShardOf, ShardSetError};
 use crate::sweep::{Axis, Sweep, SweepError};
 
 /// `sweep.json`.
@@ -66,6 +66,9 @@ pub enum MergeError {
     File { path: PathBuf, message: String },
     #[error("{0}")]
     Shards(String),
+    /// A shard given twice.
+    #[error(transparent)]
+    Shard(#[from] ShardSetError),
     #[error(transparent)]
     Sweep(#[from] SweepError),
     #[error(transparent)]
@@ -283,47 +286,35 @@ fn read_shard(dir: &Path) -> Result<ShardRows, MergeError> {
 /// Joins sweep shard folders into the folder of the whole sweep: rows in point order, and
 /// the tornado computed as one run would (which re-opens the scenario).
 pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
-    if dirs.is_empty() {
-        return Err(MergeError::Shards("no shard folders given".into()));
-    }
     let shards: Vec<ShardRows> = dirs
         .iter()
         .map(|d| read_shard(d))
         .collect::<Result<_, _>>()?;
+    let set = join(
+        &shards,
+        "sweeps",
+        |s| ShardOf {
+            record: &s.record_path,
+            scenario: &s.record.scenario,
+            scenario_file: s.record.scenario_file.as_deref(),
+            shard: s.record.shard,
+        },
+        |a, b| {
+            let (a, b) = (&a.record, &b.record);
+            [
+                (
+                    "parameters",
+                    a.parameters != b.parameters || a.axes != b.axes,
+                ),
+                ("tornado output", a.tornado_output != b.tornado_output),
+                ("points", a.points != b.points),
+                ("series", a.series != b.series),
+            ]
+            .into_iter()
+            .find_map(|(what, d)| d.then_some(what))
+        },
+    )?;
     let first = &shards[0];
-    let scenario_of = |s: &ShardRows| {
-        scenario_identity(
-            &s.record_path,
-            &s.record.scenario,
-            s.record.scenario_file.as_deref(),
-        )
-    };
-    let scenario = scenario_of(first);
-    let n = first.record.shard.map_or(0, |s| s.n);
-    let mut set = ShardSet::new(n);
-    for s in &shards {
-        let (a, b) = (&first.record, &s.record);
-        let differs = [
-            ("scenario", scenario_of(s) != scenario),
-            (
-                "parameters",
-                a.parameters != b.parameters || a.axes != b.axes,
-            ),
-            ("tornado output", a.tornado_output != b.tornado_output),
-            ("points", a.points != b.points),
-            ("series", a.series != b.series),
-            ("N of K/N", b.shard.map(|s| s.n) != Some(n)),
-        ];
-        if let Some((what, _)) = differs.iter().find(|(_, d)| *d) {
-            return Err(MergeError::Shards(format!(
-                "the shards come from different sweeps: {} and {} differ in {what}",
-                first.record_path.display(),
-                s.record_path.display()
-            )));
-        }
-        set.add(b.shard.map_or(0, |s| s.k), &s.record_path)
-            .map_err(MergeError::Shards)?;
-    }
     if let Some(missing) = set.missing() {
         return Err(MergeError::Shards(format!(
             "the shards do not cover points 0..{} exactly once (missing shard {})",

@@ -14,11 +14,12 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
+use thiserror::Error;
 
 use crate::limits::{check_axis_count, check_lhs, grid_points, LimitError, MAX_AXIS_COUNT};
-use crate::scenario::params::ParamPath;
+use crate::scenario::params::{ParamError, ParamPath};
 use crate::scenario::{Param, Scenario, ScenarioError};
-use crate::simulate::outputs_direct;
+use crate::simulate::{outputs_direct, RunError};
 
 pub mod files;
 pub mod merge;
@@ -32,42 +33,76 @@ pub struct Axis {
     pub count: usize,
 }
 
+/// Why `PATH=LOW:HIGH:COUNT` is not an axis.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum AxisError {
+    /// The range part is wrong; `text` is the axis as given.
+    #[error("`{text}`: {problem}")]
+    Range { text: String, problem: RangeProblem },
+    /// The path part is not a parameter path.
+    #[error(transparent)]
+    Path(#[from] ParamError),
+}
+
+/// What is wrong with an axis's range ([`AxisError::Range`]).
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum RangeProblem {
+    #[error("a parameter is PATH=LOW:HIGH:COUNT")]
+    NoEquals,
+    #[error("a range is LOW:HIGH:COUNT, e.g. 0:1:11")]
+    NotThreeParts,
+    #[error("`{0}` is not a number")]
+    NotANumber(String),
+    #[error("COUNT {0} is more than the limit of {MAX_AXIS_COUNT} values on one axis")]
+    CountOverflow(String),
+    #[error("`{0}` is not a whole number")]
+    NotAWholeNumber(String),
+    #[error(transparent)]
+    Limit(#[from] LimitError),
+    #[error("LOW must not exceed HIGH (bounds reversed?)")]
+    Reversed,
+    #[error("COUNT must be at least 2 (or 1 with LOW = HIGH)")]
+    TooFewValues,
+}
+
 impl std::str::FromStr for Axis {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Axis, String> {
+    type Err = AxisError;
+    fn from_str(s: &str) -> Result<Axis, AxisError> {
+        let wrong = |problem: RangeProblem| AxisError::Range {
+            text: s.to_owned(),
+            problem,
+        };
         let (path, range) = s
             .split_once('=')
-            .ok_or_else(|| format!("`{s}`: a parameter is PATH=LOW:HIGH:COUNT"))?;
+            .ok_or_else(|| wrong(RangeProblem::NoEquals))?;
         let parts: Vec<&str> = range.split(':').collect();
         let [low, high, count] = parts.as_slice() else {
-            return Err(format!("`{s}`: a range is LOW:HIGH:COUNT, e.g. 0:1:11"));
+            return Err(wrong(RangeProblem::NotThreeParts));
         };
         let num = |t: &str| {
             t.trim()
                 .parse::<f64>()
-                .map_err(|_| format!("`{s}`: `{t}` is not a number"))
+                .map_err(|_| wrong(RangeProblem::NotANumber(t.to_owned())))
         };
         let (low, high) = (num(low)?, num(high)?);
         let count = count.trim();
         let count: u64 = count.parse().map_err(|_| {
-            if !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()) {
-                format!("`{s}`: COUNT {count} is more than the limit of {MAX_AXIS_COUNT} values on one axis")
-            } else {
-                format!("`{s}`: `{count}` is not a whole number")
-            }
+            wrong(
+                if !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()) {
+                    RangeProblem::CountOverflow(count.to_owned())
+                } else {
+                    RangeProblem::NotAWholeNumber(count.to_owned())
+                },
+            )
         })?;
-        check_axis_count("COUNT", count).map_err(|e| format!("`{s}`: {e}"))?;
+        check_axis_count("COUNT", count).map_err(|e| wrong(e.into()))?;
         // At most MAX_AXIS_COUNT, so it fits.
         let count = count as usize;
         if !(low <= high && low.is_finite() && high.is_finite()) {
-            return Err(format!(
-                "`{s}`: LOW must not exceed HIGH (bounds reversed?)"
-            ));
+            return Err(wrong(RangeProblem::Reversed));
         }
         if count == 0 || (count == 1 && low != high) {
-            return Err(format!(
-                "`{s}`: COUNT must be at least 2 (or 1 with LOW = HIGH)"
-            ));
+            return Err(wrong(RangeProblem::TooFewValues));
         }
         Ok(Axis {
             path: ParamPath::parse(path.trim())?,
@@ -155,7 +190,18 @@ pub struct Sweep {
 }
 
 /// The outputs of one point, or why it failed.
-pub type PointResult = Result<Vec<(String, Option<i32>, f64)>, String>;
+pub type PointResult = Result<Vec<(String, Option<i32>, f64)>, PointError>;
+
+/// Why a point gave no outputs; its message is the reason `failed_points.csv` records.
+#[derive(Debug, Error)]
+pub enum PointError {
+    /// The point's values make the scenario invalid.
+    #[error(transparent)]
+    Invalid(#[from] ScenarioError),
+    /// The scenario at the point does not run.
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
 
 impl Sweep {
     /// Reads and validates the scenario file and prepares it ([`Sweep::from_scenario`]).
@@ -171,10 +217,10 @@ impl Sweep {
         let params = axes
             .iter()
             .map(|a| central.param(&a.path))
-            .collect::<Result<Vec<Param>, String>>()
-            .map_err(|message| SweepError::Param {
+            .collect::<Result<Vec<Param>, ParamError>>()
+            .map_err(|error| SweepError::Path {
                 path: file.clone(),
-                message,
+                error,
             })?;
         let base = params.iter().map(|p| central.value(p)).collect();
         Ok(Sweep {
@@ -187,9 +233,9 @@ impl Sweep {
     /// Runs the scenario at one point.
     pub fn point(&self, values: &[f64]) -> PointResult {
         let set: Vec<(&Param, f64)> = self.params.iter().zip(values.iter().copied()).collect();
-        let s = self.central.with_params(&set).map_err(|e| e.to_string())?;
+        let s = self.central.with_params(&set)?;
         // The key series alone, without the result rows the point would drop.
-        outputs_direct(&s)
+        Ok(outputs_direct(&s)?)
     }
 
     /// Runs every point in parallel; results in point order.
@@ -208,7 +254,7 @@ impl Sweep {
     /// and high bound, the others at their base values; sorted by swing, largest first.
     pub fn tornado(&self, axes: &[Axis], output: &(String, Option<i32>)) -> Vec<TornadoRow> {
         let pick = |r: &PointResult| -> Result<f64, String> {
-            r.as_ref().map_err(Clone::clone).and_then(|v| {
+            r.as_ref().map_err(ToString::to_string).and_then(|v| {
                 v.iter()
                     .find(|(n, y, _)| *n == output.0 && *y == output.1)
                     .map(|x| x.2)
@@ -275,7 +321,8 @@ fn check_distinct(file: &Path, axes: &[Axis]) -> Result<(), SweepError> {
 }
 
 /// One bar of a tornado chart.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+// Deserialize: `plot` reads the file back through this same type.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct TornadoRow {
     pub parameter: String,
     pub low: f64,
@@ -301,6 +348,9 @@ pub enum SweepError {
     Scenario(#[from] ScenarioError),
     #[error("{path}: {message}")]
     Param { path: PathBuf, message: String },
+    /// A swept parameter's path names no number of the scenario.
+    #[error("{path}: {error}")]
+    Path { path: PathBuf, error: ParamError },
     #[error(transparent)]
     Limit(#[from] LimitError),
     #[error(transparent)]

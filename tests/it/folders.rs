@@ -498,6 +498,48 @@ fn concurrent_writers_are_told_the_folder_is_in_use() {
     no_staging_left(cwd);
 }
 
+/// `run` writes a yearly run's CSV files row by row into the new folder: the bytes are
+/// those of the library's in-memory files, and with charts the same again.
+#[test]
+fn a_yearly_runs_streamed_files_are_the_librarys_bytes() {
+    let p = project();
+    let cwd = p.path();
+    tradeflow(cwd)
+        .args(["run", AS_HAPPENED, "--out", "R", "-q", "--no-charts"])
+        .assert()
+        .success();
+    tradeflow(cwd)
+        .args(["run", AS_HAPPENED, "--out", "C", "-q"])
+        .assert()
+        .success();
+    let s = tradeflow::scenario::Scenario::from_file(&cwd.join(AS_HAPPENED)).unwrap();
+    let run = tradeflow::simulate::run_years(&s).unwrap();
+    let files = tradeflow::output::year_run_files(&s, &run).unwrap();
+    assert_eq!(files.len(), 11);
+    for (name, bytes) in files {
+        if name == "run.json" {
+            // It records the scenario, whose path is spelled differently here.
+            continue;
+        }
+        assert!(!bytes.is_empty(), "{name}");
+        assert_eq!(
+            std::fs::read(cwd.join("R").join(name)).unwrap(),
+            bytes,
+            "{name}"
+        );
+        assert_eq!(
+            std::fs::read(cwd.join("C").join(name)).unwrap(),
+            bytes,
+            "{name}"
+        );
+    }
+    assert_eq!(
+        std::fs::read(cwd.join("R/run.json")).unwrap(),
+        std::fs::read(cwd.join("C/run.json")).unwrap()
+    );
+    no_staging_left(cwd);
+}
+
 #[test]
 fn a_users_file_where_tradeflow_writes_a_folder_is_refused() {
     let p = project();

@@ -16,6 +16,7 @@ mod invariants;
 mod merge;
 mod montecarlo;
 mod plot;
+mod plot_hubs;
 mod plot_tuning;
 mod roundabout;
 mod scenarios;

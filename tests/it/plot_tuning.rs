@@ -131,7 +131,7 @@ fn small_charts() -> Vec<(Chart, Vec<&'static str>)> {
                 draws(197, 3),
             ),
             vec![
-                "Re-exports via KGZ to RUS: Monte Carlo range, 2021–2023",
+                "Re-exports via Kyrgyzstan to Russia: Monte Carlo range, 2021–2023",
                 "USD bn",
                 "year",
                 "median",
@@ -154,9 +154,9 @@ fn small_charts() -> Vec<(Chart, Vec<&'static str>)> {
             ),
             vec![
                 "Welfare change by country: Monte Carlo median and ranges",
-                "CAN",
-                "JPN",
-                "USA",
+                "Canada",
+                "Japan",
+                "US",
                 "welfare change, %",
                 "median (90% range)",
                 "+0.30 (+0.16 to +0.44)",
@@ -177,7 +177,7 @@ fn small_charts() -> Vec<(Chart, Vec<&'static str>)> {
             ),
             vec![
                 "Calibration of as_happened: observed figures against the model",
-                "CHN→KGZ recorded by CHN, 2023",
+                "China→Kyrgyzstan recorded by China, 2023",
                 "USD bn",
                 "observed figure (the target)",
                 "model at the starting values",
@@ -204,10 +204,10 @@ fn small_charts() -> Vec<(Chart, Vec<&'static str>)> {
                 ],
             ),
             vec![
-                "What moves re-exports via KGZ to RUS in 2030: one parameter at a time",
+                "What moves re-exports via Kyrgyzstan to Russia in 2030: one parameter at a time",
                 "instruments.evasion_china_kgz.premium",
                 "years.adjustment",
-                "re-exports via KGZ to RUS in 2030, USD bn",
+                "re-exports via Kyrgyzstan to Russia in 2030, USD bn",
                 "swing, USD bn",
                 "parameter at the low end of its range",
                 "scenario as given",
@@ -260,7 +260,7 @@ fn tornado_bars_are_sorted_by_swing_and_failed_ones_listed() {
     );
     let svg = render_svg(&failed, SIZE).unwrap();
     for n in [
-        "What moves ALP welfare_change_pct: one parameter at a time",
+        "What moves Alpha welfare_change_pct: one parameter at a time",
         "Runs that failed: sigma at high 7: the solver did not converge",
         "swing, %",
         "failed",
@@ -841,7 +841,7 @@ fn run_with_draws_writes_fan_charts_and_plot_redraws_them() {
         }
     }
     let svg = std::fs::read_to_string(charts.join("fan_reexports_via_HUB_to_TGT.svg")).unwrap();
-    assert!(svg.contains("Re-exports via HUB to TGT: Monte Carlo range, 2022–2026"));
+    assert!(svg.contains("Re-exports via Hub to Target: Monte Carlo range, 2022–2026"));
     assert!(svg.contains("6 draws with seed 7"));
     // Re-drawn from the folder: the same bytes.
     let before = contents(&charts);
@@ -940,9 +940,9 @@ fn a_counterfactual_monte_carlo_gets_its_interval_chart() {
     let svg = std::fs::read_to_string(charts.join("intervals_welfare_change_pct.svg")).unwrap();
     for n in [
         "Welfare change by country",
-        "CAN",
-        "JPN",
-        "USA",
+        "Canada",
+        "Japan",
+        "US",
         "4 draws with seed 7",
     ] {
         assert!(svg.contains(n), "no `{n}`");
@@ -966,8 +966,8 @@ fn calibrate_writes_the_fit_chart_and_plot_redraws_it() {
     let svg = std::fs::read_to_string(charts.join("calibration_fit.svg")).unwrap();
     for n in [
         "Calibration of network_example: observed figures against the model",
-        "re-exports via HUB to TGT, 2024",
-        "ORG→TGT recorded by ORG, 2023",
+        "re-exports via Hub to Target, 2024",
+        "Origin→Target recorded by Origin, 2023",
         "illustrative",
         "sigma",
         "USD bn",
@@ -1009,7 +1009,7 @@ fn sweep_writes_the_tornado_and_plot_redraws_it() {
     let svg =
         std::fs::read_to_string(charts.join("tornado_reexports_via_HUB_to_TGT_2026.svg")).unwrap();
     for n in [
-        "What moves re-exports via HUB to TGT in 2026: one parameter at a time",
+        "What moves re-exports via Hub to Target in 2026: one parameter at a time",
         "sigma",
         "routes.theta",
         "3 to 8; scenario 5",

@@ -202,7 +202,10 @@ fn sweep_axes_and_grids_are_bounded() {
         "18446744073709551615",
         "99999999999999999999999",
     ] {
-        let e = format!("x=0:1:{count}").parse::<Axis>().unwrap_err();
+        let e = format!("x=0:1:{count}")
+            .parse::<Axis>()
+            .unwrap_err()
+            .to_string();
         assert_has(&e, &[count, "limit of 10000"]);
     }
     let a: Axis = "x=0:1:10000".parse().unwrap();
