@@ -266,7 +266,7 @@ pub fn read_world(path: &Path, year: Option<i32>) -> Result<LoadedWorld, DataErr
     }
     let economies = Economies::new(codes.iter().cloned()).map_err(|dup| DataError::File {
         path: path.to_owned(),
-        message: format!("economy `{dup}` twice"),
+        message: format!("economy `{}` twice", dup.0),
     })?;
     let n = economies.len();
     let mut trade = Matrix::zeros(n, n);

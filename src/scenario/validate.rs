@@ -360,7 +360,7 @@ fn load_data(
             let economies = match Economies::new(listed.iter().cloned()) {
                 Ok(e) => e,
                 Err(dup) => {
-                    p.add("economies", format!("`{dup}` is listed twice"));
+                    p.add("economies", dup.to_string());
                     return Ok(None);
                 }
             };

@@ -368,7 +368,7 @@ mod tests {
                     continue;
                 }
                 yearly += 1;
-                let rows = outputs(&s).map(|v| bits(&v));
+                let rows = outputs(&s).map(|v| bits(&v)).map_err(|e| e.to_string());
                 let direct = key_outputs(&s).map(|v| bits(&v)).map_err(|e| e.to_string());
                 assert_eq!(direct, rows, "{}", path.display());
             }
@@ -379,7 +379,7 @@ mod tests {
         let (mut ok, mut failed) = (0, 0);
         for index in 0..40 {
             let Ok(s) = mc.draw(7, index) else { continue };
-            let rows = outputs(&s).map(|v| bits(&v));
+            let rows = outputs(&s).map(|v| bits(&v)).map_err(|e| e.to_string());
             let direct = key_outputs(&s).map(|v| bits(&v)).map_err(|e| e.to_string());
             if rows.is_ok() {
                 ok += 1;
@@ -395,7 +395,7 @@ mod tests {
             .param(&crate::scenario::ParamPath::parse("routes.premium").unwrap())
             .unwrap();
         let s = central.with_params(&[(&premium, 1.0)]).unwrap();
-        let rows = outputs(&s).map(|v| bits(&v));
+        let rows = outputs(&s).map(|v| bits(&v)).map_err(|e| e.to_string());
         let direct = key_outputs(&s).map(|v| bits(&v)).map_err(|e| e.to_string());
         assert!(rows.is_err(), "premium 1 ran");
         assert_eq!(direct, rows, "premium 1");

@@ -20,6 +20,11 @@ pub type Matrix = DMatrix<f64>;
 /// One value per economy, in the order of [`Economies`].
 pub type Vector = DVector<f64>;
 
+/// An economy code given twice where codes must be distinct ([`Economies::new`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is listed twice")]
+pub struct DuplicateCode(pub String);
+
 /// The ordered set of economies in a model, with a lookup from code to position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Economies {
@@ -28,9 +33,8 @@ pub struct Economies {
 }
 
 impl Economies {
-    /// Builds the set from codes in the order given. Returns the first repeated code as
-    /// the error.
-    pub fn new<I, S>(codes: I) -> Result<Self, String>
+    /// Builds the set from codes in the order given; the first repeated code is the error.
+    pub fn new<I, S>(codes: I) -> Result<Self, DuplicateCode>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -42,7 +46,7 @@ impl Economies {
         for code in codes {
             let code = code.into();
             if out.index.contains_key(&code) {
-                return Err(code);
+                return Err(DuplicateCode(code));
             }
             out.index.insert(code.clone(), out.codes.len());
             out.codes.push(code);
