@@ -317,15 +317,32 @@ def test_results_name_their_files() -> None:
 
 
 def test_ctrl_c_stops_a_monte_carlo() -> None:
-    # A Monte Carlo far too long to finish: SIGINT half a second in raises
-    # KeyboardInterrupt once the draws under way end (the draws check a stop flag).
-    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
+    # A Monte Carlo far too long to finish: SIGINT raises KeyboardInterrupt once the draws
+    # under way end (the draws check a stop flag). The signal is sent every half second
+    # until the call returns, and only the first one raises: under load a single signal
+    # sent 0.5 s in was sometimes never seen, and the run went on for good.
+    raised = threading.Event()
+    done = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        if not raised.is_set():
+            raised.set()
+            raise KeyboardInterrupt
+
+    def send() -> None:
+        while not done.wait(0.5):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             tradeflow.montecarlo(MONTECARLO, draws=5_000_000, seed=1)
     finally:
-        timer.cancel()
+        done.set()
+        sender.join()
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_the_type_stubs_name_what_the_native_module_has() -> None:
