@@ -38,6 +38,7 @@ pub use costs::{costs_from_coefficients, costs_from_flows, CostError, CONSTANT};
 #[doc(hidden)]
 pub use fixed_point::anderson_updates;
 pub use fixed_point::{solve_fixed_point, FixedPointMap, SolverOptions};
+pub(crate) use indicators::pct_change;
 pub use indicators::{bilateral_results, country_results, BilateralResult, CountryResult};
 
 /// How the full general equilibrium is solved after the conditional step.

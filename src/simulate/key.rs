@@ -19,7 +19,8 @@ use std::ops::ControlFlow;
 use super::driver::{drive, SectorYear, YearSink};
 use super::series::{yearly_series, Series, COUNTRY_MEASURES};
 use super::years::{fraction, CountrySums, Views};
-use super::{key_series, run, run_years, RunError, RunResults, YearCountryRow};
+use super::{key_series, run_countries, run_years, RunError, RunResults, YearCountryRow};
+use crate::gravity::CountryResult;
 use crate::routes::RouteFlows;
 use crate::scenario::Scenario;
 use crate::world::{Economies, Matrix};
@@ -31,21 +32,20 @@ pub fn outputs_direct(s: &Scenario) -> Result<Vec<(String, Option<i32>, f64)>, R
     if s.dynamics().is_some() {
         key_outputs(s)
     } else {
-        Ok(country_series(&run(s)?))
+        Ok(series_of_countries(&run_countries(s)?))
     }
 }
 
 /// The series of a single counterfactual: welfare, real GDP and foreign exports change of
 /// every economy (the measures of [`COUNTRY_MEASURES`]), without a year.
 pub fn country_series(r: &RunResults) -> Vec<(String, Option<i32>, f64)> {
+    series_of_countries(&r.countries)
+}
+
+fn series_of_countries(countries: &[CountryResult]) -> Vec<(String, Option<i32>, f64)> {
     let mut out = Vec::new();
-    for c in &r.countries {
-        let values = [
-            c.welfare_change_pct,
-            c.real_gdp_change_pct,
-            c.foreign_exports_change_pct,
-        ];
-        for (measure, value) in COUNTRY_MEASURES.iter().zip(values) {
+    for c in countries {
+        for (measure, value) in COUNTRY_MEASURES.iter().zip(country_values(c)) {
             let name = Series::Country {
                 country: c.country.clone(),
                 measure: (*measure).to_owned(),
@@ -54,6 +54,15 @@ pub fn country_series(r: &RunResults) -> Vec<(String, Option<i32>, f64)> {
         }
     }
     out
+}
+
+/// One country's values of [`COUNTRY_MEASURES`], in that order.
+fn country_values(c: &CountryResult) -> [f64; 3] {
+    [
+        c.welfare_change_pct,
+        c.real_gdp_change_pct,
+        c.foreign_exports_change_pct,
+    ]
 }
 
 /// The key series of a yearly scenario by year (`(name, Some(year), value)`, the order of
@@ -79,7 +88,8 @@ pub fn key_outputs(s: &Scenario) -> Result<Vec<(String, Option<i32>, f64)>, RunE
 pub fn output_values(s: &Scenario, out: &mut Vec<f64>) -> Result<(), RunError> {
     out.clear();
     if s.dynamics().is_none() {
-        out.extend(country_series(&run(s)?).into_iter().map(|(_, _, v)| v));
+        // The values of `country_series`, without the bilateral rows and series names.
+        out.extend(run_countries(s)?.iter().flat_map(country_values));
         return Ok(());
     }
     if !direct(s, &mut |_: &Series, _, value| out.push(value))? {

@@ -320,26 +320,68 @@ pub fn model(s: &Scenario) -> Result<(GravityModel, Matrix), RunError> {
 
 /// Solves the baseline and the counterfactual of a scenario.
 pub fn run(s: &Scenario) -> Result<RunResults, RunError> {
+    let solved = solve_checked(s)?;
+    let bilateral = bilateral_results(
+        solved.model.economies(),
+        &solved.baseline,
+        &solved.counterfactual.experiment,
+    );
+    Ok(RunResults {
+        baseline: solved.baseline,
+        counterfactual: solved.counterfactual,
+        reports: solved.reports,
+        countries: solved.countries,
+        bilateral,
+    })
+}
+
+/// The country results of a single counterfactual, checked as [`run`] checks them, without
+/// building the bilateral rows: what a Monte Carlo draw or a sweep point keeps.
+pub fn run_countries(s: &Scenario) -> Result<Vec<CountryResult>, RunError> {
+    Ok(solve_checked(s)?.countries)
+}
+
+/// A single counterfactual solved, its country results built and every country and
+/// bilateral figure checked finite (the bilateral ones on the matrices, so that a caller
+/// that keeps only the countries builds no bilateral rows).
+struct Solved {
+    model: GravityModel,
+    baseline: Equilibrium,
+    counterfactual: Counterfactual,
+    reports: Vec<SolveReport>,
+    countries: Vec<CountryResult>,
+}
+
+fn solve_checked(s: &Scenario) -> Result<Solved, RunError> {
     let (model, t1) = model(s)?;
     let (baseline, report) = model.baseline()?;
     let counterfactual = model.counterfactual(&baseline, &t1, s.ge_mode)?;
     let mut reports = vec![report];
     reports.extend(counterfactual.reports.iter().cloned());
     let countries = country_results(model.economies(), &baseline, &counterfactual.experiment);
-    let bilateral = bilateral_results(model.economies(), &baseline, &counterfactual.experiment);
-    check_finite(&countries, &bilateral)?;
-    Ok(RunResults {
+    check_finite(
+        model.economies(),
+        &countries,
+        &baseline,
+        &counterfactual.experiment,
+    )?;
+    Ok(Solved {
+        model,
         baseline,
         counterfactual,
         reports,
         countries,
-        bilateral,
     })
 }
 
+/// Every country figure, then every bilateral one (baseline trade, experiment trade and
+/// their change, the columns of [`BilateralResult`]) in row order: the first that is not
+/// finite is the error.
 fn check_finite(
+    economies: &crate::world::Economies,
     countries: &[CountryResult],
-    bilateral: &[BilateralResult],
+    base: &Equilibrium,
+    exp: &Equilibrium,
 ) -> Result<(), RunError> {
     for c in countries {
         let values = [
@@ -361,15 +403,19 @@ fn check_finite(
             return Err(RunError::NonFinite(NonFiniteAt::Country(c.country.clone())));
         }
     }
-    for b in bilateral {
-        if ![b.baseline_trade, b.experiment_trade, b.trade_change_pct]
-            .iter()
-            .all(|v| v.is_finite())
-        {
-            return Err(RunError::NonFinite(NonFiniteAt::Flow {
-                exporter: b.exporter.clone(),
-                importer: b.importer.clone(),
-            }));
+    let n = economies.len();
+    for i in 0..n {
+        for j in 0..n {
+            let (b, e) = (base.trade[(i, j)], exp.trade[(i, j)]);
+            if ![b, e, crate::gravity::pct_change(b, e)]
+                .iter()
+                .all(|v| v.is_finite())
+            {
+                return Err(RunError::NonFinite(NonFiniteAt::Flow {
+                    exporter: economies.code(i).to_owned(),
+                    importer: economies.code(j).to_owned(),
+                }));
+            }
         }
     }
     Ok(())
