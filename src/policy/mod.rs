@@ -39,6 +39,7 @@ mod demand;
 mod evasion;
 mod growth;
 mod investment;
+mod recording;
 mod route_cost;
 mod wedge;
 
@@ -52,6 +53,7 @@ pub use demand::Demand;
 pub use evasion::Evasion;
 pub use growth::Growth;
 pub use investment::Investment;
+pub use recording::Recording;
 pub use route_cost::RouteCost;
 pub use wedge::Wedge;
 
@@ -78,6 +80,7 @@ pub enum Kind {
     CustomsUnion,
     Investment,
     Growth,
+    Recording,
 }
 
 /// What a [`Kind`] is: its name, the fields it takes besides the common ones, and how its
@@ -116,7 +119,7 @@ impl Kind {
             Kind::Compliance => about("compliance", &[Via, Share], compliance::validate),
             Kind::EvasionChannel => about(
                 "evasion_channel",
-                &[Via, Origins, Premium],
+                &[Via, Origins, Premium, OpeningSpeed],
                 evasion::validate,
             ),
             Kind::DemandShift => about(
@@ -131,6 +134,11 @@ impl Kind {
                 investment::validate,
             ),
             Kind::Growth => about("growth", &[Economies, Percent], growth::validate),
+            Kind::Recording => about(
+                "recording",
+                &[Via, Origins, ImportShare, ExportShare, LostShare],
+                recording::validate,
+            ),
         }
     }
 }
@@ -159,6 +167,10 @@ pub enum Field {
     Annual,
     KRef,
     Eta,
+    OpeningSpeed,
+    ImportShare,
+    ExportShare,
+    LostShare,
 }
 
 impl Field {
@@ -181,6 +193,10 @@ impl Field {
             Field::Annual => "annual",
             Field::KRef => "k_ref",
             Field::Eta => "eta",
+            Field::OpeningSpeed => "opening_speed",
+            Field::ImportShare => "import_share",
+            Field::ExportShare => "export_share",
+            Field::LostShare => "lost_share",
         }
     }
 
@@ -306,6 +322,8 @@ pub enum Effect {
     CustomsUnion(CustomsUnion),
     Investment(Investment),
     Growth(Growth),
+    /// What hubs' customs record of transit.
+    Recording(Recording),
 }
 
 impl Effect {
@@ -319,6 +337,7 @@ impl Effect {
             Effect::CustomsUnion(e) => e,
             Effect::Investment(e) => e,
             Effect::Growth(e) => e,
+            Effect::Recording(e) => e,
         }
     }
 
@@ -332,6 +351,7 @@ impl Effect {
             Effect::CustomsUnion(e) => e,
             Effect::Investment(e) => e,
             Effect::Growth(e) => e,
+            Effect::Recording(e) => e,
         }
     }
 
@@ -357,7 +377,8 @@ impl Effect {
             | Effect::Demand(_)
             | Effect::CustomsUnion(_)
             | Effect::Investment(_)
-            | Effect::Growth(_) => false,
+            | Effect::Growth(_)
+            | Effect::Recording(_) => false,
         }
     }
 }
@@ -416,8 +437,71 @@ pub struct RouteLayout {
     pub hubs: Vec<usize>,
     pub origins: Vec<usize>,
     pub premium: f64,
-    /// Recorded share `rho_k` per hub (same order as `hubs`).
+    /// Recorded share `rho_k` per hub (same order as `hubs`): the default of both
+    /// directions of every origin's transit, before `recording` instruments.
     pub recorded_share: Vec<f64>,
+    /// The geography term of the route premiums (detour form), if the scenario gives one.
+    pub geography: Option<RouteGeography>,
+    /// Intermediation margin per hub (same order as `hubs`): the share of the value of its
+    /// re-exports to the target that is the hub's income.
+    pub margin: Vec<f64>,
+}
+
+/// `[routes.geography]` with the geography of each route: the premium of the route from
+/// `i` through hub `k` to the target `T` is multiplied by
+/// `exp(distance ln((d_ik + d_kT) / d_iT) + no_border (1 - contig_kT) + outside_union (1 -
+/// union_kT))` (see `scenarios/README.md`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RouteGeography {
+    /// Elasticity of the premium to the detour ratio `(d_ik + d_kT) / d_iT`.
+    pub distance: f64,
+    /// Log premium of a hub without a land border with the target.
+    pub no_border: f64,
+    /// Log premium of a hub outside a customs union with the target.
+    pub outside_union: f64,
+    /// `ln((d_ik + d_kT) / d_iT)` per hub (layout order), by origin `i` (0 where undefined).
+    #[serde(skip)]
+    pub ln_detour: Vec<Vector>,
+    /// Whether each hub shares a land border with the target.
+    #[serde(skip)]
+    pub border: Vec<bool>,
+}
+
+impl RouteGeography {
+    /// The factor on the premium of the route from `i` via hub `h` (layout order), with
+    /// `union` whether the hub shares a customs union with the target this year.
+    pub fn factor(&self, h: usize, i: usize, union: bool) -> f64 {
+        let no_border = if self.border[h] { 0.0 } else { 1.0 };
+        let outside = if union { 0.0 } else { 1.0 };
+        (self.distance * self.ln_detour[h][i]
+            + self.no_border * no_border
+            + self.outside_union * outside)
+            .exp()
+    }
+}
+
+/// What one hub's customs record of the transit through it, by origin (see
+/// `recording.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HubRecording {
+    /// Share of the transit from each origin (not lost) recorded as imports from it.
+    pub imports: Vector,
+    /// Share of the transit from each origin (not lost) recorded as exports to the buyer.
+    pub exports: Vector,
+    /// Share of the transit from each origin that never enters the hub's records.
+    pub lost: Vector,
+}
+
+impl HubRecording {
+    /// The share of origin `i`'s transit the hub records as imports.
+    pub fn imports_of(&self, i: usize) -> f64 {
+        (1.0 - self.lost[i]) * self.imports[i]
+    }
+
+    /// The share of origin `i`'s transit the hub records as exports.
+    pub fn exports_of(&self, i: usize) -> f64 {
+        (1.0 - self.lost[i]) * self.exports[i]
+    }
 }
 
 /// Everything the lower layers need for one year and sector.
@@ -436,6 +520,11 @@ pub struct PolicyState {
     pub growth: Vector,
     /// `union[(k, j)]`: k and j share an active customs union.
     pub union: Matrix,
+    /// What each hub's customs record of transit (layout order).
+    pub recording: Vec<HubRecording>,
+    /// Per hub (layout order) and origin: the speed at which flows on the route to the
+    /// target build up, where an evasion channel sets one.
+    pub opening: Vec<Vec<Option<f64>>>,
 }
 
 /// The policy state of one year and sector while the effects are applied to it.
@@ -455,6 +544,10 @@ pub(crate) struct Layers<'a> {
     pub(crate) premium: Vec<Matrix>,
     /// Factors of enforcement and compliance per hub.
     pub(crate) enforcement: Vec<Matrix>,
+    /// What each hub records, by origin.
+    pub(crate) recording: Vec<HubRecording>,
+    /// Opening speeds per hub and origin (set by evasion channels).
+    pub(crate) opening: Vec<Vec<Option<f64>>>,
 }
 
 impl Layers<'_> {
@@ -483,8 +576,16 @@ impl PolicyState {
         // Route multiplier = detour premium times the factors of enforcement and compliance.
         let mut premium: Vec<Matrix> = Vec::new();
         let mut enforcement: Vec<Matrix> = Vec::new();
+        let mut recording = Vec::new();
+        let mut opening = Vec::new();
         if let Some(r) = routes {
-            for &k in &r.hubs {
+            for (&k, &rho) in r.hubs.iter().zip(&r.recorded_share) {
+                recording.push(HubRecording {
+                    imports: Vector::from_element(n, rho),
+                    exports: Vector::from_element(n, rho),
+                    lost: Vector::zeros(n),
+                });
+                opening.push(vec![None; n]);
                 let mut m = Matrix::from_element(n, n, f64::INFINITY);
                 for &i in &r.origins {
                     if i != k && i != r.target && k != r.target {
@@ -507,9 +608,22 @@ impl PolicyState {
             growth: Vector::from_element(n, 1.0),
             premium,
             enforcement,
+            recording,
+            opening,
         };
         for ins in instruments.iter().filter(|i| i.applies_to(sector)) {
             ins.effect.act().apply(ins, ins.intensity(year), &mut l);
+        }
+        if let Some((r, g)) = routes.and_then(|r| r.geography.as_ref().map(|g| (r, g))) {
+            for (h, &k) in r.hubs.iter().enumerate() {
+                let union = l.union[(k, r.target)] > 0.0;
+                for i in 0..n {
+                    let v = &mut l.premium[h][(i, r.target)];
+                    if v.is_finite() {
+                        *v *= g.factor(h, i, union);
+                    }
+                }
+            }
         }
         let via = l
             .premium
@@ -524,6 +638,8 @@ impl PolicyState {
             cost: l.cost,
             growth: l.growth,
             union: l.union,
+            recording: l.recording,
+            opening: l.opening,
         }
     }
 }
@@ -641,6 +757,8 @@ mod tests {
             origins: vec![0],
             premium: 2.0,
             recorded_share: vec![0.5],
+            geography: None,
+            margin: vec![0.0],
         };
         let ins = vec![instrument(
             Effect::Compliance(Compliance {
@@ -665,6 +783,8 @@ mod tests {
             origins: vec![0],
             premium: 4.0,
             recorded_share: vec![1.0],
+            geography: None,
+            margin: vec![0.0],
         };
         let channel = |premium, start| {
             instrument(
@@ -672,6 +792,7 @@ mod tests {
                     hubs: vec![1],
                     origins: vec![0],
                     premium,
+                    opening_speed: None,
                 }),
                 start,
                 2,
@@ -685,5 +806,85 @@ mod tests {
         assert!((m(2023) - 2.0).abs() < 1e-12);
         assert!((m(2025) - 2f64.sqrt()).abs() < 1e-12);
         assert!((m(2026) - 1.0).abs() < 1e-12);
+    }
+    /// A `recording` instrument ramps each share it gives from its value before, for its
+    /// hubs and origins only; a share it does not give keeps the routes' `recorded_share`.
+    #[test]
+    fn recording_sets_shares_by_origin_and_direction() {
+        let layout = RouteLayout {
+            target: 2,
+            hubs: vec![1],
+            origins: vec![0, 3],
+            premium: 2.0,
+            recorded_share: vec![0.5],
+            geography: None,
+            margin: vec![0.0],
+        };
+        let ins = vec![instrument(
+            Effect::Recording(Recording {
+                hubs: vec![1],
+                origins: vec![0],
+                import_share: Some(0.9),
+                export_share: None,
+                lost_share: Some(0.4),
+            }),
+            2022,
+            2,
+            None,
+        )];
+        let at = |year| PolicyState::at(&ins, 4, Some(&layout), 2021, year, 0, 4.0);
+        let r = &at(2021).recording[0];
+        assert_eq!((r.imports[0], r.exports[0], r.lost[0]), (0.5, 0.5, 0.0));
+        let r = &at(2022).recording[0];
+        assert!((r.imports[0] - 0.7).abs() < 1e-12 && (r.lost[0] - 0.2).abs() < 1e-12);
+        let r = &at(2023).recording[0];
+        assert!((r.imports_of(0) - 0.6 * 0.9).abs() < 1e-12);
+        assert!((r.exports_of(0) - 0.6 * 0.5).abs() < 1e-12);
+        assert_eq!((r.imports[3], r.exports[3], r.lost[3]), (0.5, 0.5, 0.0));
+    }
+
+    /// The geography term by hand: a detour ratio of 1.5 with elasticity 2, no border
+    /// (0.3) and outside the union (0.2) multiplies the premium by `1.5^2 e^0.5`; inside
+    /// the union `1.5^2 e^0.3`; zero coefficients leave the premium as it was.
+    #[test]
+    fn the_geography_term_multiplies_every_route_premium() {
+        let geo = |distance, no_border, outside_union| RouteGeography {
+            distance,
+            no_border,
+            outside_union,
+            ln_detour: vec![Vector::from_element(3, 1.5f64.ln())],
+            border: vec![false],
+        };
+        let layout = |g| RouteLayout {
+            target: 2,
+            hubs: vec![1],
+            origins: vec![0],
+            premium: 4.0,
+            recorded_share: vec![1.0],
+            geography: Some(g),
+            margin: vec![0.0],
+        };
+        let l = layout(geo(2.0, 0.3, 0.2));
+        let st = PolicyState::at(&[], 3, Some(&l), 2021, 2021, 0, 4.0);
+        let want = 4.0 * 1.5f64.powi(2) * 0.5f64.exp();
+        assert!(
+            (st.via[0][(0, 2)] - want).abs() < 1e-12,
+            "{}",
+            st.via[0][(0, 2)]
+        );
+        let union = instrument(
+            Effect::CustomsUnion(CustomsUnion {
+                members: vec![1, 2],
+            }),
+            2015,
+            1,
+            None,
+        );
+        let st = PolicyState::at(&[union], 3, Some(&l), 2021, 2021, 0, 4.0);
+        let want = 4.0 * 1.5f64.powi(2) * 0.3f64.exp();
+        assert!((st.via[0][(0, 2)] - want).abs() < 1e-12);
+        let l = layout(geo(0.0, 0.0, 0.0));
+        let st = PolicyState::at(&[], 3, Some(&l), 2021, 2021, 0, 4.0);
+        assert_eq!(st.via[0][(0, 2)], 4.0);
     }
 }

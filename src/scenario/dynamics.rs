@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::raw::{RawInstrument, RawScenario};
+use super::raw::{RawGeography, RawInstrument, RawRoutes, RawScenario};
 use super::resolve::{check, resolve_set, Problems};
 use super::RouteForm;
 use crate::limits::{check_sectors, check_years};
-use crate::policy::{Entry, Field, Instrument, RouteLayout};
-use crate::world::Economies;
+use crate::policy::{Entry, Field, Instrument, RouteGeography, RouteLayout};
+use crate::world::{Economies, Matrix, Vector};
 
 /// Who reported a base-year figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -52,12 +52,22 @@ pub struct Dynamics {
     pub horizon: i32,
     /// Share of the gap to each year's equilibrium closed in that year.
     pub adjustment: f64,
+    /// The same for direct flows on a link closed by a prohibitive wedge (`None`:
+    /// `adjustment`): contracts on a legally closed route wind down at their own speed.
+    pub closing_speed: Option<f64>,
     pub sectors: Vec<Sector>,
     pub routes: Option<Routes>,
     pub instruments: Vec<Instrument>,
     /// Who reported each base-year flow, row-major (`i * n + j`).
     #[serde(skip)]
     pub reporters: Vec<Reporter>,
+}
+
+impl Dynamics {
+    /// The closing speed of direct flows on closed links (`adjustment` unless set).
+    pub fn closing(&self) -> f64 {
+        self.closing_speed.unwrap_or(self.adjustment)
+    }
 }
 
 impl Routes {
@@ -74,6 +84,7 @@ pub(crate) fn validate_dynamics(
     economies: &Economies,
     groups: &BTreeMap<String, Vec<usize>>,
     reporters: Vec<Reporter>,
+    variables: &BTreeMap<String, Matrix>,
     p: &mut Problems,
 ) -> Option<Dynamics> {
     let Some(years) = &raw.years else {
@@ -122,6 +133,9 @@ pub(crate) fn validate_dynamics(
     }
     if let Some(m) = check::adjustment(years.adjustment) {
         p.add("years.adjustment", m);
+    }
+    if let Some(m) = years.closing_speed.and_then(check::adjustment) {
+        p.add("years.closing_speed", m);
     }
     if !raw.shocks.is_empty() {
         p.add(
@@ -175,6 +189,11 @@ pub(crate) fn validate_dynamics(
                 p.add(&key, m);
             }
         }
+        let margin = hub_margins(r, &hubs, economies, groups, p);
+        let geography = r.geography.as_ref().and_then(|g| {
+            let t = target?;
+            route_geography(g, r.form, &hubs, t, variables, p)
+        });
         let link_factor = r.link_factor.unwrap_or(1.0);
         if r.link_factor.is_some() && r.form != RouteForm::Network {
             p.add("routes.link_factor", "applies to form = \"network\" only");
@@ -191,6 +210,8 @@ pub(crate) fn validate_dynamics(
                 origins,
                 premium: r.premium,
                 recorded_share,
+                geography,
+                margin,
             },
             link_factor,
         })
@@ -219,6 +240,7 @@ pub(crate) fn validate_dynamics(
         base_year: years.base,
         horizon: years.horizon,
         adjustment: years.adjustment,
+        closing_speed: years.closing_speed,
         sectors,
         routes,
         instruments,
@@ -487,5 +509,110 @@ fn validate_instrument(
         phase_in,
         sectors,
         effect: effect?,
+    })
+}
+
+/// `[routes] margin`: by hub code or group, `default` for the rest (0); each in [0, 1).
+fn hub_margins(
+    r: &RawRoutes,
+    hubs: &[usize],
+    economies: &Economies,
+    groups: &BTreeMap<String, Vec<usize>>,
+    p: &mut Problems,
+) -> Vec<f64> {
+    let default = r.margin.get("default").copied().unwrap_or(0.0);
+    let mut margin = vec![default; hubs.len()];
+    for (code, &m) in r.margin.iter().filter(|(c, _)| c.as_str() != "default") {
+        let key = format!("routes.margin.{code}");
+        let members: Vec<usize> = match groups.get(code) {
+            Some(g) => g.clone(),
+            None => economies.position(code).into_iter().collect(),
+        };
+        if members.is_empty() {
+            p.add(&key, format!("`{code}` is neither an economy nor a group"));
+        }
+        for k in members {
+            match hubs.iter().position(|&h| h == k) {
+                Some(h) => margin[h] = m,
+                None => p.add(
+                    &key,
+                    format!(
+                        "`{}` is not one of `routes.intermediaries`",
+                        economies.code(k)
+                    ),
+                ),
+            }
+        }
+    }
+    for (code, m) in &r.margin {
+        if let Some(message) = check::margin(*m) {
+            p.add(format!("routes.margin.{code}"), message);
+        }
+    }
+    margin
+}
+
+/// `[routes.geography]`: the coefficients, and each route's detour ratio and each hub's
+/// border with the target from the world's `lndist` and `contiguity` columns.
+fn route_geography(
+    g: &RawGeography,
+    form: RouteForm,
+    hubs: &[usize],
+    target: usize,
+    variables: &BTreeMap<String, Matrix>,
+    p: &mut Problems,
+) -> Option<RouteGeography> {
+    let key = "routes.geography";
+    if form != RouteForm::Detour {
+        p.add(key, "applies to form = \"detour\" only");
+        return None;
+    }
+    for (name, v) in [
+        ("distance", g.distance),
+        ("no_border", g.no_border),
+        ("outside_union", g.outside_union),
+    ] {
+        if let Some(m) = check::geography(v) {
+            p.add(format!("{key}.{name}"), m);
+        }
+    }
+    let (Some(lndist), Some(contiguity)) = (variables.get("lndist"), variables.get("contiguity"))
+    else {
+        p.add(
+            key,
+            "needs the cost variables `lndist` and `contiguity` in the data (a world built by `tradeflow data build` has them)",
+        );
+        return None;
+    };
+    let n = lndist.nrows();
+    let d = |a: usize, b: usize| lndist[(a, b)].exp();
+    let ln_detour = hubs
+        .iter()
+        .map(|&k| {
+            Vector::from_fn(n, |i, _| {
+                if i == k || i == target || k == target {
+                    0.0
+                } else {
+                    ((d(i, k) + d(k, target)) / d(i, target)).ln()
+                }
+            })
+        })
+        .collect::<Vec<Vector>>();
+    if ln_detour.iter().any(|v| v.iter().any(|x| !x.is_finite())) {
+        p.add(
+            key,
+            "a distance in the data is not a positive finite number",
+        );
+        return None;
+    }
+    Some(RouteGeography {
+        distance: g.distance,
+        no_border: g.no_border,
+        outside_union: g.outside_union,
+        ln_detour,
+        border: hubs
+            .iter()
+            .map(|&k| contiguity[(k, target)] > 0.0)
+            .collect(),
     })
 }

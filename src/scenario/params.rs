@@ -254,11 +254,16 @@ enum Target {
     /// `sectors.<name>.sigma`.
     SectorSigma(usize),
     Adjustment,
+    ClosingSpeed,
     Theta,
     Premium,
     LinkFactor,
     /// `routes.recorded_share.<code>`: position among the hubs.
     RecordedShare(usize),
+    /// `routes.geography.<distance|no_border|outside_union>`: 0, 1, 2.
+    Geography(usize),
+    /// `routes.margin.<code>`: position among the hubs.
+    Margin(usize),
     Coefficient(String),
     Tolerance,
     /// A shock's `value`, `factor` (cost factors) or `percent` (tariffs).
@@ -280,8 +285,11 @@ impl fmt::Display for Param {
     }
 }
 
+/// The coefficients of `[routes.geography]`, in [`Target::Geography`]'s order.
+const GEOGRAPHY: [&str; 3] = ["distance", "no_border", "outside_union"];
+
 /// What can be set, for the message of a path that names nothing settable.
-const SETTABLE: &str = "sigma, sectors.<name>.sigma, years.adjustment, routes.theta, routes.premium, routes.link_factor, routes.recorded_share.<code>, costs.coefficients.<name>, solver.tolerance, shocks[<k>].<value|factor|percent>, instruments.<id>.<number>";
+const SETTABLE: &str = "sigma, sectors.<name>.sigma, years.adjustment, years.closing_speed, routes.theta, routes.premium, routes.link_factor, routes.recorded_share.<code>, routes.geography.<distance|no_border|outside_union>, routes.margin.<code>, costs.coefficients.<name>, solver.tolerance, shocks[<k>].<value|factor|percent>, instruments.<id>.<number>";
 
 impl Scenario {
     /// Resolves `path` against this scenario: an error unless it names a number that can
@@ -320,6 +328,26 @@ impl Scenario {
                 }
             }
             [("years", None), ("adjustment", None)] if d.is_some() => Target::Adjustment,
+            [("years", None), ("closing_speed", None)] if d.is_some() => Target::ClosingSpeed,
+            [("routes", None), ("geography", None), (name, None)]
+                if routes.is_some_and(|r| r.layout.geography.is_some()) =>
+            {
+                match GEOGRAPHY.iter().position(|g| g == name) {
+                    Some(k) => Target::Geography(k),
+                    None => return Err(no(path.as_str())),
+                }
+            }
+            [("routes", None), ("margin", None), (code, None)] if routes.is_some() => {
+                let r = routes.map(|r| &r.layout);
+                let h = r.and_then(|r| {
+                    let i = self.economies.iter().position(|c| c == code)?;
+                    r.hubs.iter().position(|&k| k == i)
+                });
+                match h {
+                    Some(h) => Target::Margin(h),
+                    None => return Err(path.missing(Missing::NotAHub((*code).to_owned()))),
+                }
+            }
             [("years", None), (y @ ("base" | "horizon"), None)] if d.is_some() => {
                 return Err(whole(&format!("a year (`years.{y}`)")))
             }
@@ -415,6 +443,11 @@ impl Scenario {
             Target::Sigma => Some(self.sigma),
             Target::SectorSigma(k) => d.and_then(|d| d.sectors.get(*k)).map(|s| s.sigma),
             Target::Adjustment => d.map(|d| d.adjustment),
+            Target::ClosingSpeed => d.map(|d| d.closing()),
+            Target::Geography(k) => routes
+                .and_then(|r| r.layout.geography.as_ref())
+                .map(|g| [g.distance, g.no_border, g.outside_union][*k]),
+            Target::Margin(h) => routes.and_then(|r| r.layout.margin.get(*h).copied()),
             Target::Theta => routes.and_then(|r| r.theta),
             Target::Premium => routes.map(|r| r.layout.premium),
             Target::LinkFactor => routes.map(|r| r.link_factor),
@@ -487,6 +520,23 @@ impl Scenario {
             Target::Adjustment => {
                 one(check::adjustment(v))?;
                 d.ok_or_else(gone)?.adjustment = v;
+            }
+            Target::ClosingSpeed => {
+                one(check::adjustment(v))?;
+                d.ok_or_else(gone)?.closing_speed = Some(v);
+            }
+            Target::Geography(k) => {
+                one(check::geography(v))?;
+                let g = d
+                    .and_then(|d| d.routes.as_mut())
+                    .and_then(|r| r.layout.geography.as_mut())
+                    .ok_or_else(gone)?;
+                *[&mut g.distance, &mut g.no_border, &mut g.outside_union][*k] = v;
+            }
+            Target::Margin(h) => {
+                one(check::margin(v))?;
+                let r = d.and_then(|d| d.routes.as_mut()).ok_or_else(gone)?;
+                *r.layout.margin.get_mut(*h).ok_or_else(gone)? = v;
             }
             Target::Theta => {
                 one(check::theta(v))?;

@@ -108,6 +108,10 @@ pub struct RawUncertainty {
     /// Cost coefficients drawn jointly from a multivariate normal around their values.
     #[serde(default)]
     pub coefficients: Option<RawCoefficientDraws>,
+    /// A calibration folder (relative to the scenario file's folder) whose fitted
+    /// posterior (`posterior.csv`, `posterior_covariance.csv`) is drawn from too.
+    #[serde(default)]
+    pub posterior: Option<String>,
 }
 
 /// One `[[uncertainty.parameters]]` entry.
@@ -159,6 +163,10 @@ pub struct RawYears {
     /// Share of the gap to the year's equilibrium closed each year, in (0, 1].
     #[serde(default = "default_adjustment")]
     pub adjustment: f64,
+    /// Share of the gap closed each year by direct flows on a link that export controls
+    /// close (a prohibitive wedge), in (0, 1]; default `adjustment`.
+    #[serde(default)]
+    pub closing_speed: Option<f64>,
 }
 
 fn default_horizon() -> i32 {
@@ -206,6 +214,28 @@ pub struct RawRoutes {
     /// Network form only: cost of a link relative to the direct bilateral cost.
     #[serde(default)]
     pub link_factor: Option<f64>,
+    /// Detour form only: the geography term of every route's premium.
+    #[serde(default)]
+    pub geography: Option<RawGeography>,
+    /// Share of the value of a hub's re-exports to the target that is the hub's income
+    /// (its intermediation margin), by hub code or group; `default` for the rest (0).
+    #[serde(default)]
+    pub margin: BTreeMap<String, f64>,
+}
+
+/// `[routes.geography]`: the premium of the route from `i` through hub `k` to the target
+/// `T` is multiplied by `((d_ik + d_kT) / d_iT)^distance * exp(no_border (1 - contig_kT) +
+/// outside_union (1 - union_kT))`, with distances and contiguity from the world's `lndist`
+/// and `contiguity` columns and `union_kT` from the customs-union instruments.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGeography {
+    #[serde(default)]
+    pub distance: f64,
+    #[serde(default)]
+    pub no_border: f64,
+    #[serde(default)]
+    pub outside_union: f64,
 }
 
 /// One `[[instruments]]` entry. Which fields apply depends on `kind`
@@ -264,12 +294,20 @@ pub struct RawInstrument {
     pub k_ref: Option<f64>,
     #[serde(default)]
     pub eta: Option<f64>,
+    #[serde(default)]
+    pub opening_speed: Option<f64>,
+    #[serde(default)]
+    pub import_share: Option<f64>,
+    #[serde(default)]
+    pub export_share: Option<f64>,
+    #[serde(default)]
+    pub lost_share: Option<f64>,
 }
 
 impl RawInstrument {
     /// Which kind-specific fields the entry gives. Destructured in full, so that a field
     /// added to the entry and not to [`Field`] does not compile.
-    pub(crate) fn given(&self) -> [(Field, bool); 16] {
+    pub(crate) fn given(&self) -> [(Field, bool); 20] {
         let RawInstrument {
             kind: _,
             id: _,
@@ -295,6 +333,10 @@ impl RawInstrument {
             annual,
             k_ref,
             eta,
+            opening_speed,
+            import_share,
+            export_share,
+            lost_share,
         } = self;
         [
             (Field::Exporters, exporters.is_some()),
@@ -313,6 +355,10 @@ impl RawInstrument {
             (Field::Annual, annual.is_some()),
             (Field::KRef, k_ref.is_some()),
             (Field::Eta, eta.is_some()),
+            (Field::OpeningSpeed, opening_speed.is_some()),
+            (Field::ImportShare, import_share.is_some()),
+            (Field::ExportShare, export_share.is_some()),
+            (Field::LostShare, lost_share.is_some()),
         ]
     }
 
@@ -328,6 +374,10 @@ impl RawInstrument {
             Field::Annual => self.annual,
             Field::KRef => self.k_ref,
             Field::Eta => self.eta,
+            Field::OpeningSpeed => self.opening_speed,
+            Field::ImportShare => self.import_share,
+            Field::ExportShare => self.export_share,
+            Field::LostShare => self.lost_share,
             Field::Exporters
             | Field::Importers
             | Field::Via
@@ -356,7 +406,11 @@ impl RawInstrument {
             | Field::Stock
             | Field::Annual
             | Field::KRef
-            | Field::Eta => None,
+            | Field::Eta
+            | Field::OpeningSpeed
+            | Field::ImportShare
+            | Field::ExportShare
+            | Field::LostShare => None,
         }
     }
 
@@ -378,7 +432,11 @@ impl RawInstrument {
             | Field::Stock
             | Field::Annual
             | Field::KRef
-            | Field::Eta => None,
+            | Field::Eta
+            | Field::OpeningSpeed
+            | Field::ImportShare
+            | Field::ExportShare
+            | Field::LostShare => None,
         }
     }
 }

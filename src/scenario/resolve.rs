@@ -112,6 +112,21 @@ pub(crate) mod check {
         (!(0.0..=1.0).contains(&v)).then(|| format!("a share must be in [0, 1], got {v}"))
     }
 
+    /// `routes.margin`: a share of re-export value in [0, 1).
+    pub(crate) fn margin(v: f64) -> Option<String> {
+        (!(0.0..1.0).contains(&v)).then(|| format!("a margin must be in [0, 1), got {v}"))
+    }
+
+    /// A `[routes.geography]` coefficient: finite, at most 20 in size (a factor of e^20
+    /// on a premium already rules a route out).
+    pub(crate) fn geography(v: f64) -> Option<String> {
+        if v.abs() <= 20.0 {
+            None
+        } else {
+            Some(format!("must be a number in [-20, 20], got {v}"))
+        }
+    }
+
     /// `routes.link_factor`: positive.
     pub(crate) fn link_factor(v: f64) -> Option<String> {
         (!(v > 0.0 && v.is_finite())).then(|| format!("must be positive, got {v}"))

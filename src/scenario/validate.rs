@@ -152,7 +152,7 @@ pub fn validate_reusing(
         .filter_map(|(k, s)| resolve_shock(k, s, economies, &groups, &raw, &data, &mut p))
         .collect();
 
-    let dynamics = validate_dynamics(&raw, economies, &groups, reporters, &mut p);
+    let dynamics = validate_dynamics(&raw, economies, &groups, reporters, &data.variables, &mut p);
     if let Some(message) = super::ge_mode_problem(raw.ge_mode, raw.years.is_some()) {
         p.add("ge_mode", message);
     }

@@ -14,7 +14,7 @@ use std::ops::ControlFlow;
 
 use super::years::{
     adjust, check_year_costs, costs_in_year, final_from_recorded, network_links, network_routing,
-    recorded_shares, RecordedOptions, Views,
+    Margins, RecordedOptions, Speeds, Views,
 };
 use super::RunError;
 use crate::gravity::{costs_from_flows, Equilibrium, GeMode, GravityModel};
@@ -41,6 +41,8 @@ pub(super) struct SectorYear<'a> {
     /// The sector's base-year equilibrium, and this year's (the same in the base year).
     pub(super) base: &'a Equilibrium,
     pub(super) eq: &'a Equilibrium,
+    /// Each economy's income from intermediation, in the base year and this year.
+    pub(super) margins: &'a Margins,
 }
 
 /// Which solve a report is of.
@@ -68,7 +70,6 @@ pub(super) fn drive(s: &Scenario, sink: &mut impl YearSink) -> Result<ControlFlo
     let eco = &s.data.economies;
     let n = eco.len();
     let layout = d.routes.as_ref().map(|r| &r.layout);
-    let rho = recorded_shares(d, n);
     for (si, sector) in d.sectors.iter().enumerate() {
         let theta = d
             .routes
@@ -114,7 +115,7 @@ pub(super) fn drive(s: &Scenario, sink: &mut impl YearSink) -> Result<ControlFlo
             &recorded,
             &d.reporters,
             &routing0,
-            &rho,
+            &st0.recording,
             &st0.union,
             eco,
             &RecordedOptions::default(),
@@ -144,6 +145,7 @@ pub(super) fn drive(s: &Scenario, sink: &mut impl YearSink) -> Result<ControlFlo
         let (base_eq, report) = model.baseline()?;
         sink.report(Solve::Gravity, &sector.name, d.base_year, report);
         let mut rf_prev: Option<RouteFlows> = None;
+        let mut margin0: Option<crate::world::Vector> = None;
         for (yi, year) in (d.base_year..=d.horizon).enumerate() {
             let st = state(year);
             let routing = routing_of(&st)?;
@@ -177,10 +179,23 @@ pub(super) fn drive(s: &Scenario, sink: &mut impl YearSink) -> Result<ControlFlo
             // existing contracts wind down on a closed route while new channels build up.
             let rf = match &rf_prev {
                 None => rf_star,
-                Some(prev) => adjust(prev, &rf_star, d.adjustment),
+                Some(prev) => adjust(
+                    prev,
+                    &rf_star,
+                    &Speeds {
+                        general: d.adjustment,
+                        closing: d.closing(),
+                        state: &st,
+                    },
+                ),
             };
             let x = rf.final_flows();
-            let views = Views::new(&rf, &rho, &st.union);
+            let income = Margins::income(&rf, layout, n);
+            let margins = Margins {
+                base: margin0.get_or_insert_with(|| income.clone()).clone(),
+                year: income,
+            };
+            let views = Views::new(&rf, &st.recording, &st.union);
             let taken = sink.year(&SectorYear {
                 si,
                 yi,
@@ -190,6 +205,7 @@ pub(super) fn drive(s: &Scenario, sink: &mut impl YearSink) -> Result<ControlFlo
                 views: &views,
                 base: &base_eq,
                 eq,
+                margins: &margins,
             });
             if taken.is_break() {
                 return Ok(taken);

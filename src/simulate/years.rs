@@ -17,7 +17,9 @@
 //! Recording conventions (customs statistics):
 //! - the origin records everything it ships to a hub, transit included, as exports to it;
 //! - a hub records only the share `rho_k` of transit, both as imports from the origin and
-//!   as exports to the final buyer;
+//!   as exports to the final buyer (by default; `recording` instruments set the two shares
+//!   apart, per hub and origin, and a share "lost in transit" that the hub never records
+//!   at all, though the origin recorded it as exports to the hub);
 //! - the final buyer records imports from the hub: the hub's re-exports in full, unless
 //!   the two share a customs union (no customs post), where only `rho_k` is seen.
 
@@ -29,7 +31,7 @@ use thiserror::Error;
 use super::driver::{drive, SectorYear, Solve, YearSink};
 use super::{NonFiniteAt, RunError};
 use crate::gravity::{costs_from_flows, country_results, CountryResult, Equilibrium};
-use crate::policy::PolicyState;
+use crate::policy::{HubRecording, PolicyState, RouteLayout};
 use crate::routes::{network, route_flows, RouteError, RouteFlows, Routing};
 use crate::scenario::{Dynamics, Reporter, Scenario};
 use crate::solver::{check_cap, check_tolerance, InvalidOption, SolveReport, StopReason};
@@ -371,6 +373,7 @@ impl YearSink for Rows<'_> {
             self.eco,
             y.base,
             y.eq,
+            y.margins,
         );
         ControlFlow::Continue(())
     }
@@ -466,17 +469,6 @@ fn labelled(mut r: SolveReport, sector: &str, year: i32) -> SolveReport {
     r
 }
 
-/// `rho_k` for every economy (1 for non-hubs).
-pub(super) fn recorded_shares(d: &Dynamics, n: usize) -> Vector {
-    let mut rho = Vector::from_element(n, 1.0);
-    if let Some(r) = &d.routes {
-        for (&k, &share) in r.layout.hubs.iter().zip(&r.layout.recorded_share) {
-            rho[k] = share;
-        }
-    }
-    rho
-}
-
 pub(super) fn costs_in_year(
     t0: &Matrix,
     routing: &Routing,
@@ -529,17 +521,50 @@ pub(super) fn check_year_costs(
     Ok(())
 }
 
-/// `prev + lambda (target - prev)`, route by route.
-pub(super) fn adjust(prev: &RouteFlows, target: &RouteFlows, lambda: f64) -> RouteFlows {
-    let step = |p: &Matrix, t: &Matrix| p + (t - p) * lambda;
+/// How fast each route's flow closes its gap to the year's equilibrium.
+pub(super) struct Speeds<'a> {
+    /// `years.adjustment`: every flow the two below do not cover.
+    pub(super) general: f64,
+    /// `years.closing_speed`: direct flows on a link the year's wedge closes.
+    pub(super) closing: f64,
+    /// The year's policy state: which links are closed, which channels open at a speed of
+    /// their own (`opening`, for flows that grow).
+    pub(super) state: &'a PolicyState,
+}
+
+/// `prev + lambda (target - prev)`, route by route, with `lambda` from `speeds`.
+pub(super) fn adjust(prev: &RouteFlows, target: &RouteFlows, speeds: &Speeds<'_>) -> RouteFlows {
+    let n = prev.direct.nrows();
+    let st = speeds.state;
+    let direct = Matrix::from_fn(n, n, |i, j| {
+        let (p, t) = (prev.direct[(i, j)], target.direct[(i, j)]);
+        let lambda = if st.wedge[(i, j)].is_infinite() {
+            speeds.closing
+        } else {
+            speeds.general
+        };
+        p + (t - p) * lambda
+    });
+    let via = prev
+        .via
+        .iter()
+        .zip(&target.via)
+        .enumerate()
+        .map(|(h, (pm, tm))| {
+            let opening = st.opening.get(h);
+            Matrix::from_fn(n, n, |i, j| {
+                let (p, t) = (pm[(i, j)], tm[(i, j)]);
+                let lambda = match opening.and_then(|o| o[i]) {
+                    Some(v) if t > p => v,
+                    _ => speeds.general,
+                };
+                p + (t - p) * lambda
+            })
+        })
+        .collect();
     RouteFlows {
-        direct: step(&prev.direct, &target.direct),
-        via: prev
-            .via
-            .iter()
-            .zip(&target.via)
-            .map(|(p, t)| step(p, t))
-            .collect(),
+        direct,
+        via,
         hubs: prev.hubs.clone(),
     }
 }
@@ -548,24 +573,49 @@ pub(super) fn adjust(prev: &RouteFlows, target: &RouteFlows, lambda: f64) -> Rou
 pub(super) struct Views {
     /// Physical shipments per link.
     pub(super) shipped: Matrix,
-    /// As the exporter records: everything it ships, hubs only `rho` of their re-exports.
+    /// As the exporter records: everything it ships, hubs only the recorded share of their
+    /// re-exports.
     pub(super) by_exporter: Matrix,
     /// As the importer records.
     pub(super) by_importer: Matrix,
 }
 
 impl Views {
-    pub(super) fn new(rf: &RouteFlows, rho: &Vector, union: &Matrix) -> Views {
+    /// The views of `rf`, with `recording` what each hub records of the transit from each
+    /// origin (layout order, as `rf.hubs`) and `union` the pairs in a customs union.
+    pub(super) fn new(rf: &RouteFlows, recording: &[HubRecording], union: &Matrix) -> Views {
         let transit = rf.transit();
         let reexports = rf.reexports();
         let n = rf.len();
         let shipped = &rf.direct + &transit + &reexports;
+        // What each hub records of its transit: as imports from the origin (`(i, k)`), as
+        // exports to the final buyer (`(k, j)`).
+        let mut transit_in = Matrix::zeros(n, n);
+        let mut reexports_out = Matrix::zeros(n, n);
+        for ((flows, &k), rec) in rf.via.iter().zip(&rf.hubs).zip(recording) {
+            for i in 0..n {
+                let row = flows.row(i).sum();
+                if row != 0.0 {
+                    transit_in[(i, k)] += rec.imports_of(i) * row;
+                    let seen = rec.exports_of(i);
+                    for j in 0..n {
+                        reexports_out[(k, j)] += seen * flows[(i, j)];
+                    }
+                }
+            }
+        }
         let by_exporter = Matrix::from_fn(n, n, |a, b| {
-            rf.direct[(a, b)] + transit[(a, b)] + rho[a] * reexports[(a, b)]
+            rf.direct[(a, b)] + transit[(a, b)] + reexports_out[(a, b)]
         });
         let by_importer = Matrix::from_fn(n, n, |a, b| {
-            let second = if union[(a, b)] > 0.0 { rho[a] } else { 1.0 };
-            rf.direct[(a, b)] + rho[b] * transit[(a, b)] + second * reexports[(a, b)]
+            // Across a customs union there is no customs post: the importer sees what the
+            // hub declares.
+            let second = if union[(a, b)] > 0.0 {
+                reexports_out[(a, b)]
+            } else {
+                reexports[(a, b)]
+            };
+            rf.direct[(a, b)] + transit_in[(a, b)] + second
         });
         Views {
             shipped,
@@ -658,7 +708,7 @@ pub fn final_from_recorded(
     recorded: &Matrix,
     reporters: &[Reporter],
     routing: &Routing,
-    rho: &Vector,
+    recording: &[HubRecording],
     union: &Matrix,
     eco: &Economies,
     options: &RecordedOptions,
@@ -667,7 +717,7 @@ pub fn final_from_recorded(
     let mut x = recorded.clone();
     let mut change = f64::INFINITY;
     for it in 1..=options.max_iterations {
-        let (next, c) = recorded_step(&x, recorded, reporters, routing, rho, union, eco)?;
+        let (next, c) = recorded_step(&x, recorded, reporters, routing, recording, union, eco)?;
         x = next;
         change = c;
         if !change.is_finite() {
@@ -703,7 +753,7 @@ fn recorded_step(
     recorded: &Matrix,
     reporters: &[Reporter],
     routing: &Routing,
-    rho: &Vector,
+    recording: &[HubRecording],
     union: &Matrix,
     eco: &Economies,
 ) -> Result<(Matrix, f64), FinalFlowsError> {
@@ -712,7 +762,7 @@ fn recorded_step(
         named: error.named(eco),
         error,
     })?;
-    let v = Views::new(&rf, rho, union);
+    let v = Views::new(&rf, recording, union);
     let mut next = x.clone();
     let mut change = 0.0f64;
     for a in 0..n {
@@ -866,6 +916,29 @@ pub(super) fn pct_change(old: f64, new: f64) -> f64 {
     }
 }
 
+/// Each economy's income from intermediation (`routes.margin` times the value of its
+/// re-exports to the target), data unit: in the sector's base year and in this year.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Margins {
+    pub(super) base: Vector,
+    pub(super) year: Vector,
+}
+
+impl Margins {
+    /// The margin income of each economy on the route flows `rf`.
+    pub(super) fn income(rf: &RouteFlows, layout: Option<&RouteLayout>, n: usize) -> Vector {
+        let mut m = Vector::zeros(n);
+        if let Some(l) = layout {
+            for ((flows, &k), &share) in rf.via.iter().zip(&rf.hubs).zip(&l.margin) {
+                if share > 0.0 {
+                    m[k] += share * flows.column(l.target).sum();
+                }
+            }
+        }
+        m
+    }
+}
+
 /// The base-year and year levels of one country in one year, summed over sectors, from
 /// which its all-sector row is made (see [`CountryTotalRow`]).
 #[derive(Debug, Clone, Default)]
@@ -883,16 +956,26 @@ pub(super) struct CountrySums {
 impl CountrySums {
     /// Adds one sector's base-year and year levels of every economy to `sums` (one entry
     /// per economy); returns the sector's own country results, which its rows hold.
+    /// `margins` is each economy's income from intermediation in the base year and in
+    /// this year (data unit): it counts towards the economy's expenditure, so welfare
+    /// includes it (real GDP and output are goods production and do not).
     pub(super) fn add(
         sums: &mut [CountrySums],
         eco: &Economies,
         base: &Equilibrium,
         eq: &Equilibrium,
+        margins: &Margins,
     ) -> Vec<CountryResult> {
         let foreign_exports = |e: &Equilibrium, i: usize| e.trade.row(i).sum() - e.trade[(i, i)];
         let foreign_imports = |e: &Equilibrium, j: usize| e.trade.column(j).sum() - e.trade[(j, j)];
-        let results = country_results(eco, base, eq);
-        for (i, c) in results.iter().enumerate() {
+        let mut results = country_results(eco, base, eq);
+        for (i, c) in results.iter_mut().enumerate() {
+            let (m0, m1) = (margins.base[i], margins.year[i]);
+            if m0 != 0.0 || m1 != 0.0 {
+                let income = (1.0 + m1 / eq.expenditure[i]) / (1.0 + m0 / base.expenditure[i]);
+                c.welfare_change_pct =
+                    100.0 * ((1.0 + c.welfare_change_pct / 100.0) * income - 1.0);
+            }
             let t = &mut sums[i];
             let log = |pct: f64| (1.0 + pct / 100.0).ln();
             t.output.0 += base.output[i];
@@ -901,9 +984,10 @@ impl CountrySums {
             t.foreign_exports.1 += foreign_exports(eq, i);
             t.foreign_imports.0 += foreign_imports(base, i);
             t.foreign_imports.1 += foreign_imports(eq, i);
-            t.expenditure.0 += base.expenditure[i];
-            t.expenditure.1 += eq.expenditure[i];
-            t.price_index_log += base.expenditure[i] * (eq.imr[i] / base.imr[i]).ln();
+            t.expenditure.0 += base.expenditure[i] + margins.base[i];
+            t.expenditure.1 += eq.expenditure[i] + margins.year[i];
+            t.price_index_log +=
+                (base.expenditure[i] + margins.base[i]) * (eq.imr[i] / base.imr[i]).ln();
             t.price_log += base.output[i] * log(c.factory_gate_price_change_pct);
         }
         results
@@ -941,6 +1025,10 @@ impl CountrySums {
     }
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a sector-year's country rows draw on all of these"
+)]
 fn push_countries(
     out: &mut YearRun,
     sums: &mut [CountrySums],
@@ -949,8 +1037,12 @@ fn push_countries(
     eco: &Economies,
     base: &Equilibrium,
     eq: &Equilibrium,
+    margins: &Margins,
 ) {
-    for (i, c) in CountrySums::add(sums, eco, base, eq).iter().enumerate() {
+    for (i, c) in CountrySums::add(sums, eco, base, eq, margins)
+        .iter()
+        .enumerate()
+    {
         out.countries
             .push(YearCountryRow::new(year, sector, code(i), c));
     }
@@ -1276,7 +1368,16 @@ mod tests {
     /// Origin O (0), hub H (1), target T (2); O ships to T directly (share 0.8) or through
     /// H (0.2); every other pair only directly. Every pair is recorded by its exporter and
     /// H records all its re-exports (`rho = 1`).
-    fn case(r_oh: f64) -> (Matrix, Vec<Reporter>, Routing, Vector, Matrix, Economies) {
+    fn case(
+        r_oh: f64,
+    ) -> (
+        Matrix,
+        Vec<Reporter>,
+        Routing,
+        Vec<HubRecording>,
+        Matrix,
+        Economies,
+    ) {
         let mut direct = Matrix::from_element(3, 3, 1.0);
         direct[(0, 2)] = 0.8;
         let mut via = Matrix::zeros(3, 3);
@@ -1296,7 +1397,11 @@ mod tests {
             recorded,
             vec![Reporter::Exporter; 9],
             routing,
-            Vector::from_element(3, 1.0),
+            vec![HubRecording {
+                imports: Vector::from_element(3, 1.0),
+                exports: Vector::from_element(3, 1.0),
+                lost: Vector::zeros(3),
+            }],
             Matrix::zeros(3, 3),
             eco,
         )
@@ -1409,5 +1514,124 @@ mod tests {
         assert!(e.to_string().contains("H->T"), "{e}");
         let wrong = RecordedOptions::new(f64::NAN, 0).unwrap_err();
         assert_eq!(wrong.len(), 2);
+    }
+    /// Origin O (0) ships 10 to target T (2) through hub H (1) and 4 directly; H buys 3
+    /// from O for itself. With `recording`, H's customs and T's follow the shares.
+    fn transit_case(rec: HubRecording, union: bool) -> Views {
+        let mut direct = Matrix::zeros(3, 3);
+        direct[(0, 2)] = 4.0;
+        direct[(0, 1)] = 3.0;
+        let mut via = Matrix::zeros(3, 3);
+        via[(0, 2)] = 10.0;
+        let rf = RouteFlows {
+            direct,
+            via: vec![via],
+            hubs: vec![1],
+        };
+        let mut u = Matrix::zeros(3, 3);
+        if union {
+            u[(1, 2)] = 1.0;
+            u[(2, 1)] = 1.0;
+        }
+        Views::new(&rf, &[rec], &u)
+    }
+
+    fn recording(imports: f64, exports: f64, lost: f64) -> HubRecording {
+        HubRecording {
+            imports: Vector::from_element(3, imports),
+            exports: Vector::from_element(3, exports),
+            lost: Vector::from_element(3, lost),
+        }
+    }
+
+    /// The hub's import record and its export record are different figures, and a share
+    /// lost in transit is in neither; the origin records all it ships to the hub, and the
+    /// target (outside a customs union) all it receives from it.
+    #[test]
+    fn a_hub_records_its_imports_and_exports_of_transit_apart() {
+        let v = transit_case(recording(0.8, 0.3, 0.0), false);
+        assert_eq!(v.by_exporter[(0, 1)], 13.0);
+        assert!((v.by_importer[(0, 1)] - (3.0 + 8.0)).abs() < 1e-12);
+        assert!((v.by_exporter[(1, 2)] - 3.0).abs() < 1e-12);
+        assert_eq!(v.by_importer[(1, 2)], 10.0);
+        // Half lost in transit: the hub sees half as much in both directions.
+        let v = transit_case(recording(0.8, 0.3, 0.5), false);
+        assert_eq!(v.by_exporter[(0, 1)], 13.0);
+        assert!((v.by_importer[(0, 1)] - (3.0 + 4.0)).abs() < 1e-12);
+        assert!((v.by_exporter[(1, 2)] - 1.5).abs() < 1e-12);
+        // In a customs union the target sees what the hub declares.
+        let v = transit_case(recording(0.8, 0.3, 0.5), true);
+        assert!((v.by_importer[(1, 2)] - 1.5).abs() < 1e-12);
+    }
+
+    /// A lost-in-transit share of 1: the hub records nothing of the transit (only its own
+    /// purchases), whatever its recorded shares; the shipments are unchanged.
+    #[test]
+    fn all_lost_in_transit_means_the_hub_records_nothing() {
+        let v = transit_case(recording(1.0, 1.0, 1.0), true);
+        assert_eq!(v.by_importer[(0, 1)], 3.0);
+        assert_eq!(v.by_exporter[(1, 2)], 0.0);
+        assert_eq!(v.by_importer[(1, 2)], 0.0);
+        assert_eq!(v.by_exporter[(0, 1)], 13.0);
+        assert_eq!(v.shipped[(0, 1)], 13.0);
+        assert_eq!(v.shipped[(1, 2)], 10.0);
+    }
+
+    fn state(wedge_ot: f64, opening: Option<f64>) -> PolicyState {
+        let mut wedge = Matrix::from_element(3, 3, 1.0);
+        wedge[(0, 2)] = wedge_ot;
+        PolicyState {
+            wedge,
+            via: vec![Matrix::from_element(3, 3, 2.0)],
+            demand: Matrix::from_element(3, 3, 1.0),
+            cost: Matrix::from_element(3, 3, 1.0),
+            growth: Vector::from_element(3, 1.0),
+            union: Matrix::zeros(3, 3),
+            recording: vec![recording(1.0, 1.0, 0.0)],
+            opening: vec![vec![opening, None, None]],
+        }
+    }
+
+    /// Direct flows on a closed link close `closing` of their gap, other direct flows
+    /// `general`; a route flow with an opening speed grows at it, and falls at `general`.
+    #[test]
+    fn closed_links_and_opening_channels_move_at_their_own_speeds() {
+        let flows = |d: f64, v: f64| {
+            let mut direct = Matrix::from_element(3, 3, 1.0);
+            direct[(0, 2)] = d;
+            let mut via = Matrix::zeros(3, 3);
+            via[(0, 2)] = v;
+            RouteFlows {
+                direct,
+                via: vec![via],
+                hubs: vec![1],
+            }
+        };
+        let prev = flows(10.0, 1.0);
+        let target = flows(0.0, 5.0);
+        let st = state(f64::INFINITY, Some(0.9));
+        let speeds = Speeds {
+            general: 0.5,
+            closing: 0.8,
+            state: &st,
+        };
+        let out = adjust(&prev, &target, &speeds);
+        assert!((out.direct[(0, 2)] - 2.0).abs() < 1e-12);
+        assert!((out.via[0][(0, 2)] - (1.0 + 0.9 * 4.0)).abs() < 1e-12);
+        // Another link, open: the general speed.
+        let mut t2 = target.clone();
+        t2.direct[(1, 2)] = 3.0;
+        let out = adjust(&prev, &t2, &speeds);
+        assert!((out.direct[(1, 2)] - 2.0).abs() < 1e-12);
+        // An open direct link closes at the general speed; a shrinking route flow too.
+        let st = state(1.5, Some(0.9));
+        let speeds = Speeds {
+            general: 0.5,
+            closing: 0.8,
+            state: &st,
+        };
+        let out = adjust(&prev, &flows(0.0, 0.0), &speeds);
+        assert!((out.direct[(0, 2)] - 5.0).abs() < 1e-12);
+        assert!((out.via[0][(0, 2)] - 0.5).abs() < 1e-12);
     }
 }
