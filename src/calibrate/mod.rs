@@ -1,14 +1,24 @@
-//! Calibration (DESIGN layer 6): fit named parameters to observed figures.
+//! Calibration (DESIGN layer 6): fit named parameters to observed figures, with priors.
 //!
 //! The scenario's `[calibration]` names free parameters (parameter paths, resolved once
-//! against the validated scenario, each with bounds) and targets (an output series, a year, the observed value, a
-//! weight, a source). The fit minimises `sum_k w_k (ln model_k - ln observed_k)^2` by
-//! Levenberg-Marquardt with bounds: a forward-difference Jacobian, a damped Gauss-Newton
+//! against the validated scenario, each with bounds and optionally a prior, [`prior`]) and
+//! targets: explicit ones (an output series, a year, the observed value, its uncertainty
+//! `sd` or a `weight`, a source) and ones chosen from the observed panel or the aggregates
+//! by `[[calibration.select]]` ([`select`]). The fit finds the posterior mode: it minimises
+//! `sum_k w_k (ln model_k - ln observed_k)^2 + sum_j prior_j(x_j)^2` (`w = 1 / sd^2`; a
+//! prior row is `(x - mean) / sd` or `(ln x - ln median) / sd`) by Levenberg-Marquardt with
+//! bounds: a forward-difference Jacobian (exact rows for the priors), a damped Gauss-Newton
 //! step, projection onto the bounds, and a damping factor that rises when a step fails and
 //! falls when it succeeds (Nocedal and Wright 2006, ch. 10; Madsen, Nielsen and Tingleff
-//! 2004 for the damping rule). Standard errors come from `s^2 (J'WJ)^-1` with
-//! `s^2 = SSR / (m - n)`; directions of `J` with tiny singular values mark parameters the
-//! targets cannot pin down.
+//! 2004 for the damping rule).
+//!
+//! Uncertainty ([`laplace`]): the posterior covariance is the Laplace approximation
+//! `(J'J)^-1` at the mode, `J` the stacked Jacobian of the weighted targets and the priors
+//! (the stated `sd`s are the uncertainty, so nothing is rescaled). A file of the older kind
+//! (plain weights, no `sd`, no prior, no selector) keeps the older standard errors
+//! `s^2 (J'WJ)^-1` with `s^2 = SSR / (m - n)`. Directions of `J` with tiny singular values
+//! mark parameters the targets cannot pin down. A fit with `until` ([`backtest`]) uses the
+//! targets up to that year only and sets the rest against the fit as predictions.
 
 use std::path::{Path, PathBuf};
 
@@ -22,7 +32,16 @@ use crate::scenario::{Param, Scenario, ScenarioError};
 use crate::simulate::{outputs_direct, RunError};
 use crate::solver::{check_cap, check_tolerance, InvalidOption, SolveReport, StopReason};
 
+pub mod backtest;
 pub mod files;
+pub mod laplace;
+pub mod prior;
+pub mod select;
+
+pub use backtest::{BacktestRow, BacktestSummary};
+pub use laplace::{CovarianceRow, PosteriorRow};
+pub use prior::{Prior, RawPrior};
+pub use select::{RawSelect, Target};
 
 /// `[calibration]` as written.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -32,6 +51,9 @@ pub struct RawCalibration {
     pub free: Vec<RawFree>,
     #[serde(default)]
     pub targets: Vec<RawTarget>,
+    /// Targets chosen from the observed panel or the aggregates.
+    #[serde(default)]
+    pub select: Vec<RawSelect>,
     /// Steps at most (default 50).
     #[serde(default)]
     pub max_steps: Option<usize>,
@@ -44,6 +66,9 @@ pub struct RawFree {
     pub path: String,
     pub lower: f64,
     pub upper: f64,
+    /// The prior (flat within the bounds when not given).
+    #[serde(default)]
+    pub prior: Option<RawPrior>,
 }
 
 /// An observed figure to fit.
@@ -56,14 +81,14 @@ pub struct RawTarget {
     #[serde(default)]
     pub year: Option<i32>,
     pub value: f64,
-    #[serde(default = "one")]
-    pub weight: f64,
+    /// A plain weight (default 1), for files written before `sd`.
+    #[serde(default)]
+    pub weight: Option<f64>,
+    /// The stated uncertainty of the log figure: weight `1 / sd^2` (not with `weight`).
+    #[serde(default)]
+    pub sd: Option<f64>,
     #[serde(default)]
     pub source: String,
-}
-
-fn one() -> f64 {
-    1.0
 }
 
 /// A problem with the calibration specification or the fit.
@@ -254,15 +279,38 @@ pub struct TargetFit {
     pub log_deviation: f64,
     pub weight: f64,
     pub source: String,
+    /// Whose record the figure is (a code; empty for a series that is no recorded flow).
+    pub reporter: String,
+    /// The stated uncertainty of the log figure (empty for a plain weight).
+    pub sd: Option<f64>,
+    /// Fitted (`true`), or a prediction of a backtest (`false`).
+    pub in_sample: bool,
+}
+
+/// A pair of parameters whose posterior correlation exceeds 0.9 in absolute value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HighCorrelation {
+    pub parameter_a: String,
+    pub parameter_b: String,
+    pub correlation: f64,
 }
 
 /// The outcome of a calibration.
 #[derive(Debug, Clone, Serialize)]
 pub struct Fit {
     pub parameters: Vec<FittedParameter>,
+    /// Every target: the fitted ones, then (a backtest) the predicted ones.
     pub targets: Vec<TargetFit>,
+    /// The objective at the start and at the mode: weighted squared log deviations of the
+    /// fitted targets plus the prior terms.
     pub objective_initial: f64,
     pub objective: f64,
+    /// The objective's parts at the mode: the targets' and the priors'.
+    pub objective_targets: f64,
+    pub objective_prior: f64,
+    /// `stated` (the targets' `sd`s and the priors are the uncertainty: covariance
+    /// `(J'J)^-1`) or `scaled` (plain weights, no prior: `s^2 (J'WJ)^-1`).
+    pub uncertainty: &'static str,
     /// `report.iterations`, as `calibration.json` records it.
     pub steps: usize,
     /// `report.evaluations`, as `calibration.json` records it.
@@ -275,14 +323,37 @@ pub struct Fit {
     /// component at the last step and the stop reason.
     #[serde(skip)]
     pub report: SolveReport,
-    /// Singular values of the weighted Jacobian at the fit, largest first.
+    /// Singular values of the stacked Jacobian (weighted targets and priors) at the fit,
+    /// largest first.
     pub singular_values: Vec<f64>,
     /// Ratio of the largest to the smallest singular value.
     pub condition_number: f64,
+    /// Per parameter: prior, mode, posterior sd and what pinned it down (`posterior.csv`).
+    pub posterior: Vec<PosteriorRow>,
+    /// Every ordered pair of parameters (`posterior_covariance.csv`).
+    #[serde(skip)]
+    pub covariance: Vec<CovarianceRow>,
+    /// Pairs correlated above 0.9 in absolute value.
+    pub high_correlations: Vec<HighCorrelation>,
+    /// What the report warns of (parameters the data may not pin down).
+    pub warnings: Vec<String>,
+    /// Figures the selectors left out, each with its reason.
+    pub left_out: Vec<String>,
+    /// The last year of the fitted targets of a backtest.
+    pub until: Option<i32>,
+    /// Out-of-sample accuracy of a backtest.
+    pub backtest: Option<BacktestSummary>,
     /// The fitted scenario's merged table, for [`fitted_file`]: filled by [`calibrate`]
     /// (which read the file); empty from [`calibrate_scenario`].
     #[serde(skip)]
     pub table: Table,
+}
+
+impl Fit {
+    /// The rows of `backtest.csv`: every target at the fit, fitted or predicted.
+    pub fn backtest_rows(&self) -> Vec<BacktestRow> {
+        backtest::rows(&self.targets)
+    }
 }
 
 struct Problem {
@@ -290,8 +361,14 @@ struct Problem {
     /// The scenario as given; each evaluation is a copy with the free parameters set.
     central: Scenario,
     free: Vec<(Param, f64, f64)>,
-    targets: Vec<RawTarget>,
+    /// Each free parameter's prior (`None`: flat).
+    priors: Vec<Option<Prior>>,
+    /// Every target, fitted or predicted.
+    targets: Vec<Target>,
+    /// Position of each target's series among the model's outputs.
     index: Vec<usize>,
+    /// The targets fitted (positions in `targets`).
+    fitted: Vec<usize>,
     options: LmOptions,
 }
 
@@ -307,12 +384,20 @@ impl Problem {
         self.central.with_params(&values)
     }
 
-    /// Model values of the targets at `x`.
+    /// Model values of every target at `x`.
     fn model(&self, x: &DVector<f64>) -> Result<Vec<f64>, EvalError> {
         let s = self.scenario_at(x)?;
         // The series alone, without the result rows (the same values as the row path's).
         let out = outputs_direct(&s).map_err(|e| EvalError::Run(Box::new(e)))?;
         Ok(self.index.iter().map(|&k| out[k].2).collect())
+    }
+
+    /// The prior rows: (parameter position, prior).
+    fn prior_rows(&self) -> impl Iterator<Item = (usize, &Prior)> {
+        self.priors
+            .iter()
+            .enumerate()
+            .filter_map(|(j, p)| p.as_ref().map(|p| (j, p)))
     }
 }
 
@@ -320,24 +405,42 @@ impl Problem {
 trait Residuals {
     /// The residual vector at `x`, or why the model cannot be evaluated there.
     fn residuals(&self, x: &DVector<f64>) -> Result<DVector<f64>, EvalError>;
+
+    /// Overwrites the rows of the Jacobian at `x` whose derivatives are known exactly
+    /// (the priors'); the others stay forward differences.
+    fn exact_rows(&self, _x: &DVector<f64>, _jac: &mut DMatrix<f64>) {}
 }
 
 impl Residuals for Problem {
-    /// Weighted log residuals `sqrt(w_k) (ln model_k - ln observed_k)`.
+    /// Weighted log residuals `sqrt(w_k) (ln model_k - ln observed_k)` of the fitted
+    /// targets, then one row per prior.
     fn residuals(&self, x: &DVector<f64>) -> Result<DVector<f64>, EvalError> {
         let m = self.model(x)?;
-        let mut r = DVector::zeros(m.len());
-        for (k, (v, t)) in m.iter().zip(&self.targets).enumerate() {
-            if !(*v > 0.0 && v.is_finite()) {
+        let n_prior = self.prior_rows().count();
+        let mut r = DVector::zeros(self.fitted.len() + n_prior);
+        for (row, &k) in self.fitted.iter().enumerate() {
+            let (v, t) = (m[k], &self.targets[k]);
+            if !(v > 0.0 && v.is_finite()) {
                 return Err(EvalError::NonPositive {
                     series: t.series.clone(),
                     year: t.year,
-                    value: *v,
+                    value: v,
                 });
             }
-            r[k] = t.weight.sqrt() * (v.ln() - t.value.ln());
+            r[row] = t.weight.sqrt() * (v.ln() - t.value.ln());
+        }
+        for (row, (j, p)) in self.prior_rows().enumerate() {
+            r[self.fitted.len() + row] = p.residual(x[j]);
         }
         Ok(r)
+    }
+
+    fn exact_rows(&self, x: &DVector<f64>, jac: &mut DMatrix<f64>) {
+        for (row, (j, p)) in self.prior_rows().enumerate() {
+            let i = self.fitted.len() + row;
+            jac.row_mut(i).fill(0.0);
+            jac[(i, j)] = p.derivative(x[j]);
+        }
     }
 }
 
@@ -358,6 +461,7 @@ fn jacobian<P: Residuals>(
         let rh = p.residuals(&xh)?;
         jac.set_column(j, &((rh - r) / (dir * h)));
     }
+    p.exact_rows(x, &mut jac);
     Ok(jac)
 }
 
@@ -489,9 +593,15 @@ fn levenberg_marquardt<P: Residuals>(
 /// the fit's `table` is the file's merged table with the fitted values, for
 /// [`fitted_file`].
 pub fn calibrate(file: &Path) -> Result<Fit, CalibrationError> {
+    calibrate_until(file, None)
+}
+
+/// [`calibrate`], fitting only the targets of `until` and before (a backtest: the later
+/// ones are set against the fit as predictions).
+pub fn calibrate_until(file: &Path, until: Option<i32>) -> Result<Fit, CalibrationError> {
     let (table, raw) = calibration_spec(file)?;
     let central = Scenario::from_file(file)?;
-    calibrate_from(file, table, &raw, central)
+    calibrate_from_until(file, table, &raw, central, until)
 }
 
 /// The scenario file's merged table and its `[calibration]`, read and checked.
@@ -502,17 +612,25 @@ pub fn calibration_spec(file: &Path) -> Result<(Table, RawCalibration), Calibrat
         field,
         message,
     };
-    let raw: RawCalibration = table
-        .get("calibration")
-        .cloned()
-        .ok_or_else(|| {
-            spec_err(
-                "calibration".into(),
-                "the scenario has no `[calibration]`".into(),
-            )
-        })?
-        .try_into()
-        .map_err(|e: toml::de::Error| spec_err("calibration".into(), e.message().to_owned()))?;
+    let value = table.get("calibration").cloned().ok_or_else(|| {
+        spec_err(
+            "calibration".into(),
+            "the scenario has no `[calibration]`".into(),
+        )
+    })?;
+    // Through serde_path_to_error, so that a wrong key names where it is
+    // (`calibration.free[2].prior.mean`).
+    let raw: RawCalibration = serde_path_to_error::deserialize(value).map_err(
+        |e: serde_path_to_error::Error<toml::de::Error>| {
+            let at = e.path().to_string();
+            let field = if at == "." || at.is_empty() {
+                "calibration".to_owned()
+            } else {
+                format!("calibration.{at}")
+            };
+            spec_err(field, e.inner().message().to_owned())
+        },
+    )?;
     Ok((table, raw))
 }
 
@@ -521,11 +639,22 @@ pub fn calibration_spec(file: &Path) -> Result<(Table, RawCalibration), Calibrat
 /// with the fitted values, for [`fitted_file`].
 pub fn calibrate_from(
     file: &Path,
-    mut table: Table,
+    table: Table,
     raw: &RawCalibration,
     central: Scenario,
 ) -> Result<Fit, CalibrationError> {
-    let mut fit = calibrate_scenario(central, raw)?;
+    calibrate_from_until(file, table, raw, central, None)
+}
+
+/// [`calibrate_from`] fitting only the targets of `until` and before.
+pub fn calibrate_from_until(
+    file: &Path,
+    mut table: Table,
+    raw: &RawCalibration,
+    central: Scenario,
+    until: Option<i32>,
+) -> Result<Fit, CalibrationError> {
+    let mut fit = calibrate_scenario_until(central, raw, until)?;
     for p in &fit.parameters {
         let written =
             ParamPath::parse(&p.path).and_then(|path| path.set_or_insert(&mut table, p.fitted));
@@ -546,6 +675,70 @@ pub fn calibrate_scenario(
     central: Scenario,
     raw: &RawCalibration,
 ) -> Result<Fit, CalibrationError> {
+    calibrate_scenario_until(central, raw, None)
+}
+
+/// The explicit targets of `raw`, checked: a positive value, `sd` or `weight` (not both),
+/// each positive.
+fn explicit_targets(raw: &RawCalibration) -> Result<Vec<Target>, (String, String)> {
+    let mut out = Vec::new();
+    for (k, t) in raw.targets.iter().enumerate() {
+        let field = format!("calibration.targets[{k}]");
+        if !(t.value > 0.0 && t.value.is_finite()) {
+            return Err((
+                format!("{field}.value"),
+                format!("must be positive (the fit is on logs), got {}", t.value),
+            ));
+        }
+        let weight = match (t.weight, t.sd) {
+            (Some(_), Some(_)) => {
+                return Err((
+                    format!("{field}.sd"),
+                    "give `sd` (the uncertainty of the log figure) or `weight`, not both".into(),
+                ))
+            }
+            (_, Some(sd)) => {
+                if !(sd > 0.0 && sd.is_finite()) {
+                    return Err((format!("{field}.sd"), format!("must be positive, got {sd}")));
+                }
+                1.0 / (sd * sd)
+            }
+            (Some(w), None) => {
+                if !(w > 0.0 && w.is_finite()) {
+                    return Err((
+                        format!("{field}.weight"),
+                        format!("must be positive, got {w}"),
+                    ));
+                }
+                w
+            }
+            (None, None) => 1.0,
+        };
+        let reporter = match crate::simulate::series::Series::parse(&t.series) {
+            Some(crate::simulate::series::Series::Recorded { reporter, .. }) => reporter,
+            _ => String::new(),
+        };
+        out.push(Target {
+            series: t.series.clone(),
+            year: t.year,
+            value: t.value,
+            weight,
+            sd: t.sd,
+            source: t.source.clone(),
+            reporter,
+            origin: field,
+        });
+    }
+    Ok(out)
+}
+
+/// [`calibrate_scenario`] fitting only the targets of `until` and before; the later ones
+/// are predictions, set against the fit.
+pub fn calibrate_scenario_until(
+    central: Scenario,
+    raw: &RawCalibration,
+    until: Option<i32>,
+) -> Result<Fit, CalibrationError> {
     let file = central.origin();
     let spec_err = |field: String, message: String| CalibrationError::Spec {
         path: file.clone(),
@@ -558,13 +751,14 @@ pub fn calibrate_scenario(
             "names no free parameter".into(),
         ));
     }
-    if raw.targets.is_empty() {
+    if raw.targets.is_empty() && raw.select.is_empty() {
         return Err(spec_err(
             "calibration.targets".into(),
             "names no target".into(),
         ));
     }
     let mut free: Vec<(Param, f64, f64)> = Vec::new();
+    let mut priors: Vec<Option<Prior>> = Vec::new();
     for (k, f) in raw.free.iter().enumerate() {
         let field = format!("calibration.free[{k}]");
         if let Some(first) = raw.free[..k].iter().position(|o| o.path == f.path) {
@@ -602,25 +796,35 @@ pub fn calibrate_scenario(
                 ),
             ));
         }
+        let prior = match &f.prior {
+            None => None,
+            Some(rp) => Some(Prior::check(rp, &field, f.lower).map_err(|(fl, m)| spec_err(fl, m))?),
+        };
         free.push((p, f.lower, f.upper));
+        priors.push(prior);
     }
     let out = outputs_direct(&central).map_err(|e| CalibrationError::Start {
         path: file.clone(),
         reason: Box::new(EvalError::Run(Box::new(e))),
     })?;
+    let mut targets = explicit_targets(raw).map_err(|(f, m)| spec_err(f, m))?;
+    let selection =
+        select::select(&central, &file, &raw.select, &out).map_err(|(f, m)| spec_err(f, m))?;
+    targets.extend(selection.targets);
     let mut index = Vec::new();
-    for (k, t) in raw.targets.iter().enumerate() {
-        let field = format!("calibration.targets[{k}]");
-        if !(t.value > 0.0 && t.value.is_finite()) {
+    for (k, t) in targets.iter().enumerate() {
+        if let Some(first) = targets[..k]
+            .iter()
+            .find(|o| o.series == t.series && o.year == t.year)
+        {
             return Err(spec_err(
-                format!("{field}.value"),
-                format!("must be positive (the fit is on logs), got {}", t.value),
-            ));
-        }
-        if !(t.weight > 0.0 && t.weight.is_finite()) {
-            return Err(spec_err(
-                format!("{field}.weight"),
-                format!("must be positive, got {}", t.weight),
+                t.origin.clone(),
+                format!(
+                    "`{}`{} is already a target of {}: target each figure once",
+                    t.series,
+                    t.year.map_or(String::new(), |y| format!(" in {y}")),
+                    first.origin
+                ),
             ));
         }
         let pos = out
@@ -631,7 +835,50 @@ pub fn calibrate_scenario(
             None => {
                 let why = crate::simulate::series::missing_output(&out, &t.series, t.year)
                     .unwrap_or_default();
-                return Err(spec_err(format!("{field}.series"), why));
+                return Err(spec_err(format!("{}.series", t.origin), why));
+            }
+        }
+    }
+    let fitted: Vec<usize> = (0..targets.len())
+        .filter(|&k| match (until, targets[k].year) {
+            (Some(u), Some(y)) => y <= u,
+            _ => true,
+        })
+        .collect();
+    if let Some(u) = until {
+        if fitted.is_empty() {
+            return Err(spec_err(
+                "--until".into(),
+                format!("no target is of {u} or before: nothing to fit"),
+            ));
+        }
+        if fitted.len() == targets.len() {
+            return Err(spec_err(
+                "--until".into(),
+                format!("every target is of {u} or before: nothing to predict"),
+            ));
+        }
+    }
+    let (n, m) = (free.len(), fitted.len());
+    let n_prior = priors.iter().filter(|p| p.is_some()).count();
+    let within = until.map_or(String::new(), |u| format!(" of {u} or before"));
+    if n > m + n_prior {
+        return Err(spec_err(
+            "calibration.free".into(),
+            format!(
+                "{n} free parameters but {m} targets{within} and {n_prior} priors: with more free parameters than targets the fit is singular; give priors (`prior = {{ dist = \"normal\", mean = ..., sd = ..., reason = \"...\" }}`) to at least {} of them",
+                n - m - n_prior
+            ),
+        ));
+    }
+    let mut warnings = Vec::new();
+    if m < n {
+        for (f, p) in raw.free.iter().zip(&priors) {
+            if p.is_none() {
+                warnings.push(format!(
+                    "`{}` has no prior, and there are fewer targets{within} ({m}) than free parameters ({n}): the data alone may not pin it down; give it a prior",
+                    f.path
+                ));
             }
         }
     }
@@ -642,18 +889,30 @@ pub fn calibrate_scenario(
             spec_err("calibration.max_steps".into(), messages.join("; "))
         })?,
     };
+    // The older kind of file (plain weights, no `sd`, no prior, no selector) keeps its
+    // standard errors rescaled by the residual variance.
+    let scaled = raw.select.is_empty()
+        && raw.targets.iter().all(|t| t.sd.is_none())
+        && priors.iter().all(Option::is_none);
     let problem = Problem {
         file,
         central,
         free,
-        targets: raw.targets.clone(),
+        priors,
+        targets,
         index,
+        fitted,
         options,
     };
-    fit(&problem)
+    let mut fit = fit(&problem, scaled)?;
+    fit.warnings.splice(0..0, warnings);
+    fit.left_out = selection.left_out;
+    fit.until = until;
+    fit.backtest = until.map(|u| backtest::summary(u, &fit.targets));
+    Ok(fit)
 }
 
-fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
+fn fit(pb: &Problem, scaled: bool) -> Result<Fit, CalibrationError> {
     let start_err = |reason: EvalError| CalibrationError::Start {
         path: pb.file.clone(),
         reason: Box::new(reason),
@@ -677,32 +936,43 @@ fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
     let singular: Vec<f64> = order.iter().map(|&k| svd.singular_values[k]).collect();
     let condition =
         singular.first().copied().unwrap_or(0.0) / singular.last().copied().unwrap_or(0.0);
+    // An exactly singular Jacobian (a parameter no target moves): infinite, written as the
+    // largest finite number, since the report files hold no non-finite number.
+    let condition = if condition.is_nan() {
+        f64::MAX
+    } else {
+        condition.min(f64::MAX)
+    };
     let weak = svd
         .v_t
         .as_ref()
         .and_then(|vt| order.last().map(|&k| vt.row(k).map(|v| v * v)))
         .map(|row| row.iter().copied().collect::<Vec<f64>>())
         .unwrap_or_else(|| vec![0.0; n]);
-    let m = r.len();
-    let s2 = if m > n {
-        cost / (m - n) as f64
+    let m_fit = pb.fitted.len();
+    let objective_targets: f64 = r.rows(0, m_fit).norm_squared();
+    let objective_prior = (cost - objective_targets).max(0.0);
+    // Older files: `s^2 (J'WJ)^-1`, undefined without residual degrees of freedom.
+    let s2 = if !scaled {
+        1.0
+    } else if m_fit > n {
+        cost / (m_fit - n) as f64
     } else {
         f64::NAN
     };
-    let cov = (jac.transpose() * &jac).try_inverse();
+    let cov = laplace::covariance(&jac, s2);
     let model = pb.model(&x).map_err(start_err)?;
+    let paths: Vec<String> = pb.free.iter().map(|(p, _, _)| p.to_string()).collect();
+    let post = laplace::summarise(&paths, &x, &pb.priors, &pb.free, cov.as_ref());
     let mut parameters: Vec<FittedParameter> = pb
         .free
         .iter()
         .enumerate()
-        .map(|(j, (p, lo, hi))| FittedParameter {
-            path: p.to_string(),
+        .map(|(j, (_, lo, hi))| FittedParameter {
+            path: paths[j].clone(),
             initial: x0[j],
             fitted: x[j],
-            stderr: cov
-                .as_ref()
-                .map(|c| (s2 * c[(j, j)]).sqrt())
-                .filter(|v| v.is_finite()),
+            stderr: post.rows[j].posterior_sd,
             lower: *lo,
             upper: *hi,
             at_bound: x[j] <= *lo || x[j] >= *hi,
@@ -710,23 +980,49 @@ fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
             poorly_identified: false,
         })
         .collect();
-    for p in &mut parameters {
-        p.poorly_identified = p.stderr.is_some_and(|se| se > 0.5 * p.fitted.abs())
-            || (condition > 1e6 && p.weak_direction_loading > 0.5);
+    let mut warnings = Vec::new();
+    for (j, p) in parameters.iter_mut().enumerate() {
+        p.poorly_identified = match &pb.priors[j] {
+            // With a prior: the data add little to it (or nothing is defined).
+            Some(_) => post.rows[j].sd_ratio.is_none_or(|r| r > 0.9),
+            None => {
+                p.stderr.is_some_and(|se| se > 0.5 * p.fitted.abs())
+                    || (condition > 1e6 && p.weak_direction_loading > 0.5)
+            }
+        };
+        if pb.priors[j].is_none() && p.poorly_identified {
+            warnings.push(format!(
+                "`{}` is poorly identified and has a flat prior: the targets cannot pin it down; give it a prior",
+                p.path
+            ));
+        }
+        if p.at_bound {
+            warnings.push(format!(
+                "`{}` ends on a bound ({}): its posterior sd is that of the mode on the bound",
+                p.path, p.fitted
+            ));
+        }
     }
-    let targets = pb
-        .targets
+    let fitted_set: std::collections::BTreeSet<usize> = pb.fitted.iter().copied().collect();
+    let mut order_t: Vec<usize> = pb.fitted.clone();
+    order_t.extend((0..pb.targets.len()).filter(|k| !fitted_set.contains(k)));
+    let targets = order_t
         .iter()
-        .enumerate()
-        .map(|(k, t)| TargetFit {
-            series: t.series.clone(),
-            year: t.year,
-            observed: t.value,
-            initial: model0[k],
-            fitted: model[k],
-            log_deviation: model[k].ln() - t.value.ln(),
-            weight: t.weight,
-            source: t.source.clone(),
+        .map(|&k| {
+            let t = &pb.targets[k];
+            TargetFit {
+                series: t.series.clone(),
+                year: t.year,
+                observed: t.value,
+                initial: model0[k],
+                fitted: model[k],
+                log_deviation: model[k].ln() - t.value.ln(),
+                weight: t.weight,
+                source: t.source.clone(),
+                reporter: t.reporter.clone(),
+                sd: t.sd,
+                in_sample: fitted_set.contains(&k),
+            }
         })
         .collect();
     Ok(Fit {
@@ -734,6 +1030,9 @@ fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
         targets,
         objective_initial: cost0,
         objective: cost,
+        objective_targets,
+        objective_prior,
+        uncertainty: if scaled { "scaled" } else { "stated" },
         steps: report.iterations,
         evaluations: report.evaluations.unwrap_or(report.iterations),
         stop: stop_text(report.stop_reason, pb.options.max_steps()),
@@ -741,8 +1040,73 @@ fn fit(pb: &Problem) -> Result<Fit, CalibrationError> {
         report,
         singular_values: singular,
         condition_number: condition,
+        posterior: post.rows,
+        covariance: post.covariance,
+        high_correlations: post.high,
+        warnings,
+        left_out: Vec::new(),
+        until: None,
+        backtest: None,
         table: Table::new(),
     })
+}
+
+/// The posterior in words, for the console: per parameter its prior, mode, posterior sd,
+/// the ratio to the prior sd and the verdict; the correlations above 0.9; the warnings; the
+/// figures the selectors left out; and a backtest's accuracy.
+pub fn posterior_table(fit: &Fit) -> String {
+    let mut s = format!(
+        "\nposterior ({}): objective {:.4e} = targets {:.4e} + priors {:.4e}\n",
+        if fit.uncertainty == "stated" {
+            "Laplace approximation at the mode, from the stated sd's and priors"
+        } else {
+            "plain weights, no priors: standard errors rescaled by the residual variance"
+        },
+        fit.objective,
+        fit.objective_targets,
+        fit.objective_prior
+    );
+    s.push_str(&format!(
+        "{:<45} {:>10} {:>10} {:>10} {:>10} {:>6}  {}\n",
+        "parameter", "prior", "mode", "post. sd", "prior sd", "ratio", "verdict"
+    ));
+    let num = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
+    for p in &fit.posterior {
+        s.push_str(&format!(
+            "{:<45} {:>10} {:>10.4} {:>10} {:>10} {:>6}  {}\n",
+            p.parameter,
+            p.prior,
+            p.mode,
+            num(p.posterior_sd),
+            num(p.prior_sd),
+            p.sd_ratio
+                .map_or_else(|| "-".to_owned(), |r| format!("{r:.2}")),
+            p.verdict
+        ));
+    }
+    for c in &fit.high_correlations {
+        s.push_str(&format!(
+            "correlation {:+.3}: {} and {}\n",
+            c.correlation, c.parameter_a, c.parameter_b
+        ));
+    }
+    for w in &fit.warnings {
+        s.push_str(&format!("warning: {w}\n"));
+    }
+    if !fit.left_out.is_empty() {
+        s.push_str(&format!(
+            "left out by the selectors ({}):\n",
+            fit.left_out.len()
+        ));
+        for l in &fit.left_out {
+            s.push_str(&format!("  {l}\n"));
+        }
+    }
+    if let Some(b) = &fit.backtest {
+        s.push('\n');
+        s.push_str(&backtest::summary_text(b));
+    }
+    s
 }
 
 /// The fitted scenario as a file that `extends` the original and restates what the fit
@@ -803,39 +1167,52 @@ pub fn fitted_file(original: &Path, fit: &Fit) -> Result<String, FittedFileError
         .get("name")
         .and_then(|v| v.as_str())
         .unwrap_or("scenario");
-    delta.insert("name".into(), toml::Value::String(format!("{name}_fitted")));
+    let fitted_name = match fit.until {
+        None => format!("{name}_fitted"),
+        Some(y) => format!("{name}_fitted_until_{y}"),
+    };
+    delta.insert("name".into(), toml::Value::String(fitted_name));
     delta.remove("calibration");
     let mut out = String::new();
     out.push_str(&format!(
-        "# Fitted by `tradeflow calibrate {}` ({}; objective {:.4e} -> {:.4e}, {} steps).\n",
+        "# Fitted by `tradeflow calibrate {}{}` ({}; objective {:.4e} -> {:.4e}, {} steps).\n",
         original.display(),
+        fit.until.map_or(String::new(), |y| format!(" --until {y}")),
         fit.stop,
         fit.objective_initial,
         fit.objective,
         fit.steps
     ));
     out.push_str(
-        "#\n# parameter                                   initial      fitted   std. error\n",
+        "#\n# parameter                                   initial      fitted   std. error  verdict\n",
     );
-    for p in &fit.parameters {
+    for (p, post) in fit.parameters.iter().zip(&fit.posterior) {
         out.push_str(&format!(
-            "# {:<42} {:>9.4} {:>11.4} {:>12}\n",
+            "# {:<42} {:>9.4} {:>11.4} {:>12}  {}\n",
             p.path,
             p.initial,
             p.fitted,
             p.stderr
-                .map_or_else(|| "n/a".into(), |se| format!("{se:.4}"))
+                .map_or_else(|| "n/a".into(), |se| format!("{se:.4}")),
+            post.verdict
         ));
     }
     out.push_str("#\n# target                                      year   observed     fitted\n");
     for t in &fit.targets {
         out.push_str(&format!(
-            "# {:<42} {:>5} {:>10.4} {:>10.4}\n",
+            "# {:<42} {:>5} {:>10.4} {:>10.4}{}\n",
             t.series,
             t.year.map_or(String::new(), |y| y.to_string()),
             t.observed,
-            t.fitted
+            t.fitted,
+            if t.in_sample { "" } else { "  (predicted)" }
         ));
+    }
+    if let Some(b) = &fit.backtest {
+        out.push_str("#\n");
+        for line in backtest::summary_text(b).lines() {
+            out.push_str(&format!("# {line}\n"));
+        }
     }
     let file_name = original
         .file_name()
@@ -868,6 +1245,9 @@ mod tests {
             targets: Vec::new(),
             objective_initial: 1.0,
             objective: 0.5,
+            objective_targets: 0.5,
+            objective_prior: 0.0,
+            uncertainty: "scaled",
             steps: 1,
             evaluations: 1,
             stop: "converged".into(),
@@ -875,6 +1255,13 @@ mod tests {
             report: SolveReport::new("fit", 1, 0.0, StopReason::Converged),
             singular_values: Vec::new(),
             condition_number: 1.0,
+            posterior: Vec::new(),
+            covariance: Vec::new(),
+            high_correlations: Vec::new(),
+            warnings: Vec::new(),
+            left_out: Vec::new(),
+            until: None,
+            backtest: None,
             table: toml::from_str(toml).unwrap(),
         }
     }
@@ -1006,6 +1393,73 @@ mod tests {
             levenberg_marquardt(&Nan, DVector::zeros(1), &lo, &hi, &LmOptions::default()).unwrap();
         assert_eq!(out.report.stop_reason, StopReason::NonFinite);
         assert!(!out.report.converged());
+    }
+
+    /// A target proportional to the parameter, `model = c x`, observed `obs` with log sd
+    /// `sd_t`, and a lognormal prior (median `med`, log sd `sd_p`): linear in `ln x`, so the
+    /// posterior of `ln x` is exactly normal, with precision `1/sd_t^2 + 1/sd_p^2` and mean
+    /// the precision-weighted average of `ln(obs / c)` and `ln med`.
+    struct Proportional {
+        c: f64,
+        obs: f64,
+        sd_t: f64,
+        prior: Prior,
+    }
+
+    impl Residuals for Proportional {
+        fn residuals(&self, x: &DVector<f64>) -> Result<DVector<f64>, EvalError> {
+            Ok(DVector::from_vec(vec![
+                ((self.c * x[0]).ln() - self.obs.ln()) / self.sd_t,
+                self.prior.residual(x[0]),
+            ]))
+        }
+        fn exact_rows(&self, x: &DVector<f64>, jac: &mut DMatrix<f64>) {
+            jac[(1, 0)] = self.prior.derivative(x[0]);
+        }
+    }
+
+    #[test]
+    fn laplace_sd_is_exact_on_a_model_linear_in_logs() {
+        let (sd_t, sd_p, med) = (0.1, 0.3, 2.0);
+        let p = Proportional {
+            c: 3.0,
+            obs: 9.0,
+            sd_t,
+            prior: Prior::Lognormal {
+                median: med,
+                sd: sd_p,
+                reason: "test".into(),
+            },
+        };
+        let (lo, hi) = boxed(0.01, 100.0, 1);
+        let out = levenberg_marquardt(
+            &p,
+            DVector::from_element(1, 1.0),
+            &lo,
+            &hi,
+            &LmOptions::default(),
+        )
+        .unwrap();
+        assert!(out.report.converged(), "{}", out.report);
+        let (wt, wp) = (1.0 / (sd_t * sd_t), 1.0 / (sd_p * sd_p));
+        let ln_mode = (wt * (3.0f64).ln() + wp * med.ln()) / (wt + wp);
+        assert!(
+            (out.x[0].ln() - ln_mode).abs() < 1e-6,
+            "{} {}",
+            out.x[0],
+            ln_mode.exp()
+        );
+        let cov = laplace::covariance(&out.jac, 1.0).unwrap();
+        let sd_ln = cov[(0, 0)].sqrt() / out.x[0];
+        let exact = 1.0 / (wt + wp).sqrt();
+        assert!(
+            (sd_ln - exact).abs() < 1e-4 * exact,
+            "{sd_ln} against {exact}"
+        );
+        // The summary on the prior's scale: the ratio to the prior's sd.
+        let ratio = p.prior.on_scale(cov[(0, 0)].sqrt(), out.x[0]) / sd_p;
+        assert!((ratio - exact / sd_p).abs() < 1e-4, "{ratio}");
+        assert_eq!(prior::verdict(Some(ratio)), "the data pinned this down");
     }
 
     #[test]

@@ -94,6 +94,8 @@ pub struct LoadedWorld {
     pub data: GravityData,
     /// Row-major `i * n + j`.
     pub recorders: Vec<Recorder>,
+    /// Whether each cell is imputed (`kind = imputed`), row-major `i * n + j`.
+    pub imputed: Vec<bool>,
     pub unit: Unit,
     pub year: i32,
 }
@@ -122,6 +124,7 @@ pub fn read_world(path: &Path, year: Option<i32>) -> Result<LoadedWorld, DataErr
         importer: String,
         value: f64,
         recorder: Recorder,
+        imputed: bool,
         vars: Vec<Option<f64>>,
     }
     let mut rows_by_year: BTreeMap<i32, Vec<Row>> = BTreeMap::new();
@@ -171,6 +174,7 @@ pub fn read_world(path: &Path, year: Option<i32>) -> Result<LoadedWorld, DataErr
             }
             Some(_) => {}
         }
+        let imputed = f(10)? == "imputed";
         let se = f(8)?;
         if !se.is_empty() && !se.parse::<f64>().is_ok_and(|v| v.is_finite() && v >= 0.0) {
             return Err(DataError::at(
@@ -216,6 +220,7 @@ pub fn read_world(path: &Path, year: Option<i32>) -> Result<LoadedWorld, DataErr
             importer,
             value,
             recorder,
+            imputed,
             vars,
         });
     }
@@ -271,6 +276,7 @@ pub fn read_world(path: &Path, year: Option<i32>) -> Result<LoadedWorld, DataErr
     let n = economies.len();
     let mut trade = Matrix::zeros(n, n);
     let mut recorders = vec![Recorder::Neither; n * n];
+    let mut imputed = vec![false; n * n];
     let mut vars: Vec<Matrix> = vec![Matrix::zeros(n, n); var_cols.len()];
     let mut seen: HashMap<(usize, usize), u64> = HashMap::new();
     for r in &rows {
@@ -295,6 +301,7 @@ pub fn read_world(path: &Path, year: Option<i32>) -> Result<LoadedWorld, DataErr
         }
         trade[(i, j)] = r.value;
         recorders[i * n + j] = r.recorder;
+        imputed[i * n + j] = r.imputed;
         for (k, v) in r.vars.iter().enumerate() {
             match v {
                 Some(v) => vars[k][(i, j)] = *v,
@@ -340,6 +347,7 @@ pub fn read_world(path: &Path, year: Option<i32>) -> Result<LoadedWorld, DataErr
     Ok(LoadedWorld {
         data,
         recorders,
+        imputed,
         unit: unit.map(|(u, _)| u).unwrap_or_else(|| Unit::usd(1e9)),
         year,
     })

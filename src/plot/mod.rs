@@ -51,6 +51,7 @@
 //! Text is drawn with plotters' pure-Rust `ab_glyph` path and the bundled DejaVu Sans
 //! (`fonts/`, licence beside it): no system font library, no C library.
 
+pub mod backtest;
 mod build;
 mod compare;
 mod fan;

@@ -229,9 +229,32 @@ pub struct Scenario {
     /// `[uncertainty]`, checked against the scenario, when it has one.
     #[serde(skip)]
     pub(crate) uncertainty: Option<Uncertainty>,
-    /// The data, loaded and checked.
+    /// The data, loaded and checked (with `[data.cells]` set).
     #[serde(skip)]
     pub(crate) data: GravityData,
+    /// Whether each cell of the data is imputed, row-major (all false but for a world).
+    #[serde(skip)]
+    pub(crate) imputed: Vec<bool>,
+    /// `[data.cells]`: imputed cells of the world the scenario sets, in `run.json` with
+    /// the value imputed and the value used.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) cells: Vec<CellOverride>,
+}
+
+/// An imputed cell of the world set by the scenario (`[data.cells]`, or a fitted or drawn
+/// parameter `data.cells.<EXP-IMP>`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CellOverride {
+    #[serde(skip)]
+    pub(crate) exporter: usize,
+    #[serde(skip)]
+    pub(crate) importer: usize,
+    /// `EXP-IMP`.
+    pub code: String,
+    /// The world's imputed value (data unit).
+    pub imputed: f64,
+    /// The value the scenario uses.
+    pub value: f64,
 }
 
 /// Read access to the validated fields.

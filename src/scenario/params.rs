@@ -64,6 +64,8 @@ pub enum Missing {
     NotAHub(String),
     /// No instrument with this id (or index).
     Instrument(String),
+    /// `data.cells.<pair>` with a pair that is not an imputed foreign cell of the world.
+    NotImputed(String),
 }
 
 impl fmt::Display for Missing {
@@ -80,6 +82,10 @@ impl fmt::Display for Missing {
             }
             Missing::SectorField => f.write_str("a sector's number is its `sigma`"),
             Missing::NotAHub(code) => write!(f, "`{code}` is not one of `routes.intermediaries`"),
+            Missing::NotImputed(pair) => write!(
+                f,
+                "`{pair}` is not an imputed cell of the world (`EXPORTER-IMPORTER`, two codes of the data; reported cells are data, not parameters)"
+            ),
             Missing::Instrument(id) => {
                 write!(
                     f,
@@ -264,6 +270,8 @@ enum Target {
     Geography(usize),
     /// `routes.margin.<code>`: position among the hubs.
     Margin(usize),
+    /// `data.cells.<EXP-IMP>`: an imputed cell of the world (exporter, importer).
+    Cell(usize, usize),
     Coefficient(String),
     Tolerance,
     /// A shock's `value`, `factor` (cost factors) or `percent` (tariffs).
@@ -289,7 +297,7 @@ impl fmt::Display for Param {
 const GEOGRAPHY: [&str; 3] = ["distance", "no_border", "outside_union"];
 
 /// What can be set, for the message of a path that names nothing settable.
-const SETTABLE: &str = "sigma, sectors.<name>.sigma, years.adjustment, years.closing_speed, routes.theta, routes.premium, routes.link_factor, routes.recorded_share.<code>, routes.geography.<distance|no_border|outside_union>, routes.margin.<code>, costs.coefficients.<name>, solver.tolerance, shocks[<k>].<value|factor|percent>, instruments.<id>.<number>";
+const SETTABLE: &str = "sigma, sectors.<name>.sigma, years.adjustment, years.closing_speed, routes.theta, routes.premium, routes.link_factor, routes.recorded_share.<code>, routes.geography.<distance|no_border|outside_union>, routes.margin.<code>, data.cells.<EXP-IMP> (an imputed cell), costs.coefficients.<name>, solver.tolerance, shocks[<k>].<value|factor|percent>, instruments.<id>.<number>";
 
 impl Scenario {
     /// Resolves `path` against this scenario: an error unless it names a number that can
@@ -335,6 +343,21 @@ impl Scenario {
                 match GEOGRAPHY.iter().position(|g| g == name) {
                     Some(k) => Target::Geography(k),
                     None => return Err(no(path.as_str())),
+                }
+            }
+            [("data", None), ("cells", None), (pair, None)] => {
+                let n = self.data.economies.len();
+                let cell = pair.split_once('-').and_then(|(a, b)| {
+                    Some((
+                        self.data.economies.position(a)?,
+                        self.data.economies.position(b)?,
+                    ))
+                });
+                match cell {
+                    Some((i, j)) if i != j && self.imputed.get(i * n + j) == Some(&true) => {
+                        Target::Cell(i, j)
+                    }
+                    _ => return Err(path.missing(Missing::NotImputed((*pair).to_owned()))),
                 }
             }
             [("routes", None), ("margin", None), (code, None)] if routes.is_some() => {
@@ -448,6 +471,7 @@ impl Scenario {
                 .and_then(|r| r.layout.geography.as_ref())
                 .map(|g| [g.distance, g.no_border, g.outside_union][*k]),
             Target::Margin(h) => routes.and_then(|r| r.layout.margin.get(*h).copied()),
+            Target::Cell(i, j) => Some(self.data.trade[(*i, *j)]),
             Target::Theta => routes.and_then(|r| r.theta),
             Target::Premium => routes.map(|r| r.layout.premium),
             Target::LinkFactor => routes.map(|r| r.link_factor),
@@ -532,6 +556,30 @@ impl Scenario {
                     .and_then(|r| r.layout.geography.as_mut())
                     .ok_or_else(gone)?;
                 *[&mut g.distance, &mut g.no_border, &mut g.outside_union][*k] = v;
+            }
+            Target::Cell(i, j) => {
+                one(check::cell(v))?;
+                let (i, j) = (*i, *j);
+                let old = self.data.trade[(i, j)];
+                let delta = v - old;
+                self.data.trade[(i, j)] = v;
+                self.data.output[i] += delta;
+                self.data.expenditure[j] += delta;
+                let code = format!(
+                    "{}-{}",
+                    self.data.economies.code(i),
+                    self.data.economies.code(j)
+                );
+                match self.cells.iter_mut().find(|c| c.code == code) {
+                    Some(c) => c.value = v,
+                    None => self.cells.push(super::CellOverride {
+                        exporter: i,
+                        importer: j,
+                        code,
+                        imputed: old,
+                        value: v,
+                    }),
+                }
             }
             Target::Margin(h) => {
                 one(check::margin(v))?;
@@ -673,6 +721,8 @@ mod tests {
                     ("instruments.bri_kaz.eta", 0.07),
                     ("instruments.bri_kaz.annual", 1.1),
                     ("instruments.kaz_growth_2022.percent", 9.0),
+                    ("data.cells.UZB-KGZ", 0.5),
+                    ("years.closing_speed", 0.9),
                 ][..],
             ),
             (
@@ -702,7 +752,10 @@ mod tests {
                 .map(|(p, _)| s.param(&ParamPath::parse(p).unwrap()).unwrap())
                 .collect();
             for (p, v) in values {
-                ParamPath::parse(p).unwrap().set(&mut table, *v).unwrap();
+                ParamPath::parse(p)
+                    .unwrap()
+                    .set_or_insert(&mut table, *v)
+                    .unwrap();
             }
             let set: Vec<(&Param, f64)> = params.iter().zip(values.iter().map(|x| x.1)).collect();
             let by_handle = s.with_params(&set).unwrap();
@@ -711,6 +764,13 @@ mod tests {
             assert_eq!(by_handle.sigma, by_table.sigma, "{file}");
             assert_eq!(by_handle.coefficients, by_table.coefficients, "{file}");
             assert_eq!(by_handle.shocks, by_table.shocks, "{file}");
+            assert_eq!(by_handle.data.trade, by_table.data.trade, "{file}");
+            assert_eq!(by_handle.data.output, by_table.data.output, "{file}");
+            assert_eq!(
+                by_handle.data.expenditure, by_table.data.expenditure,
+                "{file}"
+            );
+            assert_eq!(by_handle.cells, by_table.cells, "{file}");
             for (p, (_, v)) in params.iter().zip(values.iter()) {
                 assert_eq!(by_handle.value(p), *v, "{file} {p}");
             }
@@ -813,5 +873,49 @@ mod tests {
             assert!(p.set(&mut t, 1.0).is_err(), "{path}");
         }
         assert!(ParamPath::parse("a..b").is_err());
+    }
+
+    /// `data.cells` sets imputed cells only: a reported cell, a pair of unknown codes and a
+    /// value that is not positive are refused, naming the key; the world's imputed value is
+    /// kept next to the value used.
+    #[test]
+    fn only_imputed_cells_of_the_world_can_be_set() {
+        let (path, s) = scenario("scenarios/roundabout/as_happened.toml");
+        let mut table = Scenario::load_table(&path).unwrap();
+        ParamPath::parse("data.cells.UZB-KGZ")
+            .unwrap()
+            .set_or_insert(&mut table, 0.9)
+            .unwrap();
+        let set = Scenario::from_table(table.clone(), &path).unwrap();
+        let (i, j) = (
+            s.data.economies.position("UZB").unwrap(),
+            s.data.economies.position("KGZ").unwrap(),
+        );
+        assert_eq!(set.data.trade[(i, j)], 0.9);
+        assert_eq!(set.cells.len(), 1);
+        assert_eq!(set.cells[0].imputed, s.data.trade[(i, j)]);
+        assert!(
+            (set.data.output[i] - s.data.output[i] - (0.9 - s.data.trade[(i, j)])).abs() < 1e-12
+        );
+        for (key, v, says) in [
+            ("CHN-KGZ", 9.0, "is not an imputed cell"),
+            ("UZB-XXX", 1.0, "names no foreign cell"),
+            ("UZB-KGZ", -1.0, "must be a positive number"),
+        ] {
+            let mut t = Scenario::load_table(&path).unwrap();
+            ParamPath::parse(&format!("data.cells.{key}"))
+                .unwrap()
+                .set_or_insert(&mut t, v)
+                .unwrap();
+            let e = Scenario::from_table(t, &path).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("data.cells.{key}")) && e.contains(says),
+                "{e}"
+            );
+        }
+        let e = s
+            .param(&ParamPath::parse("data.cells.CHN-KGZ").unwrap())
+            .unwrap_err();
+        assert!(e.to_string().contains("not an imputed cell"), "{e}");
     }
 }

@@ -480,6 +480,9 @@ pub struct RawData {
     /// The unit of the flows (`USD bn`), written into the results' descriptions.
     #[serde(default)]
     pub unit: Option<String>,
+    /// Values replacing imputed cells of the world, `"EXP-IMP" = value` (data unit).
+    #[serde(default)]
+    pub cells: BTreeMap<String, f64>,
 }
 
 /// One inline flow.

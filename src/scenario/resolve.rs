@@ -127,6 +127,11 @@ pub(crate) mod check {
         }
     }
 
+    /// A base-year cell's value (`data.cells`): positive and finite.
+    pub(crate) fn cell(v: f64) -> Option<String> {
+        (!(v > 0.0 && v.is_finite())).then(|| format!("must be a positive number, got {v}"))
+    }
+
     /// `routes.link_factor`: positive.
     pub(crate) fn link_factor(v: f64) -> Option<String> {
         (!(v > 0.0 && v.is_finite())).then(|| format!("must be positive, got {v}"))

@@ -6,6 +6,7 @@ use std::path::Path;
 use super::dynamics::{validate_dynamics, Reporter};
 use super::raw::{RawData, RawScenario, RawShock};
 use super::resolve::{check, invalid, resolve_groups, resolve_set, Problems};
+use super::CellOverride;
 use super::{CostChange, CostMethod, DataSource, Scenario, ScenarioError, Shock, ShockKind};
 use crate::gravity::{SolverOptions, CONSTANT};
 use crate::limits::{check_economies, MAX_DATA_TOTAL, MIN_DATA_TOTAL};
@@ -56,11 +57,12 @@ pub fn validate_reusing(
 
     // Data come first: codes are checked against them. A data file that cannot be read
     // ends validation at once (nothing else can be checked without it).
-    let (data, data_source, reporters) =
+    let (data, data_source, reporters, imputed) =
         match load_data(&raw.data, &raw.economies, base_dir, reuse, &mut p)? {
             Some(d) => d,
             None => return Err(invalid(display_path, p)),
         };
+    let (data, cells) = set_cells(data, &raw.data.cells, &imputed, &mut p);
     if let Some(u) = &raw.data.unit {
         if u.trim().is_empty() || u.contains(['\n', ',']) {
             p.add(
@@ -211,6 +213,8 @@ pub fn validate_reusing(
         dynamics,
         uncertainty: None,
         data,
+        imputed,
+        cells,
     };
     // `[uncertainty]` names parameters of the validated scenario, so it is checked last.
     if let Some(u) = &uncertainty {
@@ -254,8 +258,9 @@ fn check_scale(data: &GravityData, field: &str, p: &mut Problems) {
     }
 }
 
-/// Loaded data, where they came from, and who reported each flow (row-major).
-type Loaded = (GravityData, DataSource, Vec<Reporter>);
+/// Loaded data, where they came from, who reported each flow and whether it is imputed
+/// (both row-major).
+type Loaded = (GravityData, DataSource, Vec<Reporter>, Vec<bool>);
 
 /// Loads file data or assembles inline flows. `Ok(None)` when problems were recorded.
 fn load_data(
@@ -328,6 +333,7 @@ fn load_data(
                     year: raw.year,
                 },
                 vec![Reporter::Model; n * n],
+                vec![false; n * n],
             )))
         }
         (None, Some(flows)) => {
@@ -364,7 +370,10 @@ fn load_data(
                     return Ok(None);
                 }
             };
-            Ok(inline_data(economies, flows, p).map(|(d, r)| (d, DataSource::Inline, r)))
+            Ok(inline_data(economies, flows, p).map(|(d, r)| {
+                let n = d.economies.len();
+                (d, DataSource::Inline, r, vec![false; n * n])
+            }))
         }
     }
 }
@@ -411,7 +420,16 @@ fn load_world(
                     .dynamics
                     .as_ref()
                     .map_or_else(|| vec![Reporter::Model; n * n], |d| d.reporters.clone());
-                return Some((s.data.clone(), s.data_source.clone(), reporters));
+                // As the file has it: without the cells the scenario set.
+                let mut data = s.data.clone();
+                for c in &s.cells {
+                    data.trade[(c.exporter, c.importer)] = c.imputed;
+                }
+                let data = GravityData {
+                    variables: data.variables.clone(),
+                    ..GravityData::from_flows(data.economies.clone(), data.trade)
+                };
+                return Some((data, s.data_source.clone(), reporters, s.imputed.clone()));
             }
         }
     }
@@ -473,6 +491,7 @@ fn load_world(
             rates,
         },
         reporters,
+        world.imputed,
     ))
 }
 
@@ -756,4 +775,57 @@ fn resolve_shock(
         percent,
         label_given: s.label.is_some(),
     })
+}
+
+/// `[data.cells]`: values replacing imputed cells of the world (`"EXP-IMP" = value`, data
+/// unit), each checked: the pair must be two economies of the data, the cell imputed (a
+/// reported figure is data, not a parameter), the value positive and finite. Output and
+/// expenditure follow the flows, as for the world itself.
+fn set_cells(
+    mut data: GravityData,
+    raw: &BTreeMap<String, f64>,
+    imputed: &[bool],
+    p: &mut Problems,
+) -> (GravityData, Vec<CellOverride>) {
+    let n = data.economies.len();
+    let mut cells = Vec::new();
+    for (key, &value) in raw {
+        let field = format!("data.cells.{key}");
+        let pair = key
+            .split_once('-')
+            .and_then(|(a, b)| Some((data.economies.position(a)?, data.economies.position(b)?)));
+        let Some((i, j)) = pair.filter(|(i, j)| i != j) else {
+            p.add(
+                &field,
+                "names no foreign cell of the data: write `\"EXPORTER-IMPORTER\"` with two codes of the data",
+            );
+            continue;
+        };
+        if !imputed.get(i * n + j).copied().unwrap_or(false) {
+            p.add(
+                &field,
+                "is not an imputed cell of the world: only imputed cells can be set (a reported figure is data)",
+            );
+            continue;
+        }
+        if let Some(m) = check::cell(value) {
+            p.add(&field, m);
+            continue;
+        }
+        cells.push(CellOverride {
+            exporter: i,
+            importer: j,
+            code: key.clone(),
+            imputed: data.trade[(i, j)],
+            value,
+        });
+        data.trade[(i, j)] = value;
+    }
+    if !cells.is_empty() {
+        data = GravityData {
+            variables: std::mem::take(&mut data.variables),
+            ..GravityData::from_flows(data.economies.clone(), data.trade)
+        };
+    }
+    (data, cells)
 }

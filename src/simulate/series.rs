@@ -181,8 +181,9 @@ pub struct SeriesInfo {
 pub const DATA_UNIT: &str = "data unit";
 
 /// The series of the key series a yearly run gives, in the order it gives them (for one
-/// year): final imports, direct share, re-exports via each hub, then the exporter-recorded
-/// flow of every pair into the target or a hub (exporter order, then importer order).
+/// year): final imports, direct share, re-exports via each hub, then every pair into the
+/// target or a hub as its exporter records it and as its importer does (exporter order,
+/// then importer order, then the exporter's record before the importer's).
 pub(crate) fn yearly_series(s: &Scenario) -> Vec<Series> {
     let Some(d) = &s.dynamics else {
         return Vec::new();
@@ -211,11 +212,15 @@ pub(crate) fn yearly_series(s: &Scenario) -> Vec<Series> {
     for a in 0..eco.len() {
         for b in 0..eco.len() {
             if a != b && watch.contains(&b) {
-                out.push(Series::Recorded {
-                    exporter: eco.code(a).to_owned(),
-                    importer: eco.code(b).to_owned(),
-                    reporter: eco.code(a).to_owned(),
-                });
+                // Both records of the link: the exporter's and the importer's customs see
+                // different figures of one flow (transit, recorded shares, customs unions).
+                for reporter in [a, b] {
+                    out.push(Series::Recorded {
+                        exporter: eco.code(a).to_owned(),
+                        importer: eco.code(b).to_owned(),
+                        reporter: eco.code(reporter).to_owned(),
+                    });
+                }
             }
         }
     }

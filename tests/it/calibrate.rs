@@ -5,7 +5,7 @@ use tradeflow::calibrate::calibrate;
 use tradeflow::montecarlo::outputs;
 use tradeflow::scenario::Scenario;
 
-const SMALL: &str = concat!(
+pub(crate) const SMALL: &str = concat!(
     r#"
 name = "t"
 reference_importer = "OTH"
@@ -41,13 +41,13 @@ premium = PREMIUM
 "#
 );
 
-fn scenario(percent: f64, premium: f64) -> String {
+pub(crate) fn scenario(percent: f64, premium: f64) -> String {
     SMALL
         .replace("PERCENT", &percent.to_string())
         .replace("PREMIUM", &premium.to_string())
 }
 
-fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+pub(crate) fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cal.toml");
     std::fs::write(&path, text).unwrap();
@@ -55,7 +55,7 @@ fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 }
 
 /// Targets made by the model at known parameters, times `noise` factors.
-fn targets(percent: f64, premium: f64, noise: &[f64]) -> String {
+pub(crate) fn targets(percent: f64, premium: f64, noise: &[f64]) -> String {
     let (_dir, path) = write(&scenario(percent, premium));
     let out = outputs(&Scenario::from_file(&path).unwrap()).unwrap();
     let wanted = [
@@ -78,7 +78,7 @@ fn targets(percent: f64, premium: f64, noise: &[f64]) -> String {
     s
 }
 
-const FREE: &str = "[[calibration.free]]\npath = \"instruments.controls.percent\"\nlower = 0.0\nupper = 200.0\n[[calibration.free]]\npath = \"instruments.channel.premium\"\nlower = 1.0\nupper = 5.0\n";
+pub(crate) const FREE: &str = "[[calibration.free]]\npath = \"instruments.controls.percent\"\nlower = 0.0\nupper = 200.0\n[[calibration.free]]\npath = \"instruments.channel.premium\"\nlower = 1.0\nupper = 5.0\n";
 
 #[test]
 fn recovers_parameters_from_model_data() {

@@ -5,6 +5,8 @@
 mod common;
 
 mod calibrate;
+mod calibrate_priors;
+mod calibrate_select;
 mod cli;
 mod data_build;
 mod data_import;

@@ -475,3 +475,184 @@ fn infeasible_base_routes_are_an_error_with_numbers() {
     let e = run_years(&s).unwrap_err().to_string();
     assert!(e.contains("infeasible") && e.contains("HUB->TGT"), "{e}");
 }
+
+/// The final-destination flow `e -> i` in `year`, all sectors.
+fn final_flow(r: &YearRun, e: &str, i: &str, year: i32) -> f64 {
+    r.totals
+        .flows
+        .iter()
+        .find(|f| f.exporter == e && f.importer == i && f.year == year)
+        .map(|f| f.final_destination)
+        .unwrap_or_else(|| panic!("no flow {e}->{i} in {year}"))
+}
+
+/// A hub with no re-exports keeps its own demand path: with every route through it closed
+/// from before the base year (full compliance) and its output growing 10% a year, each
+/// flow into it is the flow of the same world without routes, to 1e-9.
+#[test]
+fn a_hub_with_no_reexports_keeps_its_own_demand_path() {
+    let growth =
+        "\n[[instruments]]\nkind = \"growth\"\nstart = 2023\neconomies = [\"HUB\"]\npercent = 10\n";
+    let closed =
+        "\n[[instruments]]\nkind = \"compliance\"\nstart = 2015\nvia = [\"HUB\"]\nshare = 1.0\n";
+    let with_routes =
+        run_years(&scenario(&format!("{SMALL}{ROUTES}{closed}{growth}")).unwrap()).unwrap();
+    // The same instruments without `[routes]` (the evasion channel needs routes: left out,
+    // since the closed hub carries nothing either way).
+    let controls = "\n[[instruments]]\nkind = \"export_controls\"\nstart = 2023\nexporters = [\"ORG\"]\nimporters = [\"TGT\"]\npercent = 40\n";
+    let direct = run_years(&scenario(&format!("{SMALL}{controls}{growth}")).unwrap()).unwrap();
+    for year in [2022, 2023, 2024] {
+        assert_eq!(reexports(&with_routes, "HUB", year), 0.0);
+        for e in ["ORG", "TGT", "OTH"] {
+            let (a, b) = (
+                final_flow(&with_routes, e, "HUB", year),
+                final_flow(&direct, e, "HUB", year),
+            );
+            assert!((a - b).abs() <= 1e-9 * b, "{e}->HUB {year}: {a} vs {b}");
+        }
+    }
+    assert!(final_flow(&direct, "ORG", "HUB", 2024) > final_flow(&direct, "ORG", "HUB", 2022));
+}
+
+/// `lost_share = 1` from 2023 for every origin: the hub records none of the transit (its
+/// import record of ORG is its own purchases, its export record to TGT its own sales),
+/// while the origins record all they ship to the hub and the flows are those without the
+/// instrument.
+#[test]
+fn goods_lost_in_transit_are_in_the_origins_record_only() {
+    let lost = "\n[[instruments]]\nid = \"lost\"\nkind = \"recording\"\nstart = 2023\nvia = [\"HUB\"]\norigins = [\"ORG\", \"OTH\"]\nlost_share = 1.0\n";
+    let r = run_years(&scenario(&format!("{SMALL}{ROUTES}{lost}")).unwrap()).unwrap();
+    let plain = run_years(&scenario(&format!("{SMALL}{ROUTES}")).unwrap()).unwrap();
+    for year in [2023, 2024] {
+        let transit = reexports(&r, "HUB", year);
+        assert!(transit > 0.0);
+        let own = final_flow(&r, "ORG", "HUB", year);
+        let hub_imports = recorded(&r, ALL_SECTORS, "ORG", "HUB", "HUB", year);
+        assert!((hub_imports - own).abs() < 1e-9, "{hub_imports} vs {own}");
+        let from_org: f64 = r
+            .totals
+            .routes
+            .iter()
+            .filter(|x| x.year == year && x.origin == "ORG" && x.via == "HUB")
+            .map(|x| x.value)
+            .sum();
+        assert!(from_org > 0.0);
+        let shipped = recorded(&r, ALL_SECTORS, "ORG", "HUB", "ORG", year);
+        assert!(
+            (shipped - own - from_org).abs() < 1e-9,
+            "{shipped} {own} {from_org}"
+        );
+        let hub_exports = recorded(&r, ALL_SECTORS, "HUB", "TGT", "HUB", year);
+        assert!((hub_exports - final_flow(&r, "HUB", "TGT", year)).abs() < 1e-9);
+        assert_eq!(
+            final_flow(&r, "ORG", "TGT", year),
+            final_flow(&plain, "ORG", "TGT", year)
+        );
+    }
+}
+
+/// With `closing_speed = 1` a prohibitive wedge empties the direct route within the year
+/// while the general adjustment is 0.5; without it the direct flow keeps half its gap.
+#[test]
+fn a_closed_link_winds_down_at_its_own_speed() {
+    let text = format!("{SMALL}{ROUTES}")
+        .replace("percent = 40", "prohibitive = true")
+        .replace("adjustment = 1.0", "adjustment = 0.5");
+    let direct_2023 = |text: &str| {
+        let r = run_years(&scenario(text).unwrap()).unwrap();
+        r.routes
+            .iter()
+            .find(|x| x.year == 2023 && r.economy(x.origin) == "ORG" && x.via.is_none())
+            .map(|x| x.value)
+            .unwrap()
+    };
+    let slow = direct_2023(&text);
+    assert!(slow > 0.0);
+    let fast =
+        direct_2023(&text.replace("adjustment = 0.5", "adjustment = 0.5\nclosing_speed = 1.0"));
+    assert_eq!(fast, 0.0);
+}
+
+/// A margin counts in the hub's welfare only: flows are those without it, the hub's
+/// welfare change is higher in a year with re-exports, and a zero margin changes nothing.
+#[test]
+fn an_intermediation_margin_is_the_hubs_income() {
+    let with = |margin: &str| {
+        let text = format!("{SMALL}{ROUTES}").replace(
+            "recorded_share = { HUB = 0.5 }",
+            &format!("recorded_share = {{ HUB = 0.5 }}\n{margin}"),
+        );
+        run_years(&scenario(&text).unwrap()).unwrap()
+    };
+    let none = with("");
+    let zero = with("margin = { HUB = 0.0 }");
+    let some = with("margin = { HUB = 0.2 }");
+    let welfare = |r: &YearRun, c: &str, year: i32| {
+        r.totals
+            .countries
+            .iter()
+            .find(|x| x.country == c && x.year == year)
+            .unwrap()
+            .welfare_change_pct
+    };
+    assert_eq!(none.totals.countries, zero.totals.countries);
+    assert_eq!(none.totals.flows, some.totals.flows);
+    assert!(reexports(&some, "HUB", 2023) > reexports(&some, "HUB", 2022));
+    assert!(welfare(&some, "HUB", 2023) > welfare(&none, "HUB", 2023));
+    assert_eq!(welfare(&some, "ORG", 2023), welfare(&none, "ORG", 2023));
+}
+
+/// Zero geography coefficients leave every route as it was; a positive distance
+/// elasticity makes the detour dearer and the hub carries less.
+#[test]
+fn the_geography_term_prices_the_detour() {
+    let world = r#"
+reference_importer = "USA"
+sigma = 5.0
+[years]
+base = 2021
+horizon = 2023
+adjustment = 1.0
+[data]
+world = "WORLD"
+year = 2021
+[costs]
+method = "observed"
+[routes]
+theta = 4.0
+target = "RUS"
+intermediaries = ["KAZ", "ARM"]
+origins = ["EU", "CHN"]
+premium = 6.0
+GEO
+[[instruments]]
+kind = "export_controls"
+start = 2022
+exporters = ["EU"]
+importers = ["RUS"]
+percent = 100
+"#
+    .replace(
+        "WORLD",
+        &root()
+            .join("scenarios/roundabout/data/world_2021.csv")
+            .display()
+            .to_string(),
+    );
+    let run = |geo: &str| {
+        let text = world.replace("GEO", geo);
+        run_years(&scenario(&text).unwrap()).unwrap()
+    };
+    let plain = run("");
+    let zero = run("[routes.geography]\ndistance = 0.0\n");
+    assert_eq!(plain.totals.flows, zero.totals.flows);
+    let far = run("[routes.geography]\ndistance = 1.0\nno_border = 0.5\n");
+    for hub in ["KAZ", "ARM"] {
+        assert!(reexports(&far, hub, 2022) < reexports(&plain, hub, 2022));
+    }
+    // ARM has no land border with Russia, KAZ has one: the split moves against ARM.
+    let share = |r: &YearRun| reexports(r, "ARM", 2022) / reexports(r, "KAZ", 2022);
+    assert!(share(&far) < share(&plain));
+    let e = scenario(&world.replace("GEO", "[routes.geography]\ndistance = 99.0\n")).unwrap_err();
+    assert!(e.contains("routes.geography.distance"), "{e}");
+}

@@ -397,7 +397,7 @@ fn series_lists_every_name_and_commands_suggest_the_nearest() {
         .assert()
         .success()
         .stdout(
-            predicates::str::contains("253 output series of scenarios/roundabout/as_happened.toml")
+            predicates::str::contains("493 output series of scenarios/roundabout/as_happened.toml")
                 .and(predicates::str::contains(
                     "RUS.imports.direct_share  fraction (0 to 1); 2021-2030",
                 ))
