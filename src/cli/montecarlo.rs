@@ -3,7 +3,10 @@
 //!
 //! A run writes `<results>/montecarlo/`: `montecarlo.csv` (one row per series and year:
 //! draws, failed, mean, sd, q05, q25, q50, q75, q95), `failed_draws.csv` (draw, reason) and
-//! `montecarlo.json` (scenario, seed, draws, shard, series), and its charts in `charts/`
+//! `montecarlo.json` (scenario, seed, draws, shard, series); drawn from a posterior
+//! (`--posterior DIR` or `[uncertainty] posterior`), also `posterior.json` (the folder, the
+//! parameters, which `[uncertainty]` draws it replaced, the redraws) and `observed.csv` (the
+//! observed figures of its series, which the fan charts show); and its charts in `charts/`
 //! (fan charts, or interval charts of a single counterfactual). A shard writes
 //! `<results>/montecarlo-shard-K-of-N/` with the same files plus `draws.csv` (every value of
 //! its draws) and no charts; `tradeflow merge` joins the shards into exactly what one run
@@ -29,23 +32,31 @@ pub struct Draws {
     pub wrote: String,
 }
 
+/// Which draws to run: how many, the seed, the posterior folder (`--posterior`) and the
+/// shard.
+#[derive(Debug, Clone, Copy)]
+pub struct What<'a> {
+    pub draws: u64,
+    pub seed: u64,
+    pub posterior: Option<&'a Path>,
+    pub shard: Option<Shard>,
+}
+
 /// Runs the draws of `file` for the Monte Carlo folder `folder` (its name is used in the
 /// messages only: nothing is written here), with its charts unless `charts` is false (an
 /// empty `charts/` then replaces any earlier ones). Zero draws, a bad `[uncertainty]`,
 /// Ctrl-C and every draw failing are errors.
-pub fn run(
-    file: &Path,
-    folder: &Path,
-    draws: u64,
-    seed: u64,
-    shard: Option<Shard>,
-    quiet: bool,
-    charts: bool,
-) -> Result<Draws> {
+pub fn run(file: &Path, folder: &Path, what: &What, quiet: bool, charts: bool) -> Result<Draws> {
+    let What {
+        draws,
+        seed,
+        posterior,
+        shard,
+    } = *what;
     if draws == 0 {
         bail!("--draws 0: a Monte Carlo needs at least one draw");
     }
-    let mc = MonteCarlo::from_file(file)?;
+    let mc = MonteCarlo::from_file_with(file, posterior)?;
     let range = shard.map_or(0..draws, |s| s.range(draws));
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -73,7 +84,16 @@ pub fn run(
         failed: results_of.iter().filter(|d| d.outcome.is_err()).count(),
         series: mc.series().to_vec(),
     };
-    let files = mc_merge::folder_files(&record, &results_of, shard.is_some())?;
+    let mut files = mc_merge::folder_files(&record, &results_of, shard.is_some())?;
+    let drawn_from = match mc.posterior_record(seed, range.clone()) {
+        Some(p) => {
+            let observed = tradeflow::montecarlo::posterior::observed_rows(&p.folder, mc.series())?;
+            let line = posterior_line(&p);
+            files.extend(mc_merge::posterior_files(&p, &observed)?);
+            line
+        }
+        None => String::new(),
+    };
     // A shard's bands cover only its draws: charts come with the merged folder.
     let drawn = shard.is_none() && charts;
     let (mut parts, charts) = parts_with_charts(folder, files, drawn, Results::MonteCarlo)?;
@@ -83,12 +103,36 @@ pub fn run(
     Ok(Draws {
         parts,
         wrote: format!(
-            "{} draws ({} failed), seed {seed}: wrote {}{charts}\n",
+            "{} draws ({} failed), seed {seed}{drawn_from}: wrote {}{charts}\n",
             range.end - range.start,
             record.failed,
             folder.display()
         ),
     })
+}
+
+/// What the summary line says of a posterior: where from, what it replaced, the redraws.
+fn posterior_line(p: &tradeflow::montecarlo::PosteriorRecord) -> String {
+    let mut line = format!(
+        ", {} parameters from the posterior in {} ({} redraws outside the bounds",
+        p.parameters.len(),
+        p.folder.display(),
+        p.redraws
+    );
+    if p.truncated > 0 {
+        line.push_str(&format!(
+            ", {} draws found none within them and failed",
+            p.truncated
+        ));
+    }
+    line.push(')');
+    if !p.replaces.is_empty() {
+        line.push_str(&format!(
+            "; the posterior replaces the [uncertainty] draws of {}",
+            p.replaces.join(", ")
+        ));
+    }
+    line
 }
 
 /// The parts of a Monte Carlo, calibration or sweep folder (see
@@ -171,7 +215,10 @@ pub fn merge(args: MergeArgs) -> Result<()> {
         return merge_sweep(args);
     }
     let merged = mc_merge::merge(&args.shards)?;
-    let files = mc_merge::folder_files(&merged.record, &merged.draws, false)?;
+    let mut files = mc_merge::folder_files(&merged.record, &merged.draws, false)?;
+    if let Some((p, observed)) = &merged.posterior {
+        files.extend(mc_merge::posterior_files(p, observed)?);
+    }
     let charts = write_merged(&args.out, &files, true, &args.shards)?;
     if !args.quiet {
         println!(

@@ -26,6 +26,10 @@ pub struct Args {
     /// Seed of the Monte Carlo draws (written into montecarlo.json).
     #[arg(long, default_value_t = 0, requires = "draws")]
     seed: u64,
+    /// Draw the parameters of the fitted posterior in DIR too (a calibration folder with
+    /// posterior.csv and posterior_covariance.csv), in place of `[uncertainty] posterior`.
+    #[arg(long, value_name = "DIR", requires = "draws")]
+    posterior: Option<PathBuf>,
     /// Run only slice K of N of the draws (for cluster job arrays); join with `merge`.
     #[arg(long, requires = "draws")]
     shard: Option<super::montecarlo::Shard>,
@@ -70,7 +74,11 @@ pub fn run(args: Args) -> Result<()> {
             anyhow::bail!("--draws 0: a Monte Carlo needs at least one draw; nothing was written");
         }
         // The draw count and `[uncertainty]` are checked before anything runs.
-        tradeflow::montecarlo::MonteCarlo::check(&args.file, draws)?;
+        tradeflow::montecarlo::MonteCarlo::check_with(
+            &args.file,
+            draws,
+            args.posterior.as_deref(),
+        )?;
     }
     let mut subfolders = vec![tradeflow::plot::CHARTS_DIR];
     subfolders.extend(mc_folder.as_deref());
@@ -90,9 +98,12 @@ pub fn run(args: Args) -> Result<()> {
         let mc = super::montecarlo::run(
             &args.file,
             &out.join(dir),
-            draws,
-            args.seed,
-            args.shard,
+            &super::montecarlo::What {
+                draws,
+                seed: args.seed,
+                posterior: args.posterior.as_deref(),
+                shard: args.shard,
+            },
             args.quiet,
             !args.no_charts,
         )?;

@@ -8,6 +8,10 @@
 //! - `failed_draws.csv` ([`FailedRow`]): draw, reason.
 //! - `draws.csv` ([`DrawRow`], shards only): draw, series, year, value; every value of every
 //!   successful draw.
+//! - drawn from a posterior, `posterior.json` ([`PosteriorRecord`]: the folder, its
+//!   parameters, the `[uncertainty]` draws it replaces, the redraws) and `observed.csv`
+//!   ([`ObservedRow`]: the observed figures of the series, for the fan charts). A merge
+//!   sums the shards' redraws and needs the rest identical in every shard.
 //!
 //! A merge matches rows by their keys, never by position: each draw's values are built by
 //! looking up (series, year) in the record's series. A row whose series is not in the
@@ -24,6 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::montecarlo::posterior::{ObservedRow, PosteriorRecord};
 use crate::montecarlo::{bands, DrawError, DrawResult};
 use crate::output::{csv_bytes, csv_bytes_exact, json_bytes, OutputError};
 use crate::shard::{join, Shard, ShardOf, ShardSetError};
@@ -99,6 +104,8 @@ pub struct ShardFolder {
     pub record: Record,
     /// Its draws (`first_draw..last_draw`), in draw order.
     pub draws: Vec<DrawResult>,
+    /// Its `posterior.json` and `observed.csv`, when drawn from a posterior.
+    pub posterior: Option<(PosteriorRecord, Vec<ObservedRow>)>,
 }
 
 /// Shards joined: the record and the draws of the whole run.
@@ -108,6 +115,8 @@ pub struct Merged {
     pub draws: Vec<DrawResult>,
     /// How many shards were joined.
     pub shards: usize,
+    /// The posterior drawn from (redraws summed over the shards) and the observed figures.
+    pub posterior: Option<(PosteriorRecord, Vec<ObservedRow>)>,
 }
 
 fn line_err(path: &Path, line: u64, message: String) -> MergeError {
@@ -332,11 +341,61 @@ pub fn read_shard(dir: &Path) -> Result<ShardFolder, MergeError> {
         }))
         .collect();
     draws.sort_by_key(|d| d.index);
+    let posterior = read_posterior(dir)?;
     Ok(ShardFolder {
         record_path,
         record,
         draws,
+        posterior,
     })
+}
+
+/// A folder's `posterior.json` and `observed.csv`, if it has the first (then it needs the
+/// second).
+fn read_posterior(dir: &Path) -> Result<Option<(PosteriorRecord, Vec<ObservedRow>)>, MergeError> {
+    let path = dir.join("posterior.json");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(&path).map_err(|cause| MergeError::Io {
+        path: path.clone(),
+        cause,
+    })?;
+    let record: PosteriorRecord =
+        serde_json::from_slice(&bytes).map_err(|e| MergeError::Record {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+    let observed = csv_rows::<ObservedRow>(&dir.join("observed.csv"))?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    Ok(Some((record, observed)))
+}
+
+/// The files a Monte Carlo folder drawn from a posterior adds: `posterior.json` and
+/// `observed.csv`.
+pub fn posterior_files(
+    record: &PosteriorRecord,
+    observed: &[ObservedRow],
+) -> Result<Vec<(&'static str, Vec<u8>)>, MergeError> {
+    Ok(vec![
+        ("posterior.json", json_bytes(record, "posterior record")?),
+        (
+            "observed.csv",
+            crate::output::with_header(
+                csv_bytes_exact(observed, "observed figures")?,
+                &[
+                    "series",
+                    "year",
+                    "reporter",
+                    "observed",
+                    "in_sample",
+                    "source",
+                ],
+            ),
+        ),
+    ])
 }
 
 /// Joins shard folders of one run into the draws of the whole run (see the module docs).
@@ -355,11 +414,26 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
             shard: s.record.shard,
         },
         |a, b| {
+            // The posterior's redraws are the shard's own; the rest must agree.
+            let without_tally = |p: &Option<(PosteriorRecord, Vec<ObservedRow>)>| {
+                p.as_ref().map(|(r, o)| {
+                    (
+                        PosteriorRecord {
+                            redraws: 0,
+                            truncated: 0,
+                            ..r.clone()
+                        },
+                        o.clone(),
+                    )
+                })
+            };
+            let posterior = without_tally(&a.posterior) != without_tally(&b.posterior);
             let (a, b) = (&a.record, &b.record);
             [
                 ("seed", a.seed != b.seed),
                 ("draws", a.draws != b.draws),
                 ("series", a.series != b.series),
+                ("posterior", posterior),
             ]
             .into_iter()
             .find_map(|(what, d)| d.then_some(what))
@@ -383,10 +457,25 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
         failed: draws.iter().filter(|d| d.outcome.is_err()).count(),
         ..first.record.clone()
     };
+    let posterior = first.posterior.as_ref().map(|(p, observed)| {
+        let mut p = p.clone();
+        p.redraws = shards
+            .iter()
+            .filter_map(|s| s.posterior.as_ref())
+            .map(|(q, _)| q.redraws)
+            .sum();
+        p.truncated = shards
+            .iter()
+            .filter_map(|s| s.posterior.as_ref())
+            .map(|(q, _)| q.truncated)
+            .sum();
+        (p, observed.clone())
+    });
     Ok(Merged {
         record,
         draws,
         shards: shards.len(),
+        posterior,
     })
 }
 

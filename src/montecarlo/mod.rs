@@ -10,6 +10,11 @@
 //! what they touch, so a draw that makes the scenario invalid (a sigma drawn below 1) fails
 //! like any bad input, and nothing is re-read or re-validated per draw.
 //! Failed draws are counted with their reasons; they are never averaged in.
+//!
+//! A fitted posterior ([`posterior`]: `[uncertainty] posterior = "<folder>"`, or the
+//! command line's `--posterior DIR`) adds a joint draw of its parameters, a multivariate
+//! normal at the mode truncated to the fit's bounds, after the independent draws of
+//! `[uncertainty]`; where both name a parameter, the posterior's value is the one set.
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +34,9 @@ pub use crate::simulate::outputs;
 use crate::simulate::{output_values, outputs_direct, RunError};
 
 pub mod merge;
+pub mod posterior;
+
+pub use posterior::{Posterior, PosteriorError, PosteriorRecord, Tally};
 
 /// A problem with the uncertainty specification.
 #[derive(Debug, Error)]
@@ -41,7 +49,7 @@ pub enum MonteCarloError {
         field: String,
         message: String,
     },
-    #[error("{path}: the scenario has no `[uncertainty]`: nothing to draw")]
+    #[error("{path}: the scenario has no `[uncertainty]` and no posterior is given (`--posterior DIR`): nothing to draw")]
     Nothing { path: PathBuf },
     /// Not a `source`: the message already holds the run error's. Boxed: a run error
     /// is large.
@@ -49,6 +57,8 @@ pub enum MonteCarloError {
     Base { path: PathBuf, error: Box<RunError> },
     #[error(transparent)]
     Limit(#[from] LimitError),
+    #[error(transparent)]
+    Posterior(#[from] PosteriorError),
 }
 
 /// A scenario ready for Monte Carlo: the validated scenario, whose checked
@@ -59,6 +69,8 @@ pub struct MonteCarlo {
     central: Scenario,
     /// Names (and years) of the output series, from the central run.
     series: Vec<(String, Option<i32>)>,
+    /// The fitted posterior drawn from, if any.
+    posterior: Option<Posterior>,
 }
 
 /// Summary of one output series over the draws (a row of `montecarlo.csv`). A statistic
@@ -127,8 +139,19 @@ impl MonteCarlo {
     /// against [`crate::limits::MAX_DRAWS`], the scenario, and its `[uncertainty]` against
     /// the merged table. Runs nothing; a command calls it before it replaces any results.
     pub fn check(path: &Path, draws: u64) -> Result<(), MonteCarloError> {
+        MonteCarlo::check_with(path, draws, None)
+    }
+
+    /// As [`MonteCarlo::check`], with the posterior folder `posterior` (the command line's
+    /// `--posterior`) in place of the scenario's `[uncertainty] posterior`: the posterior
+    /// is read and checked too.
+    pub fn check_with(
+        path: &Path,
+        draws: u64,
+        posterior: Option<&Path>,
+    ) -> Result<(), MonteCarloError> {
         check_draws(draws)?;
-        uncertainty_of(&Scenario::from_file(path)?).map(|_| ())
+        prepare(&Scenario::from_file(path)?, posterior).map(|_| ())
     }
 
     /// Reads and validates the scenario file (its `[uncertainty]` with it) and prepares it
@@ -137,10 +160,29 @@ impl MonteCarlo {
         MonteCarlo::new(Scenario::from_file(path)?)
     }
 
-    /// Prepares a validated scenario with an `[uncertainty]`: runs it once to fix the
-    /// output series.
+    /// As [`MonteCarlo::from_file`], drawing from the posterior in `posterior` when given
+    /// (in place of the scenario's `[uncertainty] posterior`).
+    pub fn from_file_with(
+        path: &Path,
+        posterior: Option<&Path>,
+    ) -> Result<MonteCarlo, MonteCarloError> {
+        MonteCarlo::with_posterior(Scenario::from_file(path)?, posterior)
+    }
+
+    /// Prepares a validated scenario with an `[uncertainty]`: reads its posterior, if it
+    /// names one, and runs it once to fix the output series.
     pub fn new(central: Scenario) -> Result<MonteCarlo, MonteCarloError> {
-        uncertainty_of(&central)?;
+        MonteCarlo::with_posterior(central, None)
+    }
+
+    /// As [`MonteCarlo::new`], with the posterior folder `posterior` in place of the
+    /// scenario's `[uncertainty] posterior`; a scenario without `[uncertainty]` can then
+    /// draw from the posterior alone.
+    pub fn with_posterior(
+        central: Scenario,
+        posterior: Option<&Path>,
+    ) -> Result<MonteCarlo, MonteCarloError> {
+        let posterior = prepare(&central, posterior)?;
         let series = outputs_direct(&central)
             .map_err(|error| MonteCarloError::Base {
                 path: central.origin(),
@@ -149,7 +191,76 @@ impl MonteCarlo {
             .into_iter()
             .map(|(name, year, _)| (name, year))
             .collect();
-        Ok(MonteCarlo { central, series })
+        Ok(MonteCarlo {
+            central,
+            series,
+            posterior,
+        })
+    }
+
+    /// The posterior drawn from, if any.
+    pub fn posterior(&self) -> Option<&Posterior> {
+        self.posterior.as_ref()
+    }
+
+    /// Parameters of `[uncertainty]` whose independent draws the posterior replaces, and
+    /// those still drawn independently, by path.
+    pub fn sources(&self) -> (Vec<String>, Vec<String>) {
+        let from_posterior = |p: &Param| {
+            self.posterior
+                .as_ref()
+                .is_some_and(|post| post.params.contains(p))
+        };
+        let mut replaced = Vec::new();
+        let mut independent = Vec::new();
+        if let Some(u) = self.central.uncertainty() {
+            let own = u
+                .parameters
+                .iter()
+                .map(|(p, _)| p)
+                .chain(u.coefficients.iter().flat_map(|c| c.params.iter()));
+            for p in own {
+                if from_posterior(p) {
+                    replaced.push(p.to_string());
+                } else {
+                    independent.push(p.to_string());
+                }
+            }
+        }
+        (replaced, independent)
+    }
+
+    /// The redraws of the posterior over draws `range` with `seed` (the draws' own
+    /// streams replayed: no model runs), `None` without a posterior.
+    pub fn tally(&self, seed: u64, range: std::ops::Range<u64>) -> Option<Tally> {
+        self.posterior.as_ref()?;
+        let mut tally = Tally::default();
+        for index in range {
+            match self.drawn(seed, index) {
+                Ok((_, redraws)) => tally.redraws += u64::from(redraws),
+                Err(_) => {
+                    tally.truncated += 1;
+                    tally.redraws += u64::from(posterior::MAX_REDRAWS) + 1;
+                }
+            }
+        }
+        Some(tally)
+    }
+
+    /// The record of the posterior for `posterior.json` over draws `range`, `None`
+    /// without a posterior.
+    pub fn posterior_record(
+        &self,
+        seed: u64,
+        range: std::ops::Range<u64>,
+    ) -> Option<PosteriorRecord> {
+        let tally = self.tally(seed, range)?;
+        let (replaces, independent) = self.sources();
+        Some(
+            self.posterior
+                .as_ref()?
+                .record(replaces, independent, tally),
+        )
     }
 
     /// Names and years of the output series, in column order.
@@ -181,34 +292,60 @@ impl MonteCarlo {
     }
 
     /// The values of draw `index`: every uncertain parameter with its draw, in the order of
-    /// `[uncertainty]` (parameters, then the coefficients drawn jointly).
-    pub fn draw_values(&self, seed: u64, index: u64) -> Vec<(&Param, f64)> {
-        let Some(u) = self.central.uncertainty() else {
-            return Vec::new();
-        };
+    /// `[uncertainty]` (parameters, then the coefficients drawn jointly), then the
+    /// posterior's parameters (a parameter of both keeps its place and takes the
+    /// posterior's value); or why the posterior found no values within its bounds.
+    pub fn draw_values(
+        &self,
+        seed: u64,
+        index: u64,
+    ) -> Result<Vec<(&Param, f64)>, posterior::Truncated> {
+        self.drawn(seed, index).map(|(values, _)| values)
+    }
+
+    /// [`MonteCarlo::draw_values`] and the posterior's redraws.
+    fn drawn(&self, seed: u64, index: u64) -> Result<(Drawn<'_>, u32), posterior::Truncated> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(index);
         let mut values = Vec::new();
-        for (param, d) in &u.parameters {
-            values.push((param, d.sample(&mut rng)));
+        if let Some(u) = self.central.uncertainty() {
+            for (param, d) in &u.parameters {
+                values.push((param, d.sample(&mut rng)));
+            }
+            if let Some(c) = &u.coefficients {
+                let z = DVector::from_fn(c.mean.len(), |_, _| StandardNormal.sample(&mut rng));
+                let b = &c.mean + &c.cholesky * z;
+                values.extend(c.params.iter().zip(b.iter().copied()));
+            }
         }
-        if let Some(c) = &u.coefficients {
-            let z = DVector::from_fn(c.mean.len(), |_, _| StandardNormal.sample(&mut rng));
-            let b = &c.mean + &c.cholesky * z;
-            values.extend(c.params.iter().zip(b.iter().copied()));
+        let Some(post) = &self.posterior else {
+            return Ok((values, 0));
+        };
+        // Drawn after the independent draws, from the same stream: a draw's numbers still
+        // depend on (seed, index) alone.
+        let d = post.draw(&mut rng)?;
+        for (param, v) in post.params.iter().zip(d.values) {
+            match values.iter_mut().find(|(p, _)| *p == param) {
+                Some(slot) => slot.1 = v,
+                None => values.push((param, v)),
+            }
         }
-        values
+        Ok((values, d.redraws))
     }
 
-    /// The scenario of draw `index`, or why the drawn values make it invalid.
-    pub fn draw(&self, seed: u64, index: u64) -> Result<Scenario, ScenarioError> {
-        self.central.with_params(&self.draw_values(seed, index))
+    /// The scenario of draw `index`, or why the drawn values make it invalid (or the
+    /// posterior found none within its bounds).
+    pub fn draw(&self, seed: u64, index: u64) -> Result<Scenario, DrawError> {
+        let values = self
+            .draw_values(seed, index)
+            .map_err(|e| DrawError::Invalid(e.to_string()))?;
+        self.central
+            .with_params(&values)
+            .map_err(|e| DrawError::Invalid(e.to_string()))
     }
 
     fn one(&self, seed: u64, index: u64) -> Result<Vec<f64>, DrawError> {
-        let s = self
-            .draw(seed, index)
-            .map_err(|e| DrawError::Invalid(e.to_string()))?;
+        let s = self.draw(seed, index)?;
         // The key series' values alone, in the order of `self.series` (whose names were
         // formatted once, from the central run), without the result rows a draw would drop.
         let mut values = Vec::with_capacity(self.series.len());
@@ -232,6 +369,9 @@ impl MonteCarlo {
         bands(&self.series, draws)
     }
 }
+
+/// The values of one draw, by parameter.
+type Drawn<'a> = Vec<(&'a Param, f64)>;
 
 /// Quantile bands of each series (`series[k]` is value `k` of every draw) over the
 /// successful draws; failed draws are counted in `failed`, never averaged in.
@@ -283,6 +423,29 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
             let hi = (lo + 1).min(n - 1);
             sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
         }
+    }
+}
+
+/// The posterior a Monte Carlo of `s` draws from: the folder `flag` when given, else the
+/// scenario's `[uncertainty] posterior` (relative to the scenario file's folder), read and
+/// checked against `s`; an error when there is neither a posterior nor an `[uncertainty]`.
+fn prepare(s: &Scenario, flag: Option<&Path>) -> Result<Option<Posterior>, MonteCarloError> {
+    let folder = match flag {
+        Some(f) => Some(f.to_owned()),
+        None => s.uncertainty().and_then(posterior_folder(s)),
+    };
+    match folder {
+        Some(f) => Ok(Some(Posterior::read(&f, s)?)),
+        None => uncertainty_of(s).map(|_| None),
+    }
+}
+
+/// The folder `[uncertainty] posterior` names, resolved against the scenario file's folder.
+fn posterior_folder(s: &Scenario) -> impl Fn(&Uncertainty) -> Option<PathBuf> + '_ {
+    move |u| {
+        let rel = u.posterior.as_ref()?;
+        let base = s.source().and_then(Path::parent).unwrap_or(Path::new("."));
+        Some(base.join(rel))
     }
 }
 

@@ -4,6 +4,12 @@
 //!
 //! Both say in a footnote how many draws ran, how many failed (left out, never averaged
 //! in), the seed and the scenario, so the chart can be reproduced.
+//!
+//! A Monte Carlo drawn from a fitted posterior also shows, on its fan charts, the observed
+//! figures of the series (`observed.csv`, from the posterior folder's `fit.csv` and
+//! `backtest.csv`): filled dots for the figures fitted to, open rings for those a backtest
+//! predicted out of sample, and a dashed line at the last observed year between "history"
+//! and "projection". The figures are in the model's units, as the bands are.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -12,11 +18,11 @@ use serde::Serialize;
 use super::compare::{display_named, sentence, Unit};
 use super::page::{
     file_stem, min_max, value_axis, year_range, zoomed_text, Page, Words, BOTTOM_LEFT, LEFT, RIGHT,
-    TOP_LEFT,
+    TOP_LEFT, TOP_RIGHT,
 };
 use super::style::{
     decimals_for_value, draw_x_axis, ellipsize, fmt_num, fmt_signed, polyline, tint, years_text,
-    Frame, Marker, Swatch, ValueAxis, BLACK_, BLUE_, TEXT,
+    Frame, Marker, Swatch, ValueAxis, BLACK_, BLUE_, DARK_GREY, MUTED, TEXT, VERMILLION,
 };
 use super::{csv_of, PlotError};
 
@@ -113,7 +119,81 @@ pub struct FanChart {
     /// One per year, in the values of the series (a share in [0, 1], USD bn...).
     pub bands: Vec<Quantiles>,
     pub draws: Draws,
+    /// The observed figures of the series, with a Monte Carlo drawn from a posterior.
+    pub observed: Option<FanObserved>,
 }
+
+/// The observed figures a fan chart shows (`observed.csv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FanObserved {
+    /// The series' figures, in its values (years outside the fan's are not drawn).
+    pub points: Vec<FanPoint>,
+    /// The last year with an observed figure (of any series of the folder): history up to
+    /// it, projection after it.
+    pub history_end: Option<i32>,
+    /// The posterior folder the figures come from, for the footnote.
+    pub posterior: String,
+}
+
+/// One observed figure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FanPoint {
+    pub year: i32,
+    pub value: f64,
+    /// Fitted to, or predicted out of sample by a backtest.
+    pub in_sample: bool,
+}
+
+/// The observed figures of a Monte Carlo folder drawn from a posterior (`observed.csv`
+/// and `posterior.json`), for its fan charts: a function from a series to what its chart
+/// shows. `None` for a folder drawn without one.
+pub(super) fn observed_of(
+    folder: &super::input::Folder,
+) -> Result<Option<impl Fn(&str) -> FanObserved>, PlotError> {
+    if !folder.has("posterior.json") {
+        return Ok(None);
+    }
+    #[derive(serde::Deserialize)]
+    struct Record {
+        folder: String,
+    }
+    let record: Record = folder.json(
+        "posterior.json",
+        "a Monte Carlo folder drawn from a posterior holds posterior.json",
+    )?;
+    let rows: Vec<crate::montecarlo::posterior::ObservedRow> = folder.csv(
+        "observed.csv",
+        "a Monte Carlo folder drawn from a posterior holds observed.csv (its observed figures)",
+        &[
+            "series",
+            "year",
+            "reporter",
+            "observed",
+            "in_sample",
+            "source",
+        ],
+        &["observed"],
+        &[],
+    )?;
+    let history_end = rows.iter().map(|r| r.year).max();
+    Ok(Some(move |series: &str| FanObserved {
+        points: rows
+            .iter()
+            .filter(|r| r.series == series)
+            .map(|r| FanPoint {
+                year: r.year,
+                value: r.observed,
+                in_sample: r.in_sample,
+            })
+            .collect(),
+        history_end,
+        posterior: record.folder.clone(),
+    }))
+}
+
+/// The markers of observed figures: fitted to, and out of sample.
+const IN_SAMPLE: Marker = Marker::Dot(BLACK_);
+const OUT_OF_SAMPLE: Marker = Marker::Ring(VERMILLION);
 
 /// One measure of a single counterfactual per country: median and ranges over the draws.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,6 +217,22 @@ struct FanRow<'a> {
     q95: f64,
     draws: usize,
     failed: usize,
+}
+
+/// A fan chart's row with the observed figure of its year (empty cells where none).
+#[derive(Serialize)]
+struct FanObservedRow<'a> {
+    series: &'a str,
+    year: i32,
+    q05: f64,
+    q25: f64,
+    q50: f64,
+    q75: f64,
+    q95: f64,
+    draws: usize,
+    failed: usize,
+    observed: Option<f64>,
+    in_sample: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -170,7 +266,53 @@ impl FanChart {
                 failed: self.draws.failed,
             })
             .collect();
+        let Some(obs) = &self.observed else {
+            return csv_of(&rows, "fan chart");
+        };
+        let rows: Vec<FanObservedRow> = rows
+            .into_iter()
+            .map(|band| {
+                let pt = obs.points.iter().find(|p| p.year == band.year);
+                FanObservedRow {
+                    series: band.series,
+                    year: band.year,
+                    q05: band.q05,
+                    q25: band.q25,
+                    q50: band.q50,
+                    q75: band.q75,
+                    q95: band.q95,
+                    draws: band.draws,
+                    failed: band.failed,
+                    observed: pt.map(|p| p.value),
+                    in_sample: pt.map(|p| p.in_sample),
+                }
+            })
+            .collect();
         csv_of(&rows, "fan chart")
+    }
+
+    /// The observed figures within the fan's years, in the values shown.
+    fn points(&self) -> Vec<FanPoint> {
+        let (Some(lo), Some(hi)) = (self.years.iter().min(), self.years.iter().max()) else {
+            return Vec::new();
+        };
+        let k = self.unit.scale();
+        self.observed
+            .iter()
+            .flat_map(|o| &o.points)
+            .filter(|p| (*lo..=*hi).contains(&p.year) && p.value.is_finite())
+            .map(|p| FanPoint {
+                value: p.value * k,
+                ..*p
+            })
+            .collect()
+    }
+
+    /// The year history ends, when it falls within the fan's years.
+    fn history_end(&self) -> Option<i32> {
+        let y = self.observed.as_ref()?.history_end?;
+        let (lo, hi) = (self.years.iter().min()?, self.years.iter().max()?);
+        (*lo..=*hi).contains(&y).then_some(y)
     }
 }
 
@@ -257,18 +399,30 @@ impl FanChart {
     /// The value axis and whether it is zoomed.
     fn axis(&self) -> (ValueAxis, bool) {
         let bands = self.shown();
-        let (lo, hi) = min_max(self.order().into_iter().flat_map(|i| bands[i].all()));
+        let observed = self.points().into_iter().map(|p| p.value);
+        let (lo, hi) = min_max(
+            self.order()
+                .into_iter()
+                .flat_map(|i| bands[i].all())
+                .chain(observed),
+        );
         value_axis(lo, hi)
     }
 
     /// Title, subtitle and footnote.
     pub(crate) fn words(&self) -> Words {
         let name = sentence(&display_named(&self.series));
-        let note = format!(
+        let mut note = format!(
             "{} Series `{}`.",
             self.draws.note("montecarlo.csv"),
             self.series
         );
+        if let Some(o) = &self.observed {
+            note.push_str(&format!(
+                " Parameters drawn from the posterior in {}; observed figures from its fit.csv and backtest.csv (observed.csv).",
+                o.posterior
+            ));
+        }
         let order = self.order();
         let (Some(&a), Some(&b)) = (order.first(), order.last()) else {
             let title = format!("{name}: Monte Carlo range");
@@ -285,15 +439,40 @@ impl FanChart {
                 years_text(self.years[a], self.years[b])
             ),
             subtitle: format!(
-                "{} by year, scenario {}, over {}. Line: median; darker band: middle 50% of draws (25th to 75th percentile); lighter band: middle 90% (5th to 95th).{}",
+                "{} by year, scenario {}, over {}. Line: median; darker band: middle 50% of draws (25th to 75th percentile); lighter band: middle 90% (5th to 95th).{}{}",
                 self.unit.words(),
                 file_stem(&self.draws.scenario),
                 self.draws.over(),
+                self.observed_words(),
                 zoomed_text(self.axis().1)
             ),
             note,
             note_lines: 2,
         }
+    }
+
+    /// What the subtitle says of the observed figures and the history line.
+    fn observed_words(&self) -> String {
+        if self.observed.is_none() {
+            return String::new();
+        }
+        let points = self.points();
+        let mut s = match (
+            points.iter().any(|p| p.in_sample),
+            points.iter().any(|p| !p.in_sample),
+        ) {
+            (true, true) => {
+                " Dots: observed figures fitted to; rings: observed figures out of sample."
+                    .to_owned()
+            }
+            (true, false) => " Dots: observed figures fitted to.".to_owned(),
+            (false, true) => " Rings: observed figures out of sample.".to_owned(),
+            (false, false) => " No observed figure of this series.".to_owned(),
+        };
+        if let Some(y) = self.history_end() {
+            s.push_str(&format!(" Dashed line: last observed year, {y}."));
+        }
+        s
     }
 
     /// The last year's numbers for the legend column.
@@ -363,8 +542,37 @@ pub(crate) fn draw_fan_chart<DB: DrawingBackend>(
             }
         }
     }
+    let points = c.points();
+    if let Some(y) = c.history_end() {
+        // History against projection: a dashed line at the last observed year.
+        let xh = f.x(f64::from(y));
+        let dash = th.px(10.0).max(2);
+        let mut y0 = f.t;
+        while y0 < f.b {
+            let y1 = (y0 + dash).min(f.b);
+            p.line(vec![(xh, y0), (xh, y1)], DARK_GREY, 2.0)?;
+            y0 += 2 * dash;
+        }
+        let ls = th.text(19.0, MUTED);
+        let top = f.t + th.px(6.0);
+        if xh - f.l > th.px(90.0) {
+            p.text("history", (xh - th.px(10.0), top), &ls, TOP_RIGHT)?;
+        }
+        if f.r - xh > th.px(110.0) {
+            p.text("projection", (xh + th.px(10.0), top), &ls, TOP_LEFT)?;
+        }
+    }
+    for pt in &points {
+        let at = (f.x(f64::from(pt.year)), f.y(pt.value));
+        let marker = if pt.in_sample {
+            IN_SAMPLE
+        } else {
+            OUT_OF_SAMPLE
+        };
+        marker.draw(area, th, at, 0.9)?;
+    }
     // Legend: the key, then the last year's numbers.
-    let key = [
+    let mut key = vec![
         (
             Swatch::Line {
                 colour: FAN,
@@ -381,6 +589,15 @@ pub(crate) fn draw_fan_chart<DB: DrawingBackend>(
             "middle 90% (5th to 95th percentile)".to_owned(),
         ),
     ];
+    if points.iter().any(|p| p.in_sample) {
+        key.push((Swatch::Marker(IN_SAMPLE), "observed, fitted to".to_owned()));
+    }
+    if points.iter().any(|p| !p.in_sample) {
+        key.push((
+            Swatch::Marker(OUT_OF_SAMPLE),
+            "observed, out of sample".to_owned(),
+        ));
+    }
     let mut y = p.legend(legend, f.t, "Over the draws", &key)? + th.px(24.0);
     p.text(
         &format!("In {last}"),
@@ -598,6 +815,7 @@ mod tests {
             years: vec![2022, 2021],
             bands: vec![q(300.0), q(290.0)],
             draws: draws(1),
+            observed: None,
         };
         let w = c.words();
         assert_eq!(
@@ -616,6 +834,54 @@ mod tests {
         let (year, lines) = c.last_year().unwrap();
         assert_eq!(year, 2022);
         assert_eq!(lines[0], "median 300.0 USD bn");
+    }
+
+    #[test]
+    fn observed_points_within_the_years_in_the_values_shown() {
+        let pt = |year, value, in_sample| FanPoint {
+            year,
+            value,
+            in_sample,
+        };
+        let c = FanChart {
+            series: "RUS.imports.direct_share".into(),
+            unit: Unit::of_series("RUS.imports.direct_share"),
+            years: vec![2021, 2022, 2023],
+            bands: vec![q(0.5), q(0.4), q(0.3)],
+            draws: draws(0),
+            observed: Some(FanObserved {
+                points: vec![
+                    pt(2020, 0.9, true),
+                    pt(2022, 0.41, true),
+                    pt(2023, 0.2, false),
+                ],
+                history_end: Some(2023),
+                posterior: "plots/as_happened/calibration".into(),
+            }),
+        };
+        // 2020 lies outside the fan; a share is shown in percent.
+        let shown = c.points();
+        assert_eq!(shown.len(), 2);
+        assert!((shown[0].value - 41.0).abs() < 1e-9);
+        let w = c.words();
+        assert!(
+            w.subtitle.contains("Dots: observed figures fitted to; rings: observed figures out of sample. Dashed line: last observed year, 2023."),
+            "{}",
+            w.subtitle
+        );
+        assert!(w
+            .note
+            .contains("posterior in plots/as_happened/calibration"));
+        let csv = String::from_utf8(c.csv().unwrap()).unwrap();
+        assert!(
+            csv.lines().next().unwrap().ends_with(",observed,in_sample"),
+            "{csv}"
+        );
+        assert!(csv.contains(",0.41,true"), "{csv}");
+        // A history end outside the fan's years draws no line.
+        let mut late = c.clone();
+        late.observed.as_mut().unwrap().history_end = Some(2030);
+        assert_eq!(late.history_end(), None);
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub enum FolderKind {
 }
 
 /// The files charts are drawn from.
-const KNOWN: [&str; 18] = [
+const KNOWN: [&str; 20] = [
     "run.json",
     "flows_total.csv",
     "recorded_total.csv",
@@ -50,6 +50,8 @@ const KNOWN: [&str; 18] = [
     "scenario_instruments.csv",
     "montecarlo.csv",
     "montecarlo.json",
+    "posterior.json",
+    "observed.csv",
     "fit.csv",
     "parameters.csv",
     "calibration.json",

@@ -76,7 +76,7 @@ use thiserror::Error;
 
 pub use build::{compare_charts, year_run_charts, CompareOptions, RunOptions};
 pub use compare::{scenario_label, Departure, PolicyYear, ScenarioBars, ScenarioLines, Unit};
-pub use fan::{Draws, FanChart, IntervalChart, Quantiles};
+pub use fan::{Draws, FanChart, FanObserved, FanPoint, IntervalChart, Quantiles};
 pub use fit::{CalibrationFit, FitParameter, FitTarget};
 pub use flows::{Band, Event, FlowsByRoute, HubSeries, Reexports, Role};
 pub use heatmap::{ChangeHeatmap, Comparing, Measure};

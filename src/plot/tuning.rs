@@ -118,12 +118,14 @@ pub fn montecarlo_charts(
             }
             opts.series.clone()
         };
+        let observed = super::fan::observed_of(folder)?;
         return Ok(chosen
             .into_iter()
             .map(|name| {
                 let mut points = by_series.get(name.as_str()).cloned().unwrap_or_default();
                 points.sort_by_key(|(y, _)| *y);
                 Chart::FanChart(FanChart {
+                    observed: observed.as_ref().map(|o| o(&name)),
                     unit: Unit::of_series(&name),
                     series: name,
                     years: points.iter().map(|(y, _)| *y).collect(),

@@ -445,6 +445,9 @@ pub struct RouteLayout {
     /// Intermediation margin per hub (same order as `hubs`): the share of the value of its
     /// re-exports to the target that is the hub's income.
     pub margin: Vec<f64>,
+    /// Per economy: its customs record imports by country of origin (`[routes]
+    /// imports_by_origin`), not by the country they were consigned from.
+    pub imports_by_origin: Vec<bool>,
 }
 
 /// `[routes.geography]` with the geography of each route: the premium of the route from
@@ -759,6 +762,7 @@ mod tests {
             recorded_share: vec![0.5],
             geography: None,
             margin: vec![0.0],
+            imports_by_origin: vec![],
         };
         let ins = vec![instrument(
             Effect::Compliance(Compliance {
@@ -785,6 +789,7 @@ mod tests {
             recorded_share: vec![1.0],
             geography: None,
             margin: vec![0.0],
+            imports_by_origin: vec![],
         };
         let channel = |premium, start| {
             instrument(
@@ -819,6 +824,7 @@ mod tests {
             recorded_share: vec![0.5],
             geography: None,
             margin: vec![0.0],
+            imports_by_origin: vec![],
         };
         let ins = vec![instrument(
             Effect::Recording(Recording {
@@ -863,6 +869,7 @@ mod tests {
             recorded_share: vec![1.0],
             geography: Some(g),
             margin: vec![0.0],
+            imports_by_origin: vec![],
         };
         let l = layout(geo(2.0, 0.3, 0.2));
         let st = PolicyState::at(&[], 3, Some(&l), 2021, 2021, 0, 4.0);

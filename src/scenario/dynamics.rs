@@ -190,6 +190,14 @@ pub(crate) fn validate_dynamics(
             }
         }
         let margin = hub_margins(r, &hubs, economies, groups, p);
+        let by_origin = resolve_set(
+            &r.imports_by_origin,
+            "routes.imports_by_origin",
+            economies,
+            groups,
+            p,
+        );
+        let imports_by_origin = (0..n).map(|i| by_origin.contains(&i)).collect();
         let geography = r.geography.as_ref().and_then(|g| {
             let t = target?;
             route_geography(g, r.form, &hubs, t, variables, p)
@@ -212,6 +220,7 @@ pub(crate) fn validate_dynamics(
                 recorded_share,
                 geography,
                 margin,
+                imports_by_origin,
             },
             link_factor,
         })

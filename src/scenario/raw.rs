@@ -217,6 +217,11 @@ pub struct RawRoutes {
     /// Detour form only: the geography term of every route's premium.
     #[serde(default)]
     pub geography: Option<RawGeography>,
+    /// Economies whose customs record imports by country of origin (codes or groups): their
+    /// import record of a link counts the origin's goods routed through hubs, not the hub's
+    /// re-exports of others' goods.
+    #[serde(default)]
+    pub imports_by_origin: Vec<String>,
     /// Share of the value of a hub's re-exports to the target that is the hub's income
     /// (its intermediation margin), by hub code or group; `default` for the rest (0).
     #[serde(default)]

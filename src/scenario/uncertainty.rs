@@ -1,6 +1,8 @@
 //! `[uncertainty]`, checked against the validated scenario: each uncertain parameter a
 //! resolved [`Param`] with a distribution whose parameters are valid, and the cost
-//! coefficients' covariance factored. `montecarlo` draws from it.
+//! coefficients' covariance factored. `montecarlo` draws from it. `posterior` names a
+//! calibration folder; its files are read and checked by `montecarlo::posterior` when a
+//! Monte Carlo runs, not when the scenario is read (a plain run does not need them).
 
 use nalgebra::{DMatrix, DVector};
 use rand::Rng;
@@ -56,6 +58,10 @@ pub struct Uncertainty {
     /// Each uncertain parameter with its distribution, in the file's order.
     pub parameters: Vec<(Param, Distribution)>,
     pub coefficients: Option<CoefficientDraws>,
+    /// `posterior`: a calibration folder whose posterior is drawn from too, as written
+    /// (relative to the scenario file's folder); read by `montecarlo`, which resolves its
+    /// parameters.
+    pub posterior: Option<String>,
 }
 
 /// Checks `[uncertainty]` against `s`, recording every problem.
@@ -119,12 +125,21 @@ pub(crate) fn validate(
             cholesky: chol.l(),
         })
     });
-    if raw.parameters.is_empty() && raw.coefficients.is_none() {
+    if let Some(folder) = &raw.posterior {
+        if folder.trim().is_empty() {
+            p.add(
+                "uncertainty.posterior",
+                "is empty: name the calibration folder whose posterior is drawn from",
+            );
+        }
+    }
+    if raw.parameters.is_empty() && raw.coefficients.is_none() && raw.posterior.is_none() {
         p.add("uncertainty", "names no parameter");
     }
     (p.0.len() == before).then_some(Uncertainty {
         parameters,
         coefficients,
+        posterior: raw.posterior.clone(),
     })
 }
 

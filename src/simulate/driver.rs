@@ -70,6 +70,7 @@ pub(super) fn drive(s: &Scenario, sink: &mut impl YearSink) -> Result<ControlFlo
     let eco = &s.data.economies;
     let n = eco.len();
     let layout = d.routes.as_ref().map(|r| &r.layout);
+    let by_origin: &[bool] = layout.map_or(&[], |l| l.imports_by_origin.as_slice());
     for (si, sector) in d.sectors.iter().enumerate() {
         let theta = d
             .routes
@@ -117,6 +118,7 @@ pub(super) fn drive(s: &Scenario, sink: &mut impl YearSink) -> Result<ControlFlo
             &routing0,
             &st0.recording,
             &st0.union,
+            by_origin,
             eco,
             &RecordedOptions::default(),
         )
@@ -195,7 +197,7 @@ pub(super) fn drive(s: &Scenario, sink: &mut impl YearSink) -> Result<ControlFlo
                 base: margin0.get_or_insert_with(|| income.clone()).clone(),
                 year: income,
             };
-            let views = Views::new(&rf, &st.recording, &st.union);
+            let views = Views::new(&rf, &st.recording, &st.union, by_origin);
             let taken = sink.year(&SectorYear {
                 si,
                 yi,

@@ -583,7 +583,17 @@ pub(super) struct Views {
 impl Views {
     /// The views of `rf`, with `recording` what each hub records of the transit from each
     /// origin (layout order, as `rf.hubs`) and `union` the pairs in a customs union.
-    pub(super) fn new(rf: &RouteFlows, recording: &[HubRecording], union: &Matrix) -> Views {
+    ///
+    /// An importer in `by_origin` (empty: none) records imports by country of origin: its
+    /// record of `a -> b` holds `a`'s own goods routed through hubs (what a hub in a customs
+    /// union with it declares of them, all of them otherwise) and none of the re-exports of
+    /// a hub `a`, which it books under their origins.
+    pub(super) fn new(
+        rf: &RouteFlows,
+        recording: &[HubRecording],
+        union: &Matrix,
+        by_origin: &[bool],
+    ) -> Views {
         let transit = rf.transit();
         let reexports = rf.reexports();
         let n = rf.len();
@@ -607,7 +617,26 @@ impl Views {
         let by_exporter = Matrix::from_fn(n, n, |a, b| {
             rf.direct[(a, b)] + transit[(a, b)] + reexports_out[(a, b)]
         });
+        // By origin: the goods of `a` that reach `b` through hubs, as `b` sees them.
+        let mut routed_by_origin = Matrix::zeros(n, n);
+        if by_origin.iter().any(|&x| x) {
+            for ((flows, &k), rec) in rf.via.iter().zip(&rf.hubs).zip(recording) {
+                for a in 0..n {
+                    for b in (0..n).filter(|&b| by_origin.get(b) == Some(&true)) {
+                        let seen = if union[(k, b)] > 0.0 {
+                            rec.exports_of(a)
+                        } else {
+                            1.0
+                        };
+                        routed_by_origin[(a, b)] += seen * flows[(a, b)];
+                    }
+                }
+            }
+        }
         let by_importer = Matrix::from_fn(n, n, |a, b| {
+            if by_origin.get(b) == Some(&true) {
+                return rf.direct[(a, b)] + transit_in[(a, b)] + routed_by_origin[(a, b)];
+            }
             // Across a customs union there is no customs post: the importer sees what the
             // hub declares.
             let second = if union[(a, b)] > 0.0 {
@@ -704,12 +733,17 @@ pub enum FinalFlowsError {
 /// change of a final flow relative to itself (`max(|x|, 1e-12)`) below the tolerance.
 /// A flow that would have to be negative (more transit through a hub than the origin
 /// recorded to it) is an error with the numbers.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the recorded views draw on the routes, each hub's recording, the unions and the importers' conventions"
+)]
 pub fn final_from_recorded(
     recorded: &Matrix,
     reporters: &[Reporter],
     routing: &Routing,
     recording: &[HubRecording],
     union: &Matrix,
+    by_origin: &[bool],
     eco: &Economies,
     options: &RecordedOptions,
 ) -> Result<(Matrix, SolveReport), FinalFlowsError> {
@@ -717,7 +751,9 @@ pub fn final_from_recorded(
     let mut x = recorded.clone();
     let mut change = f64::INFINITY;
     for it in 1..=options.max_iterations {
-        let (next, c) = recorded_step(&x, recorded, reporters, routing, recording, union, eco)?;
+        let (next, c) = recorded_step(
+            &x, recorded, reporters, routing, recording, union, by_origin, eco,
+        )?;
         x = next;
         change = c;
         if !change.is_finite() {
@@ -748,6 +784,10 @@ pub fn final_from_recorded(
 /// routed through hubs that the pair's reporter also counts on that link (see [`Views`]).
 /// Returns the new flows and the largest change relative to the old flow (`+inf` when a
 /// new flow is not a finite number).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the recorded views draw on the routes, each hub's recording, the unions and the importers' conventions"
+)]
 fn recorded_step(
     x: &Matrix,
     recorded: &Matrix,
@@ -755,6 +795,7 @@ fn recorded_step(
     routing: &Routing,
     recording: &[HubRecording],
     union: &Matrix,
+    by_origin: &[bool],
     eco: &Economies,
 ) -> Result<(Matrix, f64), FinalFlowsError> {
     let n = recorded.nrows();
@@ -762,7 +803,7 @@ fn recorded_step(
         named: error.named(eco),
         error,
     })?;
-    let v = Views::new(&rf, recording, union);
+    let v = Views::new(&rf, recording, union, by_origin);
     let mut next = x.clone();
     let mut change = 0.0f64;
     for a in 0..n {
@@ -1467,6 +1508,7 @@ mod tests {
             &routing,
             &rho,
             &union,
+            &[],
             &eco,
             &RecordedOptions::default(),
         )
@@ -1483,7 +1525,8 @@ mod tests {
     fn a_tiny_cap_is_a_reported_reason() {
         let (rec, rep, routing, rho, union, eco) = case(5.0);
         let one = RecordedOptions::new(1e-13, 1).unwrap();
-        let e = final_from_recorded(&rec, &rep, &routing, &rho, &union, &eco, &one).unwrap_err();
+        let e =
+            final_from_recorded(&rec, &rep, &routing, &rho, &union, &[], &eco, &one).unwrap_err();
         match &e {
             FinalFlowsError::NotConverged(r) => {
                 assert_eq!(r.stop_reason, StopReason::MaxIterations);
@@ -1502,14 +1545,16 @@ mod tests {
         // O records 1 to H, but 2 of transit pass through it.
         let (rec, rep, routing, rho, union, eco) = case(1.0);
         let opts = RecordedOptions::default();
-        let e = final_from_recorded(&rec, &rep, &routing, &rho, &union, &eco, &opts).unwrap_err();
+        let e =
+            final_from_recorded(&rec, &rep, &routing, &rho, &union, &[], &eco, &opts).unwrap_err();
         assert!(matches!(e, FinalFlowsError::Infeasible { .. }), "{e}");
         assert!(e
             .to_string()
             .starts_with("infeasible routes: O recorded 1.0000 for O->H"));
         let (mut rec, rep, routing, rho, union, eco) = case(5.0);
         rec[(1, 2)] = f64::NAN;
-        let e = final_from_recorded(&rec, &rep, &routing, &rho, &union, &eco, &opts).unwrap_err();
+        let e =
+            final_from_recorded(&rec, &rep, &routing, &rho, &union, &[], &eco, &opts).unwrap_err();
         assert!(matches!(e, FinalFlowsError::Route { .. }), "{e}");
         assert!(e.to_string().contains("H->T"), "{e}");
         let wrong = RecordedOptions::new(f64::NAN, 0).unwrap_err();
@@ -1533,7 +1578,7 @@ mod tests {
             u[(1, 2)] = 1.0;
             u[(2, 1)] = 1.0;
         }
-        Views::new(&rf, &[rec], &u)
+        Views::new(&rf, &[rec], &u, &[])
     }
 
     fn recording(imports: f64, exports: f64, lost: f64) -> HubRecording {
@@ -1562,6 +1607,40 @@ mod tests {
         // In a customs union the target sees what the hub declares.
         let v = transit_case(recording(0.8, 0.3, 0.5), true);
         assert!((v.by_importer[(1, 2)] - 1.5).abs() < 1e-12);
+    }
+
+    /// A target that records imports by origin books the transit under the origin: O's
+    /// goods through H count as imports from O (all of them, or what H declares when the
+    /// two share a customs union), and none of them as imports from H.
+    #[test]
+    fn an_importer_recording_by_origin_books_transit_under_the_origin() {
+        let mut direct = Matrix::zeros(3, 3);
+        direct[(0, 2)] = 4.0;
+        direct[(1, 2)] = 2.0;
+        let mut via = Matrix::zeros(3, 3);
+        via[(0, 2)] = 10.0;
+        let rf = RouteFlows {
+            direct,
+            via: vec![via],
+            hubs: vec![1],
+        };
+        let by_origin = [false, false, true];
+        let v = Views::new(
+            &rf,
+            &[recording(0.5, 0.3, 0.0)],
+            &Matrix::zeros(3, 3),
+            &by_origin,
+        );
+        assert_eq!(v.by_importer[(0, 2)], 14.0);
+        assert_eq!(v.by_importer[(1, 2)], 2.0);
+        // The exporters' records do not change.
+        assert_eq!(v.by_exporter[(0, 2)], 4.0);
+        assert!((v.by_exporter[(1, 2)] - (2.0 + 3.0)).abs() < 1e-12);
+        let mut union = Matrix::zeros(3, 3);
+        union[(1, 2)] = 1.0;
+        let v = Views::new(&rf, &[recording(0.5, 0.3, 0.0)], &union, &by_origin);
+        assert!((v.by_importer[(0, 2)] - (4.0 + 3.0)).abs() < 1e-12);
+        assert_eq!(v.by_importer[(1, 2)], 2.0);
     }
 
     /// A lost-in-transit share of 1: the hub records nothing of the transit (only its own

@@ -17,6 +17,7 @@ mod help;
 mod invariants;
 mod merge;
 mod montecarlo;
+mod montecarlo_posterior;
 mod plot;
 mod plot_hubs;
 mod plot_tuning;

@@ -44,6 +44,7 @@ fn fan(series: &str, years: Vec<i32>, bands: Vec<Quantiles>, d: Draws) -> Chart 
         years,
         bands,
         draws: d,
+        observed: None,
     })
 }
 

@@ -1,10 +1,9 @@
 //! The roundabout layer: routes, recorded flows, instruments and years.
 
-use std::collections::HashMap;
-
 use crate::common::root;
 use proptest::prelude::*;
 use tradeflow::gravity::{costs_from_flows, GeMode, GravityModel};
+use tradeflow::policy::PolicyState;
 use tradeflow::scenario::Scenario;
 use tradeflow::simulate::{run_years, YearRun, ALL_SECTORS};
 
@@ -39,32 +38,27 @@ fn recorded(r: &YearRun, sector: &str, e: &str, i: &str, reporter: &str, year: i
     found.unwrap_or_else(|| panic!("no row {e}->{i} by {reporter} in {year}"))
 }
 
-/// The article's figures and the EU's 2022 fall, the targets `as_happened.toml` weighs
-/// most: CHN->KGZ 7.5 in 2021 exactly (a reported base-year cell), nearly 20 in 2023, and the
-/// EU's recorded exports to Russia 38% down in 2022 (Eurostat).
+/// The article's figures and the EU's 2022 fall, as the estimated `as_happened` gives them:
+/// CHN->KGZ 7.5 in 2021 exactly (a reported base-year cell) and nearly 20 in 2023 within the
+/// figure's stated uncertainty (a factor 1.25 is 1.5 sd of 0.15); the EU's recorded exports
+/// to Russia of 2022 (Eurostat EUR 55.2 bn at the 2022 rate, USD 58.1 bn) likewise.
 #[test]
 fn as_happened_reproduces_the_article() {
     let (_, r) = as_happened();
     let chn_kgz = |y| recorded(&r, ALL_SECTORS, "CHN", "KGZ", "CHN", y);
     assert!((chn_kgz(2021) - 7.5).abs() < 1e-9, "{}", chn_kgz(2021));
-    assert!(
-        (chn_kgz(2023) / 20.0 - 1.0).abs() < 0.05,
-        "{}",
-        chn_kgz(2023)
-    );
-    let eu_rus = |y| recorded(&r, ALL_SECTORS, "EU", "RUS", "EU", y);
-    let change = eu_rus(2022) / eu_rus(2021) - 1.0;
-    assert!(
-        (change + 0.38).abs() < 0.05,
-        "EU->RUS 2022: {:+.1}%",
-        100.0 * change
-    );
+    let within = |got: f64, figure: f64| (got / figure).ln().abs() < 1.25f64.ln();
+    assert!(within(chn_kgz(2023), 20.0), "{}", chn_kgz(2023));
+    let eu_rus = recorded(&r, ALL_SECTORS, "EU", "RUS", "EU", 2022);
+    assert!(within(eu_rus, 55.2 / 0.949307), "EU->RUS 2022: {eu_rus}");
 }
 
 #[test]
 fn prohibitive_controls_wind_down_direct_flow_and_the_rest_goes_on_routes() {
     let (s, r) = as_happened();
-    let lambda = s.dynamics().unwrap().adjustment;
+    // Direct flows on a link closed by a ban move at the closing speed, not `adjustment`.
+    let lambda = s.dynamics().unwrap().closing();
+    assert_ne!(lambda, s.dynamics().unwrap().adjustment);
     let direct = |year: i32| {
         r.routes
             .iter()
@@ -78,7 +72,7 @@ fn prohibitive_controls_wind_down_direct_flow_and_the_rest_goes_on_routes() {
             .value
     };
     // The equilibrium direct flow is zero from 2022: what is left winds down by (1 - lambda)
-    // a year, route by route.
+    // a year, route by route (lambda the closing speed).
     for year in 2022..=2030 {
         let expect = direct(2021) * (1.0 - lambda).powi(year - 2021);
         assert!(
@@ -127,17 +121,17 @@ fn a_prohibitive_wedge_with_full_adjustment_leaves_zero_direct_flow() {
 #[test]
 fn customs_statistics_add_up_at_every_hub() {
     let (s, r) = as_happened();
-    let routes = s.dynamics().unwrap().routes.as_ref().unwrap();
-    let rho: HashMap<&str, f64> = routes
-        .layout
-        .hubs
-        .iter()
-        .zip(&routes.layout.recorded_share)
-        .map(|(&k, &v)| (s.data().economies.code(k), v))
-        .collect();
-    assert_eq!(rho.len(), 11, "the roundabout world has 11 hubs");
-    // base.toml's `EAEU` group: these hubs share a customs union with RUS (no customs post).
-    let eaeu = ["KAZ", "KGZ", "ARM", "BLR"];
+    let d = s.dynamics().unwrap();
+    let routes = d.routes.as_ref().unwrap();
+    let layout = &routes.layout;
+    let eco = &s.data().economies;
+    let n = eco.len();
+    assert_eq!(layout.hubs.len(), 11, "the roundabout world has 11 hubs");
+    let target = eco.position("RUS").unwrap();
+    assert!(
+        layout.imports_by_origin[target],
+        "Russia records imports by origin"
+    );
     let route = |year: i32, origin: &str, via: &str| -> f64 {
         r.totals
             .routes
@@ -156,8 +150,15 @@ fn customs_statistics_add_up_at_every_hub() {
     };
     let close = |got: f64, expect: f64| (got - expect).abs() <= 1e-9 * expect.abs().max(1e-9);
     for year in [2021, 2023, 2030] {
-        for (&hub, &rho_k) in &rho {
+        // What each hub records of each origin's transit that year (no recording
+        // instrument of as_happened is limited to a sector).
+        let st = PolicyState::at(&d.instruments, n, Some(layout), d.base_year, year, 0, 4.0);
+        for (h, &k) in layout.hubs.iter().enumerate() {
+            let hub = eco.code(k);
+            let rec = &st.recording[h];
+            let union_with_target = st.union[(k, target)] > 0.0;
             for origin in ["CHN", "EU"].into_iter().filter(|&o| o != hub) {
+                let o = eco.position(origin).unwrap();
                 // Origin -> hub, as the origin records it: its sales to the hub plus transit.
                 let by_origin = recorded(&r, ALL_SECTORS, origin, hub, origin, year);
                 let expect = final_flow(year, origin, hub) + route(year, origin, hub);
@@ -165,29 +166,42 @@ fn customs_statistics_add_up_at_every_hub() {
                     close(by_origin, expect),
                     "{origin}->{hub} by {origin} {year}"
                 );
-                // As the hub records it: only rho of the transit.
+                // As the hub records it: its import share of the transit not lost.
                 let by_hub = recorded(&r, ALL_SECTORS, origin, hub, hub, year);
-                let expect = final_flow(year, origin, hub) + rho_k * route(year, origin, hub);
+                let expect =
+                    final_flow(year, origin, hub) + rec.imports_of(o) * route(year, origin, hub);
                 assert!(close(by_hub, expect), "{origin}->{hub} by {hub} {year}");
             }
-            // Hub -> target, as the hub records it: its own sales plus rho of re-exports.
-            let reexports: f64 = s
-                .economies()
-                .iter()
-                .filter(|o| o.as_str() != hub && o.as_str() != "RUS")
-                .map(|o| route(year, o, hub))
+            // Hub -> target, as the hub records it: its own sales plus its export share of
+            // each origin's re-exports.
+            let declared: f64 = (0..n)
+                .filter(|&o| o != k && o != target)
+                .map(|o| rec.exports_of(o) * route(year, eco.code(o), hub))
                 .sum();
             let own = route(year, hub, "direct");
             let by_hub = recorded(&r, ALL_SECTORS, hub, "RUS", hub, year);
-            assert!(close(by_hub, own + rho_k * reexports), "{hub}->RUS {year}");
-            // The target sees the re-exports in full at a customs post, and only rho of
-            // them where it shares the EAEU with the hub.
-            let seen = if eaeu.contains(&hub) { rho_k } else { 1.0 };
+            assert!(close(by_hub, own + declared), "{hub}->RUS {year}");
+            // Russia books imports by origin: of the hub's shipments only the hub's own goods,
+            // direct or through other hubs (what an EAEU hub declares of them).
+            let via_others: f64 = layout
+                .hubs
+                .iter()
+                .enumerate()
+                .filter(|&(_, &j)| j != k)
+                .map(|(g, &j)| {
+                    let seen = if st.union[(j, target)] > 0.0 {
+                        st.recording[g].exports_of(k)
+                    } else {
+                        1.0
+                    };
+                    seen * route(year, hub, eco.code(j))
+                })
+                .sum();
             let by_target = recorded(&r, ALL_SECTORS, hub, "RUS", "RUS", year);
             assert!(
-                close(by_target, own + seen * reexports),
-                "{hub}->RUS by RUS {year}: {by_target} against {}",
-                own + seen * reexports
+                close(by_target, own + via_others),
+                "{hub}->RUS by RUS {year}: {by_target} against {} (EAEU: {union_with_target})",
+                own + via_others
             );
         }
     }
