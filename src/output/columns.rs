@@ -108,6 +108,16 @@ const REEXPORT_FRACTION: Column = c(
     "fraction",
     "`reexports_to_target` over the imports (0 where there are none)",
 );
+const REEXPORTS_RECORDED: Column = c(
+    "recorded_by_intermediary",
+    "data unit",
+    "of the re-exports, what the intermediary's customs record as its exports (its export share of the transit not lost in transit)",
+);
+const MARGIN_INCOME: Column = c(
+    "margin_income",
+    "data unit",
+    "the intermediary's income from the re-exports (`routes.margin` times their value)",
+);
 const COUNTRY: Column = c("country", "code", "the economy");
 const WELFARE: Column = c(
     "welfare_change_pct",
@@ -187,6 +197,8 @@ pub const YEAR_RUN_FILES: &[FileDoc] = &[
             ),
             REEXPORTS,
             REEXPORT_FRACTION,
+            REEXPORTS_RECORDED,
+            MARGIN_INCOME,
         ],
     },
     FileDoc {
@@ -250,6 +262,8 @@ pub const YEAR_RUN_FILES: &[FileDoc] = &[
             ),
             REEXPORTS,
             REEXPORT_FRACTION,
+            REEXPORTS_RECORDED,
+            MARGIN_INCOME,
         ],
     },
     FileDoc {

@@ -224,6 +224,8 @@ pub(super) fn reexports(run: &YearRun, out: &mut dyn Write) -> Result<(), Output
         "imports_from_origin",
         "reexports_to_target",
         "reexport_fraction",
+        "recorded_by_intermediary",
+        "margin_income",
     ];
     let names = Names::of(run);
     let mut w = Lines::new(out, "re-exports", HEADER);
@@ -235,6 +237,8 @@ pub(super) fn reexports(run: &YearRun, out: &mut dyn Write) -> Result<(), Output
         w.number(r.imports_from_origin)?;
         w.number(r.reexports_to_target)?;
         w.number(r.reexport_fraction)?;
+        w.number(r.recorded_by_intermediary)?;
+        w.number(r.margin_income)?;
         w.end_row()?;
     }
     Ok(())

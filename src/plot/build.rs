@@ -603,27 +603,40 @@ fn reexports_chart(
     rows: &[ReexportTotalRow],
 ) -> Reexports {
     let idx = year_index(&s.years);
-    let values = |hub: &str| {
+    // Re-exports by final destination and as the hub records them: the run's
+    // `recorded_by_intermediary` (by origin and year, after goods lost in transit), or for a
+    // folder written before that column, the re-exports times the hub's recorded share.
+    let values = |hub: &str, share: f64| {
         let mut v = vec![0.0; s.years.len()];
+        let mut rec = vec![0.0; s.years.len()];
         for r in rows.iter().filter(|r| r.intermediary == hub) {
             if let Some(&i) = idx.get(&r.year) {
                 v[i] += r.reexports_to_target;
+                rec[i] += if r.recorded_by_intermediary.is_finite() {
+                    r.recorded_by_intermediary
+                } else {
+                    r.reexports_to_target * share
+                };
             }
         }
-        v
+        (v, rec)
     };
     let mut series: Vec<HubSeries> = hubs
         .shown
         .iter()
-        .map(|(hub, share)| HubSeries::single(hub, values(hub), *share))
+        .map(|(hub, share)| {
+            let (v, rec) = values(hub, *share);
+            HubSeries::single_recorded(hub, v, rec, *share)
+        })
         .collect();
     if !hubs.other.is_empty() {
         let mut final_destination = vec![0.0; s.years.len()];
         let mut recorded = vec![0.0; s.years.len()];
         for (hub, share) in &hubs.other {
-            for (i, v) in values(hub).into_iter().enumerate() {
-                final_destination[i] += v;
-                recorded[i] += v * share;
+            let (v, rec) = values(hub, *share);
+            for i in 0..v.len() {
+                final_destination[i] += v[i];
+                recorded[i] += rec[i];
             }
         }
         series.push(HubSeries {
@@ -643,7 +656,7 @@ fn reexports_chart(
         events: s.events.clone(),
         base_year: s.base_year,
         note: format!(
-            "{}{hubs_note} Sector {}; the recorded share of transit is the scenario's assumption for each intermediary's customs.",
+            "{}{hubs_note} Sector {}; the recorded share of transit is the scenario's assumption for each intermediary's customs; the dashed lines are the run's recorded_by_intermediary (reexports_total.csv), net of goods lost in transit.",
             s.source, s.sector
         ),
     }

@@ -88,6 +88,23 @@ pub struct HubSeries {
 }
 
 impl HubSeries {
+    /// One hub whose recorded re-exports are given (they differ from `share` times the
+    /// re-exports where `recording` instruments act, by origin and year).
+    pub fn single_recorded(
+        hub: &str,
+        final_destination: Vec<f64>,
+        recorded: Vec<f64>,
+        share: f64,
+    ) -> Self {
+        Self {
+            hub: hub.to_owned(),
+            recorded,
+            final_destination,
+            shares: vec![(hub.to_owned(), share)],
+            grouped: false,
+        }
+    }
+
     /// One hub: `recorded` is `share` of each final-destination figure.
     pub fn single(hub: &str, final_destination: Vec<f64>, share: f64) -> Self {
         Self {
@@ -190,9 +207,11 @@ impl Reexports {
                     reexports_final_destination: v,
                     recorded_by_intermediary: r,
                     // A group's share is what its members record together that year.
+                    // What the hub records of that year's re-exports (its base share where
+                    // there are none).
                     recorded_share: match h.shares.as_slice() {
-                        [(_, s)] if !h.grouped => *s,
                         _ if v > 0.0 => r / v,
+                        [(_, s)] if !h.grouped => *s,
                         _ => 0.0,
                     },
                 });
@@ -302,7 +321,7 @@ impl Reexports {
                 name(&self.target)
             ),
             format!(
-                "as the intermediary's customs record them (share of transit: {}){coincide}",
+                "as the intermediary's customs record them (share of transit: {}; less goods lost in transit){coincide}",
                 shares.join(", ")
             ),
         ]
@@ -712,7 +731,7 @@ mod tests {
         assert_eq!(solid, "re-exports reaching Russia (final destination)");
         assert_eq!(
             dashed,
-            "as the intermediary's customs record them (share of transit: Kyrgyzstan 100%, Kazakhstan 50%, 2 other hubs 50-100%); at 100% the lines coincide"
+            "as the intermediary's customs record them (share of transit: Kyrgyzstan 100%, Kazakhstan 50%, 2 other hubs 50-100%; less goods lost in transit); at 100% the lines coincide"
         );
         let csv = String::from_utf8(r.csv().unwrap()).unwrap();
         assert!(csv.contains("2022,2 other hubs,1.0,0.75,0.75"), "{csv}");

@@ -43,6 +43,8 @@ pub(super) struct SectorYear<'a> {
     pub(super) eq: &'a Equilibrium,
     /// Each economy's income from intermediation, in the base year and this year.
     pub(super) margins: &'a Margins,
+    /// What each hub records of the transit from each origin this year.
+    pub(super) recording: &'a [crate::policy::HubRecording],
 }
 
 /// Which solve a report is of.
@@ -208,6 +210,7 @@ pub(super) fn drive(s: &Scenario, sink: &mut impl YearSink) -> Result<ControlFlo
                 base: &base_eq,
                 eq,
                 margins: &margins,
+                recording: &st.recording,
             });
             if taken.is_break() {
                 return Ok(taken);

@@ -105,6 +105,11 @@ pub struct ReexportRow {
     pub reexports_to_target: f64,
     /// `reexports_to_target / imports_from_origin` (0 where there are no imports).
     pub reexport_fraction: f64,
+    /// Of the re-exports, what the intermediary's customs record as its exports (its
+    /// export share of the origin's transit not lost; see the module docs).
+    pub recorded_by_intermediary: f64,
+    /// The intermediary's income from re-exporting them (`routes.margin` times their value).
+    pub margin_income: f64,
 }
 
 /// One row of the yearly `countries.csv`: the year's equilibrium of one sector against the
@@ -163,6 +168,16 @@ pub struct ReexportTotalRow {
     pub imports_from_origins: f64,
     pub reexports_to_target: f64,
     pub reexport_fraction: f64,
+    /// Not finite when read from a folder written before the column existed.
+    #[serde(default = "missing")]
+    pub recorded_by_intermediary: f64,
+    #[serde(default = "missing")]
+    pub margin_income: f64,
+}
+
+/// A column an older results folder lacks, as read back: not a number.
+fn missing() -> f64 {
+    f64::NAN
 }
 
 /// One row of `countries_total.csv`: a country's changes over all sectors against the base
@@ -364,7 +379,17 @@ impl YearSink for Rows<'_> {
     fn year(&mut self, y: &SectorYear<'_>) -> ControlFlow<()> {
         let sector = code(y.si);
         let n = self.eco.len();
-        push_rows(&mut self.out, y.year, sector, n, y.x, y.rf, y.views, self.d);
+        push_rows(
+            &mut self.out,
+            y.year,
+            sector,
+            n,
+            y.x,
+            y.rf,
+            y.views,
+            y.recording,
+            self.d,
+        );
         push_countries(
             &mut self.out,
             &mut self.country_sums[y.yi],
@@ -861,6 +886,7 @@ fn push_rows(
     x: &Matrix,
     rf: &RouteFlows,
     v: &Views,
+    recording: &[HubRecording],
     d: &Dynamics,
 ) {
     for a in 0..n {
@@ -919,10 +945,12 @@ fn push_rows(
         }
     }
     let transit = rf.transit();
-    for (flows, &k) in rf.via.iter().zip(&rf.hubs) {
+    for (h, (flows, &k)) in rf.via.iter().zip(&rf.hubs).enumerate() {
+        let margin = routes.layout.margin.get(h).copied().unwrap_or(0.0);
         for i in (0..n).filter(|&i| i != k) {
             let imports = rf.direct[(i, k)] + transit[(i, k)];
             let re = flows[(i, target)];
+            let seen = recording.get(h).map_or(1.0, |r| r.exports_of(i));
             out.reexports.push(ReexportRow {
                 year,
                 sector,
@@ -931,6 +959,8 @@ fn push_rows(
                 imports_from_origin: imports,
                 reexports_to_target: re,
                 reexport_fraction: fraction(re, imports),
+                recorded_by_intermediary: seen * re,
+                margin_income: margin * re,
             });
         }
     }
@@ -1209,10 +1239,14 @@ fn totals_of(
             imports_from_origins: r.imports_from_origin,
             reexports_to_target: r.reexports_to_target,
             reexport_fraction: 0.0,
+            recorded_by_intermediary: r.recorded_by_intermediary,
+            margin_income: r.margin_income,
         },
         |t, r| {
             t.imports_from_origins += r.imports_from_origin;
             t.reexports_to_target += r.reexports_to_target;
+            t.recorded_by_intermediary += r.recorded_by_intermediary;
+            t.margin_income += r.margin_income;
         },
     );
     for r in &mut reexports {
@@ -1275,6 +1309,8 @@ fn check_rows_finite(out: &YearRun) -> Result<(), RunError> {
                 r.imports_from_origin,
                 r.reexports_to_target,
                 r.reexport_fraction,
+                r.recorded_by_intermediary,
+                r.margin_income,
             ]
         },
         |r| NonFiniteAt::Reexports {

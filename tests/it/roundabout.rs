@@ -562,6 +562,13 @@ fn goods_lost_in_transit_are_in_the_origins_record_only() {
             final_flow(&r, "ORG", "TGT", year),
             final_flow(&plain, "ORG", "TGT", year)
         );
+        let seen = r
+            .totals
+            .reexports
+            .iter()
+            .find(|x| x.year == year && x.intermediary == "HUB")
+            .unwrap();
+        assert_eq!(seen.recorded_by_intermediary, 0.0);
     }
 }
 
@@ -614,6 +621,17 @@ fn an_intermediation_margin_is_the_hubs_income() {
     assert!(reexports(&some, "HUB", 2023) > reexports(&some, "HUB", 2022));
     assert!(welfare(&some, "HUB", 2023) > welfare(&none, "HUB", 2023));
     assert_eq!(welfare(&some, "ORG", 2023), welfare(&none, "ORG", 2023));
+    let row = |r: &YearRun| {
+        r.totals
+            .reexports
+            .iter()
+            .find(|x| x.year == 2023 && x.intermediary == "HUB")
+            .cloned()
+            .unwrap()
+    };
+    let hub = row(&some);
+    assert!((hub.margin_income - 0.2 * hub.reexports_to_target).abs() < 1e-12);
+    assert_eq!(row(&none).margin_income, 0.0);
 }
 
 /// Zero geography coefficients leave every route as it was; a positive distance
