@@ -223,6 +223,78 @@ def test_calibrate_gives_the_files_of_the_command_line(cli, root: Path, tmp_path
         assert fitted.get(row["path"]) == pytest.approx(row["fitted"], rel=1e-9)
 
 
+TINY_CALIBRATION = """name = "tiny_backtest"
+reference_importer = "OTH"
+sigma = 5.0
+economies = ["ORG", "HUB", "TGT", "OTH"]
+[years]
+base = 2022
+horizon = 2024
+adjustment = 0.5
+[data]
+flows = [
+    { exporter = "ORG", importer = "ORG", value = 100.0 },
+    { exporter = "ORG", importer = "HUB", value = 4.0 },
+    { exporter = "ORG", importer = "TGT", value = 12.0, reporter = "ORG" },
+    { exporter = "ORG", importer = "OTH", value = 10.0 },
+    { exporter = "HUB", importer = "ORG", value = 2.0 },
+    { exporter = "HUB", importer = "HUB", value = 30.0 },
+    { exporter = "HUB", importer = "TGT", value = 3.0, reporter = "HUB" },
+    { exporter = "HUB", importer = "OTH", value = 1.0 },
+    { exporter = "TGT", importer = "ORG", value = 8.0 },
+    { exporter = "TGT", importer = "HUB", value = 2.0 },
+    { exporter = "TGT", importer = "TGT", value = 80.0 },
+    { exporter = "TGT", importer = "OTH", value = 6.0 },
+    { exporter = "OTH", importer = "ORG", value = 9.0 },
+    { exporter = "OTH", importer = "HUB", value = 1.0 },
+    { exporter = "OTH", importer = "TGT", value = 5.0 },
+    { exporter = "OTH", importer = "OTH", value = 150.0 },
+]
+[costs]
+method = "observed"
+[routes]
+theta = 4.0
+target = "TGT"
+intermediaries = ["HUB"]
+origins = ["ORG", "OTH"]
+premium = 3.0
+[[instruments]]
+id = "controls"
+kind = "export_controls"
+start = 2023
+exporters = ["ORG"]
+importers = ["TGT"]
+percent = 40
+[[calibration.free]]
+path = "instruments.controls.percent"
+lower = 0.1
+upper = 500.0
+prior = { dist = "lognormal", median = 30, sd = 1.0, reason = "a test prior" }
+[[calibration.targets]]
+series = "ORG-TGT.recorded.ORG"
+year = 2023
+value = 9.0
+sd = 0.1
+[[calibration.targets]]
+series = "ORG-TGT.recorded.ORG"
+year = 2024
+value = 8.0
+sd = 0.1
+"""
+
+
+def test_calibrate_until_gives_the_backtest_of_the_command_line(cli, tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY_CALIBRATION)
+    res = tradeflow.calibrate(str(scenario), until=2023)
+    cli("calibrate", str(scenario), "--until", "2023", "--out", str(tmp_path / "cli"), "--quiet")
+    for name in ("backtest.csv", "posterior.csv", "posterior_covariance.csv", "fit.csv"):
+        assert res.bytes(name) == (tmp_path / "cli" / name).read_bytes(), name
+    backtest = res.backtest.set_index("year")
+    assert bool(backtest.loc[2023, "in_sample"]) and not bool(backtest.loc[2024, "in_sample"])
+    assert list(res.fit["year"]) == [2023]
+
+
 def test_estimate_on_the_gegravity_sample(cli, root: Path, tmp_path: Path) -> None:
     shared = root.parent / "shared" / "data" / "gegravity_sample" / "sample_data_set.dlm"
     data = shared if shared.is_file() else root / "tests" / "data" / "gegravity_sample" / "sample_data_set.dlm"

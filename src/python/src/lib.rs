@@ -1020,13 +1020,16 @@ fn sweep(
 }
 
 /// Fits a scenario's `[calibration]` free parameters to its targets, as `tradeflow
-/// calibrate`: `parameters.csv`, `fit.csv` and `calibration.json`, and the fitted scenario
-/// file's text. A `Scenario` with parameters set is fitted from those values; the
-/// `[calibration]` is read from its file.
+/// calibrate [--until YEAR]`: `parameters.csv`, `fit.csv`, `posterior.csv`,
+/// `posterior_covariance.csv`, `backtest.csv` and `calibration.json`, and the fitted
+/// scenario file's text. A `Scenario` with parameters set is fitted from those values; the
+/// `[calibration]` is read from its file. With `until`, only the targets up to that year
+/// are fitted and the rest are predictions (`backtest.csv`'s `in_sample`).
 #[pyfunction]
-fn calibrate(py: Python<'_>, scenario: &Bound<'_, PyAny>) -> PyResult<Files> {
+#[pyo3(signature = (scenario, until=None))]
+fn calibrate(py: Python<'_>, scenario: &Bound<'_, PyAny>, until: Option<i32>) -> PyResult<Files> {
     use tradeflow::calibrate::{
-        calibrate_from, calibration_spec, files::folder_files, fitted_file,
+        calibrate_from_until, calibration_spec, files::folder_files, fitted_file,
     };
     let given = Given::extract(py, scenario)?;
     let file = match &given.file {
@@ -1040,7 +1043,7 @@ fn calibrate(py: Python<'_>, scenario: &Bound<'_, PyAny>) -> PyResult<Files> {
     };
     let files = py.detach(|| -> Outcome<Files> {
         let (table, raw) = calibration_spec(&file)?;
-        let fit = calibrate_from(&file, table, &raw, given.scenario.clone())?;
+        let fit = calibrate_from_until(&file, table, &raw, given.scenario.clone(), until)?;
         let text = fitted_file(&file, &fit).map_err(|m| {
             Failure::text(
                 Class::Scenario,

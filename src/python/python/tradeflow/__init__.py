@@ -363,12 +363,15 @@ def sweep(
     ))
 
 
-def calibrate(scenario: ScenarioLike) -> Results:
-    """Fits the free parameters of a scenario's ``[calibration]`` to its targets, as
-    ``tradeflow calibrate``: ``res.parameters``, ``res.fit`` and ``calibration.json``;
-    ``res.fitted_toml`` is the fitted scenario file and :meth:`Results.fitted_scenario`
-    the fitted scenario. Nothing is written next to the scenario file."""
-    return Results(_tradeflow.calibrate(_scenario_arg(scenario)))
+def calibrate(scenario: ScenarioLike, until: Optional[int] = None) -> Results:
+    """Finds the posterior mode of the free parameters of a scenario's ``[calibration]``
+    given its targets and priors, as ``tradeflow calibrate``: ``res.parameters``,
+    ``res.fit``, ``res.posterior``, ``res.posterior_covariance``, ``res.backtest`` and
+    ``calibration.json``; ``res.fitted_toml`` is the fitted scenario file and
+    :meth:`Results.fitted_scenario` the fitted scenario. With ``until`` (a year), only the
+    targets up to it are fitted and the later ones are predicted, as ``--until``
+    (``res.backtest``'s ``in_sample``). Nothing is written next to the scenario file."""
+    return Results(_tradeflow.calibrate(_scenario_arg(scenario), until))
 
 
 def estimate(
