@@ -394,12 +394,12 @@ fn run_of_a_yearly_scenario_writes_its_detail_and_total_files() {
         ("flows.csv", "year,sector,exporter,importer,shipped,final_destination"),
         ("recorded.csv", "year,sector,exporter,importer,reporter,recorded"),
         ("routes.csv", "year,sector,origin,via,destination,value,pair_fraction,target_imports_fraction"),
-        ("reexports.csv", "year,sector,intermediary,origin,imports_from_origin,reexports_to_target,reexport_fraction"),
+        ("reexports.csv", "year,sector,intermediary,origin,imports_from_origin,reexports_to_target,reexport_fraction,recorded_by_intermediary,margin_income"),
         ("countries.csv", "year,sector,country,welfare_change_pct,real_gdp_change_pct,factory_gate_price_change_pct,output_change_pct,foreign_exports_change_pct,foreign_imports_change_pct"),
         ("flows_total.csv", "year,exporter,importer,shipped,final_destination"),
         ("recorded_total.csv", "year,exporter,importer,reporter,recorded"),
         ("routes_total.csv", "year,origin,via,destination,value,pair_fraction,target_imports_fraction"),
-        ("reexports_total.csv", "year,intermediary,imports_from_origins,reexports_to_target,reexport_fraction"),
+        ("reexports_total.csv", "year,intermediary,imports_from_origins,reexports_to_target,reexport_fraction,recorded_by_intermediary,margin_income"),
         ("countries_total.csv", "year,country,welfare_change_pct,real_gdp_change_pct,factory_gate_price_change_pct,output_change_pct,foreign_exports_change_pct,foreign_imports_change_pct"),
     ] {
         let text = std::fs::read_to_string(out.join(file)).unwrap();
