@@ -11,6 +11,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::Serialize;
 
+use super::observed::{log_label, log_ticks};
 use super::page::{Column, Page, Words, RIGHT, TOP_LEFT};
 use super::style::{
     dashes, draw_axes, fmt_num, Frame, Marker, Swatch, ValueAxis, BLUE_, DARK_GREY, GREY, MUTED,
@@ -129,31 +130,6 @@ impl Backtest {
             note_lines: 2,
         }
     }
-}
-
-/// Log-axis ticks from `10^lo` to `10^hi` (whole decades), with 2 and 5 between them when
-/// the axis spans at most three decades.
-fn log_ticks(lo: i32, hi: i32) -> Vec<f64> {
-    let mut t = Vec::new();
-    for d in lo..=hi {
-        t.push(f64::from(d));
-        if hi - lo <= 3 && d < hi {
-            t.push(f64::from(d) + 2f64.log10());
-            t.push(f64::from(d) + 5f64.log10());
-        }
-    }
-    t
-}
-
-/// A tick's label: `10^v` in plain digits.
-fn log_label(v: f64) -> String {
-    let x = 10f64.powf(v);
-    let d = if x >= 1.0 {
-        0
-    } else {
-        (-x.log10()).ceil() as usize
-    };
-    fmt_num(x, d)
 }
 
 /// Draws the backtest chart on `area`.

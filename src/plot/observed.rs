@@ -341,8 +341,8 @@ fn year_colour(year: i32, base_year: Option<i32>, later: &[i32]) -> RGBColor {
 }
 
 /// Log-axis ticks from `10^lo` to `10^hi` (whole decades), with 2 and 5 between them when
-/// the axis spans at most three decades.
-fn log_ticks(lo: i32, hi: i32) -> Vec<f64> {
+/// the axis spans at most three decades (the backtest chart's too).
+pub(super) fn log_ticks(lo: i32, hi: i32) -> Vec<f64> {
     let mut t = Vec::new();
     for d in lo..=hi {
         t.push(f64::from(d));
@@ -355,7 +355,7 @@ fn log_ticks(lo: i32, hi: i32) -> Vec<f64> {
 }
 
 /// A tick's label: `10^v` in plain digits (`0.01`, `5`, `200`).
-fn log_label(v: f64) -> String {
+pub(super) fn log_label(v: f64) -> String {
     let x = 10f64.powf(v);
     let d = if x >= 1.0 {
         0
