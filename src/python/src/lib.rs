@@ -797,8 +797,20 @@ fn montecarlo_group(
         failed,
         series: mc.series().to_vec(),
     };
-    let files = mc_merge::folder_files(&record, &draws, false)?;
-    let line = format!("{n} draws ({failed} failed), seed {seed}\n");
+    let mut files = mc_merge::folder_files(&record, &draws, false)?;
+    let mut line = format!("{n} draws ({failed} failed), seed {seed}\n");
+    // Drawn from a fitted posterior: `posterior.json` and `observed.csv`, as the command
+    // line writes them.
+    if let Some(p) = mc.posterior_record(seed, 0..n) {
+        let observed = tradeflow::montecarlo::posterior::observed_rows(&p.folder, mc.series())
+            .map_err(tradeflow::montecarlo::MonteCarloError::from)?;
+        files.extend(mc_merge::posterior_files(&p, &observed)?);
+        line.push_str(&format!(
+            "parameters drawn from the posterior in {} ({} redraws)\n",
+            p.folder.display(),
+            p.redraws
+        ));
+    }
     Ok((Group::new(dir, Kind::MonteCarlo, files), line))
 }
 
