@@ -7,14 +7,16 @@
 //! `calibration.json` (the fit report with the scenario it fits). `tradeflow calibrate`
 //! writes them and the Python package reads them; nothing here touches the disk. The
 //! columns are documented in `scenarios/README.md` (`[calibration]`); `posterior.csv` and
-//! `posterior_covariance.csv` are what `run --draws` reads to draw from the posterior.
+//! `posterior_covariance.csv` are what `run --draws` reads to draw from the posterior, so
+//! they carry every digit (a covariance rounded to 10 digits may no longer be positive
+//! definite, nor its diagonal the square of the sd column).
 
 use std::path::Path;
 
 use serde::Serialize;
 
 use super::Fit;
-use crate::output::{csv_bytes, json_bytes, OutputError};
+use crate::output::{csv_bytes, csv_bytes_exact, json_bytes, OutputError};
 
 /// `calibration.json`: the fit report with the scenario it fits.
 #[derive(Serialize)]
@@ -42,11 +44,11 @@ pub fn folder_files(
         ("fit.csv", csv_bytes(&in_sample, "targets against the fit")?),
         (
             "posterior.csv",
-            csv_bytes(&fit.posterior, "the posterior of each parameter")?,
+            csv_bytes_exact(&fit.posterior, "the posterior of each parameter")?,
         ),
         (
             "posterior_covariance.csv",
-            csv_bytes(&fit.covariance, "the posterior covariance")?,
+            csv_bytes_exact(&fit.covariance, "the posterior covariance")?,
         ),
         (
             "backtest.csv",
