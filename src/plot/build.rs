@@ -1116,10 +1116,14 @@ fn compare_about(folder: &Folder) -> Result<Option<About>, PlotError> {
 
 /// The years instruments the reference lacks start or end, each with what happens, in
 /// year order: the instruments' labels (`End: ` before an ending), the same label once, at
-/// most [`POLICY_LABELS`] of them and how many more.
+/// most [`POLICY_LABELS`] of them and how many more. Output growth (`growth`: an economy's
+/// reported GDP) is the world the policies act in, not a policy, and marks no year.
 fn policy_years(instruments: &[InstrumentRow]) -> Vec<PolicyYear> {
     let mut by_year: BTreeMap<i32, Vec<String>> = BTreeMap::new();
-    for ins in instruments.iter().filter(|i| !i.in_reference) {
+    for ins in instruments
+        .iter()
+        .filter(|i| !i.in_reference && i.kind != "growth")
+    {
         let mut add = |year: i32, label: String| {
             let labels = by_year.entry(year).or_default();
             if !labels.contains(&label) {
