@@ -136,7 +136,7 @@ impl Kind {
             Kind::Growth => about("growth", &[Economies, Percent], growth::validate),
             Kind::Recording => about(
                 "recording",
-                &[Via, Origins, ImportShare, ExportShare, LostShare],
+                &[Via, Origins, ImportShare, ExportShare, LostShare, OwnShare],
                 recording::validate,
             ),
         }
@@ -171,6 +171,7 @@ pub enum Field {
     ImportShare,
     ExportShare,
     LostShare,
+    OwnShare,
 }
 
 impl Field {
@@ -197,6 +198,7 @@ impl Field {
             Field::ImportShare => "import_share",
             Field::ExportShare => "export_share",
             Field::LostShare => "lost_share",
+            Field::OwnShare => "own_share",
         }
     }
 
@@ -493,6 +495,10 @@ pub struct HubRecording {
     pub exports: Vector,
     /// Share of the transit from each origin that never enters the hub's records.
     pub lost: Vector,
+    /// Share of the hub's own purchases from each origin (direct shipments) that its customs
+    /// record as imports: below 1 where imports are under-declared or informal, a mirror gap
+    /// that exists without any transit.
+    pub own: Vector,
 }
 
 impl HubRecording {
@@ -587,6 +593,7 @@ impl PolicyState {
                     imports: Vector::from_element(n, rho),
                     exports: Vector::from_element(n, rho),
                     lost: Vector::zeros(n),
+                    own: Vector::from_element(n, 1.0),
                 });
                 opening.push(vec![None; n]);
                 let mut m = Matrix::from_element(n, n, f64::INFINITY);
@@ -833,6 +840,7 @@ mod tests {
                 import_share: Some(0.9),
                 export_share: None,
                 lost_share: Some(0.4),
+                own_share: None,
             }),
             2022,
             2,

@@ -9,8 +9,13 @@ use super::{in_range, Act, Effect, Entry, Field, Instrument, Layers};
 /// imports from the origin and `export_share` as exports to the final buyer, of the part
 /// that is not lost in transit; `lost_share` never enters the hub's records at all (the
 /// origin records it as exports to the hub, the hub neither as imports nor as exports).
-/// A share not given keeps its value from before (the routes' `recorded_share`, or an
-/// earlier instrument). Each share ramps linearly from its value before to the new one.
+/// `own_share` is the share of the hub's own purchases from the origins (their direct
+/// shipments to it) that its customs record as imports: below 1 where imports are
+/// under-declared or informal, a mirror gap that exists without any transit (it must be
+/// positive: a base-year figure the hub recorded is divided by it).
+/// A share not given keeps its value from before (the routes' `recorded_share`, 1 for
+/// `own_share`, or an earlier instrument). Each share ramps linearly from its value before
+/// to the new one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Recording {
     pub(crate) hubs: Vec<usize>,
@@ -21,11 +26,25 @@ pub struct Recording {
     pub(crate) export_share: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) lost_share: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) own_share: Option<f64>,
 }
 
-const FIELDS: [Field; 3] = [Field::ImportShare, Field::ExportShare, Field::LostShare];
+const FIELDS: [Field; 4] = [
+    Field::ImportShare,
+    Field::ExportShare,
+    Field::LostShare,
+    Field::OwnShare,
+];
 
-fn check(v: f64) -> Vec<String> {
+/// A share in [0, 1]; `own_share` in (0, 1].
+fn check(field: Field, v: f64) -> Vec<String> {
+    if field == Field::OwnShare && v == 0.0 {
+        return vec![
+            "must be above 0 (the hub's record of its own purchases is divided by it), got 0"
+                .to_owned(),
+        ];
+    }
     in_range(v, 0.0, 1.0)
 }
 
@@ -33,10 +52,10 @@ fn check(v: f64) -> Vec<String> {
 pub(super) fn validate(e: &mut dyn Entry) -> Option<Effect> {
     let hubs = e.hubs();
     let origins = e.origins();
-    let mut shares = [None; 3];
+    let mut shares = [None; 4];
     for (slot, field) in shares.iter_mut().zip(FIELDS) {
         if let Some(v) = e.number(field) {
-            for m in check(v) {
+            for m in check(field, v) {
                 e.problem(field, m);
             }
             *slot = Some(v);
@@ -45,18 +64,19 @@ pub(super) fn validate(e: &mut dyn Entry) -> Option<Effect> {
     if shares.iter().all(Option::is_none) {
         e.problem(
             Field::ImportShare,
-            "kind = \"recording\" needs at least one of `import_share`, `export_share`, `lost_share`"
+            "kind = \"recording\" needs at least one of `import_share`, `export_share`, `lost_share`, `own_share`"
                 .to_owned(),
         );
         return None;
     }
-    let [import_share, export_share, lost_share] = shares;
+    let [import_share, export_share, lost_share, own_share] = shares;
     Some(Effect::Recording(Recording {
         hubs,
         origins,
         import_share,
         export_share,
         lost_share,
+        own_share,
     }))
 }
 
@@ -66,6 +86,7 @@ impl Recording {
             Field::ImportShare => Some(&mut self.import_share),
             Field::ExportShare => Some(&mut self.export_share),
             Field::LostShare => Some(&mut self.lost_share),
+            Field::OwnShare => Some(&mut self.own_share),
             _ => None,
         }
     }
@@ -77,13 +98,14 @@ impl Act for Recording {
             Field::ImportShare => self.import_share,
             Field::ExportShare => self.export_share,
             Field::LostShare => self.lost_share,
+            Field::OwnShare => self.own_share,
             _ => None,
         }
     }
 
     fn set(&mut self, field: Field, v: f64) -> Result<(), Vec<String>> {
         super::refuse_unless(self.get(field).is_some(), field)?;
-        super::fail_on(check(v))?;
+        super::fail_on(check(field, v))?;
         if let Some(slot) = self.slot(field) {
             *slot = Some(v);
         }
@@ -103,6 +125,7 @@ impl Act for Recording {
                 rec.imports[i] = ramp(rec.imports[i], self.import_share);
                 rec.exports[i] = ramp(rec.exports[i], self.export_share);
                 rec.lost[i] = ramp(rec.lost[i], self.lost_share);
+                rec.own[i] = ramp(rec.own[i], self.own_share);
             }
         }
     }

@@ -561,10 +561,11 @@ impl Scenario {
                 one(check::cell(v))?;
                 let (i, j) = (*i, *j);
                 let old = self.data.trade[(i, j)];
-                let delta = v - old;
                 self.data.trade[(i, j)] = v;
-                self.data.output[i] += delta;
-                self.data.expenditure[j] += delta;
+                // Output and expenditure are the flows' sums, as for the world itself (the
+                // same sums, to the last bit, as reading the cell from the file).
+                self.data.output[i] = self.data.trade.row(i).sum();
+                self.data.expenditure[j] = self.data.trade.column(j).sum();
                 let code = format!(
                     "{}-{}",
                     self.data.economies.code(i),

@@ -307,12 +307,14 @@ pub struct RawInstrument {
     pub export_share: Option<f64>,
     #[serde(default)]
     pub lost_share: Option<f64>,
+    #[serde(default)]
+    pub own_share: Option<f64>,
 }
 
 impl RawInstrument {
     /// Which kind-specific fields the entry gives. Destructured in full, so that a field
     /// added to the entry and not to [`Field`] does not compile.
-    pub(crate) fn given(&self) -> [(Field, bool); 20] {
+    pub(crate) fn given(&self) -> [(Field, bool); 21] {
         let RawInstrument {
             kind: _,
             id: _,
@@ -342,6 +344,7 @@ impl RawInstrument {
             import_share,
             export_share,
             lost_share,
+            own_share,
         } = self;
         [
             (Field::Exporters, exporters.is_some()),
@@ -364,6 +367,7 @@ impl RawInstrument {
             (Field::ImportShare, import_share.is_some()),
             (Field::ExportShare, export_share.is_some()),
             (Field::LostShare, lost_share.is_some()),
+            (Field::OwnShare, own_share.is_some()),
         ]
     }
 
@@ -383,6 +387,7 @@ impl RawInstrument {
             Field::ImportShare => self.import_share,
             Field::ExportShare => self.export_share,
             Field::LostShare => self.lost_share,
+            Field::OwnShare => self.own_share,
             Field::Exporters
             | Field::Importers
             | Field::Via
@@ -415,7 +420,8 @@ impl RawInstrument {
             | Field::OpeningSpeed
             | Field::ImportShare
             | Field::ExportShare
-            | Field::LostShare => None,
+            | Field::LostShare
+            | Field::OwnShare => None,
         }
     }
 
@@ -441,7 +447,8 @@ impl RawInstrument {
             | Field::OpeningSpeed
             | Field::ImportShare
             | Field::ExportShare
-            | Field::LostShare => None,
+            | Field::LostShare
+            | Field::OwnShare => None,
         }
     }
 }

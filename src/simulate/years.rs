@@ -603,6 +603,9 @@ pub(super) struct Views {
     pub(super) by_exporter: Matrix,
     /// As the importer records.
     pub(super) by_importer: Matrix,
+    /// The share of each direct flow its importer records (a hub's `own_share` of its own
+    /// purchases; 1 elsewhere).
+    pub(super) importer_direct: Matrix,
 }
 
 impl Views {
@@ -627,6 +630,12 @@ impl Views {
         // exports to the final buyer (`(k, j)`).
         let mut transit_in = Matrix::zeros(n, n);
         let mut reexports_out = Matrix::zeros(n, n);
+        let mut importer_direct = Matrix::from_element(n, n, 1.0);
+        for (&k, rec) in rf.hubs.iter().zip(recording) {
+            for i in 0..n {
+                importer_direct[(i, k)] = rec.own[i];
+            }
+        }
         for ((flows, &k), rec) in rf.via.iter().zip(&rf.hubs).zip(recording) {
             for i in 0..n {
                 let row = flows.row(i).sum();
@@ -659,8 +668,9 @@ impl Views {
             }
         }
         let by_importer = Matrix::from_fn(n, n, |a, b| {
+            let direct = importer_direct[(a, b)] * rf.direct[(a, b)];
             if by_origin.get(b) == Some(&true) {
-                return rf.direct[(a, b)] + transit_in[(a, b)] + routed_by_origin[(a, b)];
+                return direct + transit_in[(a, b)] + routed_by_origin[(a, b)];
             }
             // Across a customs union there is no customs post: the importer sees what the
             // hub declares.
@@ -669,12 +679,13 @@ impl Views {
             } else {
                 reexports[(a, b)]
             };
-            rf.direct[(a, b)] + transit_in[(a, b)] + second
+            direct + transit_in[(a, b)] + second
         });
         Views {
             shipped,
             by_exporter,
             by_importer,
+            importer_direct,
         }
     }
 }
@@ -805,7 +816,9 @@ pub fn final_from_recorded(
 }
 
 /// One step of [`final_from_recorded`]: for every recorded pair `a -> b`,
-/// `x_ab' = (recorded_ab - routed_ab(x)) / direct_share_ab`, with `routed_ab(x)` the goods
+/// `x_ab' = (recorded_ab - routed_ab(x)) / (seen_ab direct_share_ab)`, with `seen_ab` the share
+/// of the direct flow the reporter records (a hub's `own_share` as importer, else 1) and
+/// `routed_ab(x)` the goods
 /// routed through hubs that the pair's reporter also counts on that link (see [`Views`]).
 /// Returns the new flows and the largest change relative to the old flow (`+inf` when a
 /// new flow is not a finite number).
@@ -836,12 +849,14 @@ fn recorded_step(
             if a == b {
                 continue;
             }
-            let view = match reporters[a * n + b] {
+            // The reporter's view and the share of the direct flow it sees (an importer
+            // that under-records its own purchases sees `own_share` of them).
+            let (view, seen) = match reporters[a * n + b] {
                 Reporter::Model => continue,
-                Reporter::Exporter => &v.by_exporter,
-                Reporter::Importer => &v.by_importer,
+                Reporter::Exporter => (&v.by_exporter, 1.0),
+                Reporter::Importer => (&v.by_importer, v.importer_direct[(a, b)]),
             };
-            let routed_in_view = view[(a, b)] - rf.direct[(a, b)];
+            let routed_in_view = view[(a, b)] - seen * rf.direct[(a, b)];
             let direct_share = routing.direct_share[(a, b)];
             if direct_share == 0.0 {
                 return Err(FinalFlowsError::ClosedDirect {
@@ -863,7 +878,7 @@ fn recorded_step(
                     routed: routed_in_view,
                 });
             }
-            let xab = direct / direct_share;
+            let xab = direct / (seen * direct_share);
             if !xab.is_finite() {
                 return Ok((next, f64::INFINITY));
             }
@@ -1478,6 +1493,7 @@ mod tests {
                 imports: Vector::from_element(3, 1.0),
                 exports: Vector::from_element(3, 1.0),
                 lost: Vector::zeros(3),
+                own: Vector::from_element(3, 1.0),
             }],
             Matrix::zeros(3, 3),
             eco,
@@ -1557,6 +1573,33 @@ mod tests {
         assert_eq!(x[(2, 0)], 1.0);
     }
 
+    /// A hub that records only `own_share` of its own purchases: its import record of O
+    /// (5, as in `recorded_to_final_by_hand`, now reported by H) holds the transit 2 in full
+    /// and half of O's sales to H, so those are (5 - 2) / 0.5 = 6; the views give it back.
+    #[test]
+    fn a_hub_that_under_records_its_own_purchases() {
+        let (rec, mut rep, routing, mut recording, union, eco) = case(5.0);
+        rep[1] = Reporter::Importer;
+        recording[0].own[0] = 0.5;
+        let (x, _) = final_from_recorded(
+            &rec,
+            &rep,
+            &routing,
+            &recording,
+            &union,
+            &[],
+            &eco,
+            &RecordedOptions::default(),
+        )
+        .unwrap();
+        assert!((x[(0, 1)] - 6.0).abs() < 1e-12, "{}", x[(0, 1)]);
+        let rf = route_flows(&x, &routing).unwrap();
+        let v = Views::new(&rf, &recording, &union, &[]);
+        assert!((v.by_importer[(0, 1)] - 5.0).abs() < 1e-12);
+        // O's own record of the same link counts its sales in full.
+        assert!((v.by_exporter[(0, 1)] - 8.0).abs() < 1e-12);
+    }
+
     #[test]
     fn a_tiny_cap_is_a_reported_reason() {
         let (rec, rep, routing, rho, union, eco) = case(5.0);
@@ -1622,6 +1665,7 @@ mod tests {
             imports: Vector::from_element(3, imports),
             exports: Vector::from_element(3, exports),
             lost: Vector::from_element(3, lost),
+            own: Vector::from_element(3, 1.0),
         }
     }
 

@@ -166,10 +166,11 @@ fn customs_statistics_add_up_at_every_hub() {
                     close(by_origin, expect),
                     "{origin}->{hub} by {origin} {year}"
                 );
-                // As the hub records it: its import share of the transit not lost.
+                // As the hub records it: its `own_share` of its own purchases and its import
+                // share of the transit not lost.
                 let by_hub = recorded(&r, ALL_SECTORS, origin, hub, hub, year);
-                let expect =
-                    final_flow(year, origin, hub) + rec.imports_of(o) * route(year, origin, hub);
+                let expect = rec.own[o] * final_flow(year, origin, hub)
+                    + rec.imports_of(o) * route(year, origin, hub);
                 assert!(close(by_hub, expect), "{origin}->{hub} by {hub} {year}");
             }
             // Hub -> target, as the hub records it: its own sales plus its export share of
