@@ -184,14 +184,16 @@ def test_montecarlo_gives_the_files_of_the_command_line(cli, tmp_path: Path) -> 
     assert e.value.args[0] == cli.error("run", SINGLE, "--draws", "3", "--out", str(tmp_path / "x"))
 
 
-def test_posterior_montecarlo_gives_the_files_of_the_command_line(cli, tmp_path: Path) -> None:
+def test_posterior_montecarlo_gives_the_files_of_the_command_line(cli, root: Path, tmp_path: Path) -> None:
     # as_happened draws its estimated parameters from estimation/fit (`[uncertainty] posterior`).
     res = tradeflow.montecarlo(AS_HAPPENED, draws=6, seed=3)
     cli("run", AS_HAPPENED, "--draws", "6", "--seed", "3", "--no-charts", "--out", str(tmp_path / "cli"), "--quiet")
     for name in ("montecarlo.csv", "posterior.json", "observed.csv"):
         assert res.bytes(name) == (tmp_path / "cli" / "montecarlo" / name).read_bytes(), name
     record = json.loads(res.bytes("posterior.json"))
-    assert record["folder"].endswith("estimation/fit") and len(record["parameters"]) == 41
+    fitted = tradeflow.read_csv(root / "scenarios" / "roundabout" / "estimation" / "fit" / "posterior.csv")
+    assert record["folder"].endswith("estimation/fit")
+    assert [p["path"] for p in record["parameters"]] == list(fitted["parameter"])
     assert set(res.observed["in_sample"].astype(str).str.lower()) == {"true"}
 
 
