@@ -42,7 +42,7 @@ pub(super) struct SectorYear<'a> {
     pub(super) base: &'a Equilibrium,
     pub(super) eq: &'a Equilibrium,
     /// Each economy's income from intermediation, in the base year and this year.
-    pub(super) margins: &'a Margins,
+    pub(super) margins: Margins<'a>,
     /// What each hub records of the transit from each origin this year.
     pub(super) recording: &'a [crate::policy::HubRecording],
 }
@@ -196,8 +196,8 @@ pub(super) fn drive(s: &Scenario, sink: &mut impl YearSink) -> Result<ControlFlo
             let x = rf.final_flows();
             let income = Margins::income(&rf, layout, n);
             let margins = Margins {
-                base: margin0.get_or_insert_with(|| income.clone()).clone(),
-                year: income,
+                base: margin0.get_or_insert_with(|| income.clone()),
+                year: &income,
             };
             let views = Views::new(&rf, &st.recording, &st.union, by_origin);
             let taken = sink.year(&SectorYear {
@@ -209,7 +209,7 @@ pub(super) fn drive(s: &Scenario, sink: &mut impl YearSink) -> Result<ControlFlo
                 views: &views,
                 base: &base_eq,
                 eq,
-                margins: &margins,
+                margins,
                 recording: &st.recording,
             });
             if taken.is_break() {

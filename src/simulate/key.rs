@@ -153,7 +153,7 @@ impl YearSink for KeySums<'_> {
         // The sector's country rows, checked as the row path checks them (the codes do
         // not matter here).
         let countries = &mut self.country[y.yi * n..(y.yi + 1) * n];
-        if !CountrySums::add(countries, self.eco, y.base, y.eq, y.margins)
+        if !CountrySums::add(countries, self.eco, y.base, y.eq, &y.margins)
             .iter()
             .all(|c| {
                 let row = YearCountryRow::new(y.year, 0, 0, c);

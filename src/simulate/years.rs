@@ -398,7 +398,7 @@ impl YearSink for Rows<'_> {
             self.eco,
             y.base,
             y.eq,
-            y.margins,
+            &y.margins,
         );
         ControlFlow::Continue(())
     }
@@ -631,13 +631,9 @@ impl Views {
         let mut transit_in = Matrix::zeros(n, n);
         let mut reexports_out = Matrix::zeros(n, n);
         let mut importer_direct = Matrix::from_element(n, n, 1.0);
-        for (&k, rec) in rf.hubs.iter().zip(recording) {
-            for i in 0..n {
-                importer_direct[(i, k)] = rec.own[i];
-            }
-        }
         for ((flows, &k), rec) in rf.via.iter().zip(&rf.hubs).zip(recording) {
             for i in 0..n {
+                importer_direct[(i, k)] = rec.own[i];
                 let row = flows.row(i).sum();
                 if row != 0.0 {
                     transit_in[(i, k)] += rec.imports_of(i) * row;
@@ -1004,13 +1000,13 @@ pub(super) fn pct_change(old: f64, new: f64) -> f64 {
 
 /// Each economy's income from intermediation (`routes.margin` times the value of its
 /// re-exports to the target), data unit: in the sector's base year and in this year.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct Margins {
-    pub(super) base: Vector,
-    pub(super) year: Vector,
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Margins<'a> {
+    pub(super) base: &'a Vector,
+    pub(super) year: &'a Vector,
 }
 
-impl Margins {
+impl Margins<'_> {
     /// The margin income of each economy on the route flows `rf`.
     pub(super) fn income(rf: &RouteFlows, layout: Option<&RouteLayout>, n: usize) -> Vector {
         let mut m = Vector::zeros(n);
@@ -1050,7 +1046,7 @@ impl CountrySums {
         eco: &Economies,
         base: &Equilibrium,
         eq: &Equilibrium,
-        margins: &Margins,
+        margins: &Margins<'_>,
     ) -> Vec<CountryResult> {
         let foreign_exports = |e: &Equilibrium, i: usize| e.trade.row(i).sum() - e.trade[(i, i)];
         let foreign_imports = |e: &Equilibrium, j: usize| e.trade.column(j).sum() - e.trade[(j, j)];
@@ -1123,7 +1119,7 @@ fn push_countries(
     eco: &Economies,
     base: &Equilibrium,
     eq: &Equilibrium,
-    margins: &Margins,
+    margins: &Margins<'_>,
 ) {
     for (i, c) in CountrySums::add(sums, eco, base, eq, margins)
         .iter()
