@@ -20,7 +20,8 @@
 //! * `solver/N`: baseline + complete-GE counterfactual, both solved from scratch.
 //! * `resistance_step/N`: one step of the resistance iteration on its own (`T w`, then
 //!   `T' (y / a)`), and `read_floor/N`: one pass summing the `N x N` matrix, the
-//!   memory-bandwidth floor a step cannot beat.
+//!   memory-bandwidth floor a step cannot beat; `cost_rows/N`: the row-major copy of the
+//!   costs that each solve makes once.
 //!
 //! Before timing, the solver iteration counts of every case are printed once to stderr.
 //! `SOLVER_WORLDS=DIR cargo bench --bench gravity -- solver` also writes each `solver` case
@@ -303,6 +304,21 @@ fn bench_solver(c: &mut Criterion) {
         group.measurement_time(Duration::from_secs(2));
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |bch, _| {
             bch.iter(|| step.step(black_box(&b)))
+        });
+    }
+    group.finish();
+    // The row-major copy of the costs a solve makes once (`ResistanceStep::new` is that copy
+    // and two vectors of N).
+    let mut group = c.benchmark_group("cost_rows");
+    group.sample_size(30).warm_up_time(Duration::from_secs(1));
+    for case in &cases {
+        let n = case.model.economies().len();
+        let t = case.model.costs().clone();
+        let y = case.model.output() / case.model.output().sum();
+        let e = case.model.expenditure() / case.model.expenditure().sum();
+        group.measurement_time(Duration::from_secs(2));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |bch, _| {
+            bch.iter(|| tradeflow::gravity::ResistanceStep::new(black_box(&t), &y, &e))
         });
     }
     group.finish();

@@ -152,11 +152,20 @@ pub fn solve_fixed_point<M: FixedPointMap>(
     stage: &str,
 ) -> (DVector<f64>, SolveReport) {
     let n = x0.len();
-    let mut history = Anderson::new(n, options.memory.min(n.max(1)));
+    let mut history = Anderson::take(n, options.memory.min(n.max(1)));
     let out = iterate(map, x0, options, stage, &mut history);
     UPDATES.fetch_add(history.updates, Ordering::Relaxed);
     SVD_UPDATES.fetch_add(history.svd_updates, Ordering::Relaxed);
+    history.give_back();
     out
+}
+
+/// Histories of finished solves on this thread, kept for the next solve of the same size:
+/// a Monte Carlo draw or a yearly run solves the same few sizes hundreds of times.
+const POOLED: usize = 4;
+
+thread_local! {
+    static POOL: std::cell::RefCell<Vec<Anderson>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 fn iterate<M: FixedPointMap>(
@@ -276,8 +285,8 @@ struct Anderson {
     next: usize,
     /// Column norms `sqrt(gram[s * m + s])`, set with the slot's Gram row.
     scale: Vec<f64>,
-    /// Lower triangle of the Cholesky factor `L` of the scaled Gram matrix, and of `L^-1`,
-    /// row-major m x m. Row `i` of both depends only on the slots `0..=i`, so when a push
+    /// Lower triangle of the Cholesky factor `L` of the scaled Gram matrix, row-major
+    /// m x m, and of `L^-1`, column-major (entry `(i, c)` at `c * m + i`). Row `i` of both depends only on the slots `0..=i`, so when a push
     /// rewrites slot `s` only rows `s..` are stale: the first `factored` rows are kept and
     /// the factorisation resumes after them, bit for bit what a fresh one would give.
     chol: Vec<f64>,
@@ -316,6 +325,37 @@ impl Anderson {
         }
     }
 
+    /// A history for `n` unknowns and memory `m`: a pooled one of that size, emptied, or a
+    /// new one. Everything a solve reads is written first (see [`Anderson::clear`]), so a
+    /// pooled history gives the same steps, bit for bit, as a new one.
+    fn take(n: usize, m: usize) -> Anderson {
+        let pooled = POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let at = pool.iter().position(|h| h.n == n && h.m == m)?;
+            Some(pool.swap_remove(at))
+        });
+        match pooled {
+            Some(mut h) => {
+                h.clear();
+                h.updates = 0;
+                h.svd_updates = 0;
+                h
+            }
+            None => Anderson::new(n, m),
+        }
+    }
+
+    /// Keeps this history for [`Anderson::take`], the oldest pooled one making room.
+    fn give_back(self) {
+        POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            if pool.len() == POOLED {
+                pool.remove(0);
+            }
+            pool.push(self);
+        });
+    }
+
     /// True before the first step after a restart.
     fn is_empty(&self) -> bool {
         !self.has_prev
@@ -333,17 +373,20 @@ impl Anderson {
     /// previous step in the oldest slot, with that slot's row of the Gram matrix.
     fn push(&mut self, x: &[f64], g: &[f64]) {
         let n = self.n;
-        for k in 0..n {
-            self.f[k] = g[k] - x[k];
+        let (x, g) = (&x[..n], &g[..n]);
+        for ((f, &gk), &xk) in self.f.iter_mut().zip(g).zip(x) {
+            *f = gk - xk;
         }
         if self.has_prev {
             let s = self.next;
             {
                 let df = &mut self.df[s * n..(s + 1) * n];
+                for ((d, &f), &fp) in df.iter_mut().zip(&self.f).zip(&self.f_prev) {
+                    *d = f - fp;
+                }
                 let dg = &mut self.dg[s * n..(s + 1) * n];
-                for k in 0..n {
-                    df[k] = self.f[k] - self.f_prev[k];
-                    dg[k] = g[k] - self.g_prev[k];
+                for ((d, &gk), &gp) in dg.iter_mut().zip(g).zip(&self.g_prev) {
+                    *d = gk - gp;
                 }
             }
             self.len = (self.len + 1).min(self.m);
@@ -411,38 +454,45 @@ impl Anderson {
             return false;
         }
         // Rows `factored..k` of L and of L^-1 (the rows before are those of the slots no
-        // push has touched since they were computed).
+        // push has touched since they were computed). The sums run on slices, in the
+        // order of the textbook loops.
         for i in self.factored..k {
+            let (done, rest) = self.chol.split_at_mut(i * m);
+            let row = &mut rest[..m];
             for j in 0..=i {
-                let mut v = self.gram[i * m + j] / (self.scale[i] * self.scale[j]);
-                for p in 0..j {
-                    v -= self.chol[i * m + p] * self.chol[j * m + p];
-                }
+                let start = self.gram[i * m + j] / (self.scale[i] * self.scale[j]);
                 if i == j {
+                    let v = row[..i].iter().fold(start, |v, &a| v - a * a);
                     if v.is_nan() || v <= 0.0 {
                         return false;
                     }
-                    self.chol[i * m + i] = v.sqrt();
+                    row[i] = v.sqrt();
                 } else {
-                    self.chol[i * m + j] = v / self.chol[j * m + j];
+                    let other = &done[j * m..j * m + j];
+                    let v = row[..j]
+                        .iter()
+                        .zip(other)
+                        .fold(start, |v, (&a, &b)| v - a * b);
+                    row[j] = v / done[j * m + j];
                 }
             }
-            // Row i of L^-1 by forward substitution on the unit vectors: entry (i, c)
-            // from rows c..i of L.
+            // Row i of L^-1 by forward substitution on the unit vectors: entry (i, c) from
+            // rows c..i of L; `linv` is stored by column, entry (i, c) at `c * m + i`.
             for c in 0..=i {
-                let mut v = if i == c { 1.0 } else { 0.0 };
-                for p in c..i {
-                    v -= self.chol[i * m + p] * self.linv[p * m + c];
-                }
-                self.linv[i * m + c] = v / self.chol[i * m + i];
+                let column = &self.linv[c * m..c * m + i];
+                let start = if i == c { 1.0 } else { 0.0 };
+                let v = row[c..i]
+                    .iter()
+                    .zip(&column[c..i])
+                    .fold(start, |v, (&a, &b)| v - a * b);
+                self.linv[c * m + i] = v / row[i];
             }
             self.factored = i + 1;
         }
         // |L^-1|_F^2, column by column.
         let mut frob = 0.0;
         for c in 0..k {
-            for i in c..k {
-                let z = self.linv[i * m + c];
+            for &z in &self.linv[c * m + c..c * m + k] {
                 frob += z * z;
             }
         }
@@ -452,11 +502,13 @@ impl Anderson {
         }
         // C (D gamma) = D^-1 rhs: forward then backward substitution.
         for i in 0..k {
-            let mut v = self.rhs[i] / self.scale[i];
-            for p in 0..i {
-                v -= self.chol[i * m + p] * self.gamma[p];
-            }
-            self.gamma[i] = v / self.chol[i * m + i];
+            let row = &self.chol[i * m..i * m + m];
+            let start = self.rhs[i] / self.scale[i];
+            let v = row[..i]
+                .iter()
+                .zip(&self.gamma[..i])
+                .fold(start, |v, (&a, &b)| v - a * b);
+            self.gamma[i] = v / row[i];
         }
         for i in (0..k).rev() {
             let mut v = self.gamma[i];

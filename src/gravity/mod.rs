@@ -433,9 +433,14 @@ impl GravityModel {
             es.iter_mut().for_each(|v| *v /= spent);
             world
         };
-        // p_i = [(Y'/Y) (a_i' / a_i) / q_i]^(1/sigma), in logs, q_i the endowment growth.
-        let price_update = |world: f64, a: &[f64], k: usize| {
-            ((world / world0).ln() + (a[k] / base.a[k]).ln() - growth[k].ln()) / sigma
+        // p_i = [(Y'/Y) (a_i' / a_i) / q_i]^(1/sigma), in logs, q_i the endowment growth;
+        // `ln (Y'/Y)` is taken once per step and `ln q_i` once per solve.
+        let growth_log: Vec<f64> = growth.iter().map(|g| g.ln()).collect();
+        let prices_into = |world: f64, a: &[f64], out: &mut [f64]| {
+            let world_log = (world / world0).ln();
+            for (k, o) in out.iter_mut().enumerate() {
+                *o = (world_log + (a[k] / base.a[k]).ln() - growth_log[k]) / sigma;
+            }
         };
         // Scratch of the joint step, allocated once.
         let (mut ys, mut es) = (vec![0.0; n], vec![0.0; n]);
@@ -453,10 +458,11 @@ impl GravityModel {
                 w[j] = es[j] / b[j];
             }
             rows.mul(&w, &mut a);
-            for k in 0..n {
-                out[k] = b[k].ln();
-                out[n + k] = price_update(world, &a, k);
+            let (log_b, log_p) = out.as_mut_slice().split_at_mut(n);
+            for (o, v) in log_b.iter_mut().zip(&b) {
+                *o = v.ln();
             }
+            prices_into(world, &a, log_p);
         };
         let mut x0 = Vector::zeros(2 * n);
         for k in 0..n {
@@ -494,9 +500,7 @@ impl GravityModel {
                         return;
                     }
                     warm.copy_from(&pw.b);
-                    for k in 0..n {
-                        out[k] = price_update(world, pw.a.as_slice(), k);
-                    }
+                    prices_into(world, pw.a.as_slice(), out.as_mut_slice());
                 };
                 let (lp, outer) =
                     solve_fixed_point(&mut prices, x.rows(n, n).into_owned(), &self.options, "");
@@ -663,12 +667,13 @@ impl ResistanceStep {
 }
 
 fn check_costs(economies: &Economies, t: &Matrix) -> Result<(), SolveError> {
-    // One pass over the values; the pair is worked out only for the first bad one.
-    let Some(k) = t
-        .as_slice()
-        .iter()
-        .position(|v| !(v.is_finite() && *v >= 0.0))
-    else {
+    // One pass without an early exit, which the compiler vectorises; the pair is worked
+    // out only if a value is bad.
+    let ok = |v: f64| v.is_finite() & (v >= 0.0);
+    if t.as_slice().iter().fold(true, |all, &v| all & ok(v)) {
+        return Ok(());
+    }
+    let Some(k) = t.as_slice().iter().position(|&v| !ok(v)) else {
         return Ok(());
     };
     let (i, j) = (k % t.nrows(), k / t.nrows());
@@ -694,16 +699,18 @@ fn modeled_flows(t: &Matrix, y: &Vector, e: &Vector, a: &Vector, b: &Vector) -> 
     let world = y.sum();
     let row = y.component_div(a);
     let n = t.nrows();
-    let mut out = Matrix::zeros(n, t.ncols());
-    // Column by column on the plain slices (column-major), which the compiler vectorises.
-    let columns = out.as_mut_slice().chunks_exact_mut(n.max(1));
-    for (j, (dst, src)) in columns.zip(t.as_slice().chunks_exact(n.max(1))).enumerate() {
+    // Column by column on the plain slices (column-major), which the compiler vectorises,
+    // pushed in storage order so that the matrix is written once (no zeroing first).
+    let mut out = Vec::with_capacity(n * t.ncols());
+    for (j, src) in t.as_slice().chunks_exact(n.max(1)).enumerate() {
         let col = e[j] / (world * b[j]);
-        for ((o, &tij), &r) in dst.iter_mut().zip(src).zip(row.as_slice()) {
-            *o = tij * r * col;
-        }
+        out.extend(
+            src.iter()
+                .zip(row.as_slice())
+                .map(|(&tij, &r)| tij * r * col),
+        );
     }
-    out
+    Matrix::from_vec(n, t.ncols(), out)
 }
 
 #[cfg(test)]

@@ -144,27 +144,31 @@ pub fn detour(t: &Matrix, wedge: &Matrix, vias: &[Via], theta: f64) -> Result<Ro
             n,
         )?;
     }
-    for j in 0..n {
-        for i in 0..n {
-            let value = t[(i, j)];
-            if !(value > 0.0 && value.is_finite()) {
-                return Err(RouteError::Cost { i, j, value });
-            }
-            let value = wedge[(i, j)];
-            if value.is_nan() || value < 1.0 {
-                return Err(RouteError::Wedge { i, j, value });
-            }
-            for (v, via) in vias.iter().enumerate() {
-                let value = via.multiplier[(i, j)];
-                if value.is_nan() || value <= 0.0 {
-                    return Err(RouteError::Multiplier {
-                        via: v,
-                        hub: via.hub,
-                        i,
-                        j,
-                        value,
-                    });
-                }
+    // Storage order (column-major, `k = i + j n`) on the plain slices: the pairs in the
+    // order `(i, j)` loops with `j` outer would visit them, the first bad value reported.
+    let (ts, ws) = (t.as_slice(), wedge.as_slice());
+    // The pair of storage index `k`, worked out only for an error.
+    let pair = |k: usize| (k % n, k / n);
+    for (k, (&value, &w)) in ts.iter().zip(ws).enumerate() {
+        if !(value > 0.0 && value.is_finite()) {
+            let (i, j) = pair(k);
+            return Err(RouteError::Cost { i, j, value });
+        }
+        if w.is_nan() || w < 1.0 {
+            let (i, j) = pair(k);
+            return Err(RouteError::Wedge { i, j, value: w });
+        }
+        for (v, via) in vias.iter().enumerate() {
+            let value = via.multiplier.as_slice()[k];
+            if value.is_nan() || value <= 0.0 {
+                let (i, j) = pair(k);
+                return Err(RouteError::Multiplier {
+                    via: v,
+                    hub: via.hub,
+                    i,
+                    j,
+                    value,
+                });
             }
         }
     }
@@ -177,20 +181,21 @@ pub fn detour(t: &Matrix, wedge: &Matrix, vias: &[Via], theta: f64) -> Result<Ro
     let mut shares = vec![0.0; vias.len() + 1];
     for j in 0..n {
         for i in 0..n {
-            m[0] = wedge[(i, j)];
+            let k = i + j * n;
+            m[0] = ws[k];
             for (mv, via) in m[1..].iter_mut().zip(vias) {
                 let defined = i != j && via.hub != i && via.hub != j;
                 *mv = if defined {
-                    via.multiplier[(i, j)]
+                    via.multiplier.as_slice()[k]
                 } else {
                     f64::INFINITY
                 };
             }
             let effective = frechet_choice(&m, theta, &mut shares);
-            tau[(i, j)] = t[(i, j)] * effective;
-            direct_share[(i, j)] = shares[0];
+            tau.as_mut_slice()[k] = ts[k] * effective;
+            direct_share.as_mut_slice()[k] = shares[0];
             for (vs, &s) in via_share.iter_mut().zip(&shares[1..]) {
-                vs[(i, j)] = s;
+                vs.as_mut_slice()[k] = s;
             }
         }
     }
