@@ -82,34 +82,10 @@ pub(super) fn simulate(
             None => format!("scenario `{}`", scenario.name()),
         })?;
     let run = std::sync::Arc::new(run);
-    // The CSV files are written row by row into the new folder when it is written; only
-    // `run.json` is held as bytes (see `output::year_run_contents`).
-    let files = tradeflow::output::year_run_contents(scenario, std::sync::Arc::clone(&run))?;
-    let (drawn, parts) = if charts {
-        // Charts are drawn from the very bytes about to be written, before anything is
-        // written: those of the files they read (`run.json` and the totals, a twentieth of
-        // the rows at most), made in memory here and written as they are.
-        let mut files = files;
-        let mut read = Vec::new();
-        for (name, content) in &mut files {
-            if charts_read(name) {
-                let bytes = content.to_bytes()?;
-                read.push((*name, bytes.clone()));
-                *content = tradeflow::output::Content::Bytes(bytes);
-            }
-        }
-        let (drawn, mut parts) = tradeflow::plot::parts_with_charts(
-            out,
-            read,
-            tradeflow::plot::FolderKind::YearRun,
-            tradeflow::output::Results::Run,
-        )?;
-        parts[0] = tradeflow::output::Part::new("", tradeflow::output::Results::Run, files);
-        (drawn, parts)
-    } else {
-        let data = tradeflow::output::Part::new("", tradeflow::output::Results::Run, files);
-        (Vec::new(), vec![data, no_charts()])
-    };
+    // The CSV files are written row by row into the new folder; only `run.json` and, for
+    // the charts, the totals are made in memory (see `plot::year_run_parts`).
+    let (drawn, parts) =
+        tradeflow::plot::year_run_parts(out, scenario, std::sync::Arc::clone(&run), charts)?;
     let sectors = scenario.dynamics().map_or(1, |d| d.sectors.len());
     let mut text = tradeflow::report::solve_summary(
         &run.reports,
@@ -142,9 +118,4 @@ pub(super) fn simulate(
         ));
     }
     Ok(Outcome { parts, text, wrote })
-}
-
-/// Whether the charts of a yearly run read the file `name`: `run.json` and the totals.
-fn charts_read(name: &str) -> bool {
-    name == "run.json" || name.ends_with("_total.csv")
 }

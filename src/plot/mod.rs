@@ -82,7 +82,7 @@ pub use flows::{Band, Event, FlowsByRoute, HubSeries, Reexports, Role};
 pub use heatmap::{ChangeHeatmap, Comparing, Measure};
 pub use input::{Folder, FolderKind};
 pub use observed::{observed_points, ObservedPoint, ObservedVsModelled};
-pub use parts::{describe, parts_of, parts_with_charts};
+pub use parts::{describe, parts_of, parts_with_charts, year_run_parts};
 pub use sankey::{RouteDiagram, RouteFlow};
 pub use tornado::{Tornado, TornadoBar};
 pub use tuning::{calibration_charts, montecarlo_charts, sweep_charts, MonteCarloOptions};
@@ -130,6 +130,9 @@ pub enum PlotError {
     Encode { what: String, message: String },
     #[error("bundled font {0} cannot be read")]
     Font(String),
+    /// A results file could not be made (a number that is not finite, say).
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
 }
 
 /// One chart and the data it is drawn from.

@@ -3,13 +3,55 @@
 //! ([`crate::output::Claim::write`]) and a folder never holds data without its charts.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::{
     calibration_charts, chart_files, compare_charts, montecarlo_charts, sweep_charts,
     year_run_charts, Chart, CompareOptions, Folder, FolderKind, MonteCarloOptions, PlotError,
     RunOptions, CHARTS_DIR,
 };
-use crate::output::{Part, Results};
+use crate::output::{year_run_contents, Content, Part, Results};
+use crate::scenario::Scenario;
+use crate::simulate::YearRun;
+
+/// The parts of a yearly run's results folder, for [`crate::output::Claim::write`]: every
+/// CSV file written row by row into the new folder, so that the files are never held in
+/// memory, and `run.json`; with `charts`, the charts in `charts/`, drawn before anything is
+/// written from the bytes of the files they read (`run.json` and the totals, a twentieth of
+/// the rows at most), which are made in memory and written as they are. Without `charts`,
+/// an empty `charts/`, which removes the charts an earlier run left.
+pub fn year_run_parts(
+    folder: &Path,
+    scenario: &Scenario,
+    run: Arc<YearRun>,
+    charts: bool,
+) -> Result<(Vec<Chart>, Vec<Part>), PlotError> {
+    let mut files = year_run_contents(scenario, run)?;
+    if !charts {
+        let none: [(String, Vec<u8>); 0] = [];
+        let data = Part::new("", Results::Run, files);
+        return Ok((
+            Vec::new(),
+            vec![data, Part::new(CHARTS_DIR, Results::Charts, none)],
+        ));
+    }
+    let mut read = Vec::new();
+    for (name, content) in &mut files {
+        if charts_read(name) {
+            let bytes = content.to_bytes()?;
+            read.push((*name, bytes.clone()));
+            *content = Content::Bytes(bytes);
+        }
+    }
+    let (drawn, mut parts) = parts_with_charts(folder, read, FolderKind::YearRun, Results::Run)?;
+    parts[0] = Part::new("", Results::Run, files);
+    Ok((drawn, parts))
+}
+
+/// Whether the charts of a yearly run read this file of its folder.
+fn charts_read(name: &str) -> bool {
+    name == "run.json" || name.ends_with("_total.csv")
+}
 
 /// Draws the default charts of the results `files` about to be written into `folder` (of
 /// kind `kind`), and returns them with the folder's parts: `files` at the top as `results`,

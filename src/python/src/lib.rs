@@ -2,7 +2,8 @@
 //!
 //! Every command runs through the library exactly as the binary runs it, and hands Python
 //! the bytes of the files the library's writers make (`output::run_files`,
-//! `output::year_run_files`, `Comparison::files`, `montecarlo::merge::folder_files`,
+//! `output::year_run_contents` (a yearly run keeps its compact rows and makes a file's
+//! bytes when it is read; `save` writes them row by row), `Comparison::files`, `montecarlo::merge::folder_files`,
 //! `sweep::files::folder_files`, `calibrate::files::folder_files`,
 //! `estimate::run::Estimated::files`): the pure-Python half (`python/tradeflow/`)
 //! reads those bytes into pandas DataFrames, so a DataFrame always has the columns of the
@@ -18,6 +19,7 @@
 use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::create_exception;
@@ -30,6 +32,7 @@ use tradeflow::output::{Claim, OutputError as LibOutputError, Part, Results};
 use tradeflow::plot::{FolderKind, CHARTS_DIR};
 use tradeflow::scenario::{ParamPath, Scenario, ScenarioError as LibScenarioError};
 use tradeflow::simulate::series::{catalog, SeriesInfo};
+use tradeflow::simulate::YearRun;
 
 /// The version of tradeflow this package is built from (the binding crate's version is
 /// kept equal to the library's; a test checks it against the root `Cargo.toml`).
@@ -471,6 +474,32 @@ struct Group {
     dir: String,
     kind: Kind,
     files: Vec<(String, Vec<u8>)>,
+    /// A yearly run whose files are made when they are read or saved (`files` is then
+    /// empty): its rows are compact, its CSV files tens of times larger, and `save` writes
+    /// them row by row as the command line does.
+    year_run: Option<YearRunFiles>,
+}
+
+/// A yearly run and the scenario it ran, from which its folder's files are made.
+#[derive(Debug, Clone)]
+struct YearRunFiles {
+    scenario: Scenario,
+    run: Arc<YearRun>,
+    names: Vec<&'static str>,
+}
+
+impl YearRunFiles {
+    /// The bytes of one file, made from the run.
+    fn bytes(&self, name: &str) -> Outcome<Option<Vec<u8>>> {
+        if !self.names.contains(&name) {
+            return Ok(None);
+        }
+        let files = tradeflow::output::year_run_contents(&self.scenario, Arc::clone(&self.run))?;
+        match files.into_iter().find(|(n, _)| *n == name) {
+            Some((_, content)) => Ok(Some(content.to_bytes()?)),
+            None => Ok(None),
+        }
+    }
 }
 
 impl Group {
@@ -483,6 +512,47 @@ impl Group {
             dir: dir.to_owned(),
             kind,
             files: files.into_iter().map(|(n, b)| (n.into(), b)).collect(),
+            year_run: None,
+        }
+    }
+
+    /// The group of a yearly run: nothing made yet but `run.json`, which is checked here
+    /// as the command line checks it before writing anything.
+    fn year_run(scenario: &Scenario, run: YearRun) -> Outcome<Group> {
+        let run = Arc::new(run);
+        let names = tradeflow::output::year_run_contents(scenario, Arc::clone(&run))?
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        Ok(Group {
+            dir: String::new(),
+            kind: Kind::YearRun,
+            files: Vec::new(),
+            year_run: Some(YearRunFiles {
+                scenario: scenario.clone(),
+                run,
+                names,
+            }),
+        })
+    }
+
+    /// The names of the files, in folder order.
+    fn names(&self) -> Vec<&str> {
+        match &self.year_run {
+            Some(y) => y.names.clone(),
+            None => self.files.iter().map(|(n, _)| n.as_str()).collect(),
+        }
+    }
+
+    /// The bytes of the file `name`, if the group has it.
+    fn bytes(&self, name: &str) -> Outcome<Option<Vec<u8>>> {
+        match &self.year_run {
+            Some(y) => y.bytes(name),
+            None => Ok(self
+                .files
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, b)| b.clone())),
         }
     }
 }
@@ -519,17 +589,18 @@ impl Files {
     fn names(&self) -> Vec<String> {
         self.groups
             .iter()
-            .flat_map(|g| g.files.iter().map(move |(n, _)| join(&g.dir, n)))
+            .flat_map(|g| g.names().into_iter().map(move |n| join(&g.dir, n)))
             .collect()
     }
 
-    /// The bytes of one file.
+    /// The bytes of one file (a yearly run's files are made from its rows when read).
     fn read<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyBytes>> {
         for g in &self.groups {
-            for (n, b) in &g.files {
-                if join(&g.dir, n) == name {
-                    return Ok(PyBytes::new(py, b));
-                }
+            let Some(inside) = within(&g.dir, name) else {
+                continue;
+            };
+            if let Some(bytes) = py.detach(|| g.bytes(inside))? {
+                return Ok(PyBytes::new(py, &bytes));
             }
         }
         Err(pyo3::exceptions::PyKeyError::new_err(format!(
@@ -544,7 +615,7 @@ impl Files {
     fn doc(&self, name: &str) -> PyResult<Option<String>> {
         use tradeflow::output::columns::{COMPARE_FILES, RUN_FILES, YEAR_RUN_FILES};
         for g in &self.groups {
-            for (n, _) in &g.files {
+            for n in g.names() {
                 if join(&g.dir, n) != name {
                     continue;
                 }
@@ -611,28 +682,45 @@ impl Files {
             let here = folder.join(&g.dir);
             let files = g.files.clone();
             let results = g.kind.results();
-            let drawn = match (g.kind, charts) {
-                (Kind::YearRun, true) => {
-                    tradeflow::plot::parts_with_charts(&here, files, FolderKind::YearRun, results)?
+            let drawn = match (&g.year_run, g.kind, charts) {
+                // Streamed into the folder row by row, as the command line writes it.
+                (Some(y), _, _) => {
+                    tradeflow::plot::year_run_parts(&here, &y.scenario, Arc::clone(&y.run), charts)?
                         .1
                 }
-                (Kind::Compare, true) => {
-                    tradeflow::plot::parts_with_charts(&here, files, FolderKind::Compare, results)?
+                (None, kind, charts) => match (kind, charts) {
+                    (Kind::YearRun, true) => {
+                        tradeflow::plot::parts_with_charts(
+                            &here,
+                            files,
+                            FolderKind::YearRun,
+                            results,
+                        )?
                         .1
-                }
-                (Kind::MonteCarlo | Kind::Calibration | Kind::Sweep, true) => {
-                    tradeflow::plot::parts_of(&here, files, true, results)?.1
-                }
-                (Kind::Run | Kind::Estimate, _) => vec![Part::new("", results, files)],
-                // As `--no-charts`: an empty `charts/` removes the charts an earlier save
-                // left, so no chart outlives the data it was drawn from.
-                (_, false) => {
-                    let none: [(String, Vec<u8>); 0] = [];
-                    vec![
-                        Part::new("", results, files),
-                        Part::new(CHARTS_DIR, Results::Charts, none),
-                    ]
-                }
+                    }
+                    (Kind::Compare, true) => {
+                        tradeflow::plot::parts_with_charts(
+                            &here,
+                            files,
+                            FolderKind::Compare,
+                            results,
+                        )?
+                        .1
+                    }
+                    (Kind::MonteCarlo | Kind::Calibration | Kind::Sweep, true) => {
+                        tradeflow::plot::parts_of(&here, files, true, results)?.1
+                    }
+                    (Kind::Run | Kind::Estimate, _) => vec![Part::new("", results, files)],
+                    // As `--no-charts`: an empty `charts/` removes the charts an earlier save
+                    // left, so no chart outlives the data it was drawn from.
+                    (_, false) => {
+                        let none: [(String, Vec<u8>); 0] = [];
+                        vec![
+                            Part::new("", results, files),
+                            Part::new(CHARTS_DIR, Results::Charts, none),
+                        ]
+                    }
+                },
             };
             if g.kind != Kind::Run && g.kind != Kind::Estimate {
                 subfolders.push(join(&g.dir, CHARTS_DIR));
@@ -655,6 +743,14 @@ impl Files {
         claim.write(&parts)?;
         Ok(())
     }
+}
+
+/// `name` inside the sub-folder `dir` (`""`: the top), if it is there.
+fn within<'a>(dir: &str, name: &'a str) -> Option<&'a str> {
+    if dir.is_empty() {
+        return Some(name);
+    }
+    name.strip_prefix(dir)?.strip_prefix('/')
 }
 
 fn join(dir: &str, name: &str) -> String {
@@ -735,14 +831,13 @@ fn run_files(given: &Given, draws: Option<u64>, seed: u64, stop: &AtomicBool) ->
     let (group, summary) = if s.dynamics().is_some() {
         let run = tradeflow::simulate::run_years(s)
             .map_err(|e| Failure::from(e).context(run_context(s)))?;
-        let files = tradeflow::output::year_run_files(s, &run)?;
         let series = tradeflow::simulate::key_series(&run, s);
         let text = tradeflow::report::series_table(
             &series,
             &run.years,
             tradeflow::report::is_headline_series,
         );
-        (Group::new("", Kind::YearRun, files), text)
+        (Group::year_run(s, run)?, text)
     } else {
         let results =
             tradeflow::simulate::run(s).map_err(|e| Failure::from(e).context(run_context(s)))?;
