@@ -227,23 +227,37 @@ pub struct RouteFlows {
 pub fn route_flows(x: &Matrix, routing: &Routing) -> Result<RouteFlows, RouteError> {
     let n = routing.len();
     check_flows(x, n)?;
+    let (xs, ds) = (x.as_slice(), routing.direct_share.as_slice());
     for j in 0..n {
         for i in 0..n {
-            let open = routing.direct_share[(i, j)]
-                + routing.via_share.iter().map(|s| s[(i, j)]).sum::<f64>();
-            let value = x[(i, j)];
-            if value > 0.0 && open == 0.0 {
-                return Err(RouteError::NoRoute { i, j, value });
+            let k = j * n + i;
+            let value = xs[k];
+            // The open share matters only where something is to be routed.
+            if value > 0.0 {
+                let open = ds[k]
+                    + routing
+                        .via_share
+                        .iter()
+                        .map(|s| s.as_slice()[k])
+                        .sum::<f64>();
+                if open == 0.0 {
+                    return Err(RouteError::NoRoute { i, j, value });
+                }
             }
         }
     }
-    Ok(RouteFlows {
-        direct: x.component_mul(&routing.direct_share),
-        via: routing
-            .via_share
+    // `x` times each share, entry by entry on the plain slices.
+    let times = |share: &Matrix| {
+        let v = xs
             .iter()
-            .map(|s| x.component_mul(s))
-            .collect(),
+            .zip(share.as_slice())
+            .map(|(a, b)| a * b)
+            .collect();
+        Matrix::from_vec(n, n, v)
+    };
+    Ok(RouteFlows {
+        direct: times(&routing.direct_share),
+        via: routing.via_share.iter().map(times).collect(),
         hubs: routing.hubs.clone(),
     })
 }
@@ -275,9 +289,11 @@ impl RouteFlows {
     pub fn transit(&self) -> Matrix {
         let n = self.len();
         let mut out = Matrix::zeros(n, n);
+        let mut sums = vec![0.0; n];
         for (flows, &k) in self.via.iter().zip(&self.hubs) {
-            for i in 0..n {
-                out[(i, k)] += flows.row(i).sum();
+            row_sums(flows, &mut sums);
+            for (o, s) in out.column_mut(k).iter_mut().zip(&sums) {
+                *o += s;
             }
         }
         out
@@ -290,8 +306,8 @@ impl RouteFlows {
         let n = self.len();
         let mut out = Matrix::zeros(n, n);
         for (flows, &k) in self.via.iter().zip(&self.hubs) {
-            for j in 0..n {
-                out[(k, j)] += flows.column(j).sum();
+            for (j, column) in flows.as_slice().chunks_exact(n.max(1)).enumerate() {
+                out[(k, j)] += column.iter().fold(0.0, |sum, v| sum + v);
             }
         }
         out
@@ -312,9 +328,39 @@ impl RouteFlows {
     }
 }
 
+/// The sum of each row of `m` into `out`, bit for bit nalgebra's `m.row(i).sum()` (from 0,
+/// the entries in column order), with the matrix read once, column by column.
+pub(crate) fn row_sums(m: &Matrix, out: &mut [f64]) {
+    let n = m.nrows();
+    let out = &mut out[..n];
+    out.fill(0.0);
+    for column in m.as_slice().chunks_exact(n.max(1)) {
+        for (o, v) in out.iter_mut().zip(column) {
+            *o += v;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `row_sums` and the column sums of `reexports` are nalgebra's sums bit for bit
+    /// (from 0, in column order), whatever the magnitudes and signs.
+    #[test]
+    fn row_and_column_sums_are_nalgebra_s_bit_for_bit() {
+        for n in [0usize, 1, 2, 7, 21] {
+            let m = Matrix::from_fn(n, n, |i, j| {
+                let k = (i * 7 + j * 13) % 11;
+                (k as f64 - 5.0) * 10f64.powi((i + j) as i32 % 7 - 3) + 1e-17 * j as f64
+            });
+            let mut sums = vec![f64::NAN; n];
+            row_sums(&m, &mut sums);
+            for (i, s) in sums.iter().enumerate() {
+                assert_eq!(s.to_bits(), m.row(i).sum().to_bits(), "n {n}, row {i}");
+            }
+        }
+    }
     use proptest::prelude::*;
 
     const INF: f64 = f64::INFINITY;

@@ -36,6 +36,7 @@ mod network;
 
 use thiserror::Error;
 
+pub(crate) use detour::row_sums;
 pub use detour::{detour, route_flows, RouteFlows, Routing, Via};
 pub use network::{network, NetworkRouting};
 

@@ -631,17 +631,26 @@ impl Views {
         let mut transit_in = Matrix::zeros(n, n);
         let mut reexports_out = Matrix::zeros(n, n);
         let mut importer_direct = Matrix::from_element(n, n, 1.0);
+        let (mut rows, mut seen) = (vec![0.0; n], vec![0.0; n]);
         for ((flows, &k), rec) in rf.via.iter().zip(&rf.hubs).zip(recording) {
-            for i in 0..n {
+            crate::routes::row_sums(flows, &mut rows);
+            for (i, &row) in rows.iter().enumerate() {
                 importer_direct[(i, k)] = rec.own[i];
-                let row = flows.row(i).sum();
+                seen[i] = rec.exports_of(i);
                 if row != 0.0 {
                     transit_in[(i, k)] += rec.imports_of(i) * row;
-                    let seen = rec.exports_of(i);
-                    for j in 0..n {
-                        reexports_out[(k, j)] += seen * flows[(i, j)];
+                }
+            }
+            // `(k, j)` takes the origins in order, skipping those that send nothing through
+            // the hub, column by column of the flows (contiguous).
+            for (j, column) in flows.as_slice().chunks_exact(n.max(1)).enumerate() {
+                let mut out = reexports_out[(k, j)];
+                for ((&row, &share), &flow) in rows.iter().zip(&seen).zip(column) {
+                    if row != 0.0 {
+                        out += share * flow;
                     }
                 }
+                reexports_out[(k, j)] = out;
             }
         }
         let by_exporter = Matrix::from_fn(n, n, |a, b| {
