@@ -114,12 +114,11 @@ pub(super) fn drive(s: &Scenario, sink: &mut impl YearSink) -> Result<ControlFlo
         };
         let st0 = state(d.base_year);
         let routing0 = routing_of(&st0)?;
-        // The detour routing of the last year whose wedges and route multipliers it came
-        // from: years with the same ones (the base year, and every year after the policies
-        // are phased in) reuse it, which is bit for bit what route choice would give again.
-        let mut routed: Option<(Matrix, Vec<Matrix>, Routing)> = links
-            .is_none()
-            .then(|| (st0.wedge.clone(), st0.via.clone(), routing0.clone()));
+        // Route choice depends on a year's wedges and route multipliers alone (in both
+        // forms): the routing of the last year routed, with the ones it came from, is reused
+        // by years with the same ones, bit for bit (the base year, and every year after the
+        // policies are phased in).
+        let mut routed = (st0.wedge.clone(), st0.via.clone(), routing0.clone());
         let (final0, final_report) = final_from_recorded(
             &recorded,
             &d.reporters,
@@ -158,22 +157,13 @@ pub(super) fn drive(s: &Scenario, sink: &mut impl YearSink) -> Result<ControlFlo
         let mut margin0: Option<crate::world::Vector> = None;
         for (yi, year) in (d.base_year..=d.horizon).enumerate() {
             let st = state(year);
-            let reuse = routed.as_ref().is_some_and(|(wedge, via, _)| {
-                same_bits(wedge, &st.wedge)
-                    && via.len() == st.via.len()
-                    && via.iter().zip(&st.via).all(|(a, b)| same_bits(a, b))
-            });
-            let fresh;
-            let routing = match &routed {
-                Some((_, _, r)) if reuse => r,
-                _ => {
-                    fresh = routing_of(&st)?;
-                    if links.is_none() {
-                        routed = Some((st.wedge.clone(), st.via.clone(), fresh.clone()));
-                    }
-                    &fresh
-                }
-            };
+            let same = same_bits(&routed.0, &st.wedge)
+                && routed.1.len() == st.via.len()
+                && routed.1.iter().zip(&st.via).all(|(a, b)| same_bits(a, b));
+            if !same {
+                routed = (st.wedge.clone(), st.via.clone(), routing_of(&st)?);
+            }
+            let routing = &routed.2;
             let experiment;
             let eq = if year == d.base_year {
                 &base_eq

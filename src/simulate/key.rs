@@ -338,10 +338,9 @@ fn rows_finite(x: &Matrix, rf: &RouteFlows, v: &Views, target: Option<usize>) ->
             }
         }
     }
-    let transit = rf.transit();
     for (flows, &k) in rf.via.iter().zip(&rf.hubs) {
         for i in (0..n).filter(|&i| i != k) {
-            let imports = rf.direct[(i, k)] + transit[(i, k)];
+            let imports = rf.direct[(i, k)] + v.transit[(i, k)];
             let re = flows[(i, t)];
             if !(imports.is_finite() && re.is_finite() && fraction(re, imports).is_finite()) {
                 return false;

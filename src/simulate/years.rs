@@ -596,6 +596,9 @@ pub(super) fn adjust(prev: &RouteFlows, target: &RouteFlows, speeds: &Speeds<'_>
 
 /// Recorded views of a year's flows.
 pub(super) struct Views {
+    /// First legs of routed goods, `transit[(i, k)]`: what origin `i` ships to hub `k` for
+    /// buyers elsewhere ([`RouteFlows::transit`]).
+    pub(super) transit: Matrix,
     /// Physical shipments per link.
     pub(super) shipped: Matrix,
     /// As the exporter records: everything it ships, hubs only the recorded share of their
@@ -687,6 +690,7 @@ impl Views {
             direct + transit_in[(a, b)] + second
         });
         Views {
+            transit,
             shipped,
             by_exporter,
             by_importer,
@@ -964,11 +968,10 @@ fn push_rows(
             out.routes.push(row(Some(code(k)), flows[(i, target)]));
         }
     }
-    let transit = rf.transit();
     for (h, (flows, &k)) in rf.via.iter().zip(&rf.hubs).enumerate() {
         let margin = routes.layout.margin.get(h).copied().unwrap_or(0.0);
         for i in (0..n).filter(|&i| i != k) {
-            let imports = rf.direct[(i, k)] + transit[(i, k)];
+            let imports = rf.direct[(i, k)] + v.transit[(i, k)];
             let re = flows[(i, target)];
             let seen = recording.get(h).map_or(1.0, |r| r.exports_of(i));
             out.reexports.push(ReexportRow {

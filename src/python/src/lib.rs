@@ -682,22 +682,11 @@ impl Files {
             let here = folder.join(&g.dir);
             let files = g.files.clone();
             let results = g.kind.results();
-            let drawn = match (&g.year_run, g.kind, charts) {
+            let drawn = if let Some(y) = &g.year_run {
                 // Streamed into the folder row by row, as the command line writes it.
-                (Some(y), _, _) => {
-                    tradeflow::plot::year_run_parts(&here, &y.scenario, Arc::clone(&y.run), charts)?
-                        .1
-                }
-                (None, kind, charts) => match (kind, charts) {
-                    (Kind::YearRun, true) => {
-                        tradeflow::plot::parts_with_charts(
-                            &here,
-                            files,
-                            FolderKind::YearRun,
-                            results,
-                        )?
-                        .1
-                    }
+                tradeflow::plot::year_run_parts(&here, &y.scenario, Arc::clone(&y.run), charts)?.1
+            } else {
+                match (g.kind, charts) {
                     (Kind::Compare, true) => {
                         tradeflow::plot::parts_with_charts(
                             &here,
@@ -712,15 +701,16 @@ impl Files {
                     }
                     (Kind::Run | Kind::Estimate, _) => vec![Part::new("", results, files)],
                     // As `--no-charts`: an empty `charts/` removes the charts an earlier save
-                    // left, so no chart outlives the data it was drawn from.
-                    (_, false) => {
+                    // left, so no chart outlives the data it was drawn from. (A yearly run's
+                    // group always has its run, above.)
+                    (Kind::YearRun, true) | (_, false) => {
                         let none: [(String, Vec<u8>); 0] = [];
                         vec![
                             Part::new("", results, files),
                             Part::new(CHARTS_DIR, Results::Charts, none),
                         ]
                     }
-                },
+                }
             };
             if g.kind != Kind::Run && g.kind != Kind::Estimate {
                 subfolders.push(join(&g.dir, CHARTS_DIR));
